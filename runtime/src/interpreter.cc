@@ -1,0 +1,274 @@
+#include "interpreter.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "memory_planner.h"
+
+namespace qrt {
+
+namespace {
+
+// Activations start on cache-line boundaries (wide SIMD loads, no false sharing).
+constexpr size_t kArenaAlign = 64;
+// Offsets written by an offline planner only need the model format's alignment.
+constexpr size_t kOfflineAlign = 16;
+constexpr size_t kNotPlanned = SIZE_MAX;
+
+size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+
+void init_tensor(const fb::Model& model, const fb::Tensor& src, Tensor* t) {
+  t->name = src.name() ? src.name()->c_str() : "";
+  t->dtype = src.dtype();
+  t->rank = src.shape() ? static_cast<int32_t>(src.shape()->size()) : 0;
+  t->elements = 1;
+  for (int32_t i = 0; i < t->rank; ++i) {
+    t->dims[i] = src.shape()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    t->elements *= static_cast<size_t>(t->dims[i]);
+  }
+  t->bytes = t->elements * dtype_size(t->dtype);
+  if (src.buffer() != 0) {
+    t->is_constant = true;
+    // Constants are read in place; the verifier guarantees outputs never alias them.
+    t->data = const_cast<uint8_t*>(model.buffers()->Get(src.buffer())->data()->data());
+  }
+  if (const fb::Quantization* q = src.quantization()) {
+    if (q->scale() && q->scale()->size() > 0) {
+      t->num_scales = static_cast<int32_t>(q->scale()->size());
+      t->axis = q->axis();
+      t->scales = q->scale()->data();
+      t->zero_points = q->zero_point()->data();
+      t->scale = t->scales[0];
+      t->zero_point = static_cast<int32_t>(t->zero_points[0]);
+    }
+  }
+}
+
+}  // namespace
+
+Interpreter::~Interpreter() { std::free(owned_arena_); }
+
+int32_t Interpreter::find_input(const char* name) const {
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    if (name && std::strcmp(tensors_[inputs_[i]].name, name) == 0) return static_cast<int32_t>(i);
+  return -1;
+}
+
+int32_t Interpreter::find_output(const char* name) const {
+  for (size_t i = 0; i < outputs_.size(); ++i)
+    if (name && std::strcmp(tensors_[outputs_[i]].name, name) == 0)
+      return static_cast<int32_t>(i);
+  return -1;
+}
+
+const char* Interpreter::op_kind(int32_t i) const { return infos_[i]->name; }
+
+qrt_status Interpreter::prepare(const Model& model, const InterpreterOptions& options,
+                                bool plan_only, Error* error) {
+  if (model_) return fail(error, QRT_INVALID_ARGUMENT, "interpreter is already prepared");
+  if (!model.root) return fail(error, QRT_INVALID_ARGUMENT, "model is not loaded");
+  model_ = &model;
+  profile_ops_ = options.profile_ops;
+  const fb::Model& root = *model.root;
+  const fb::SubGraph& graph = *root.subgraphs()->Get(0);
+
+  const auto* fb_tensors = graph.tensors();
+  const size_t num_tensors = fb_tensors ? fb_tensors->size() : 0;
+  tensors_.assign(num_tensors, Tensor{});
+  for (size_t i = 0; i < num_tensors; ++i)
+    init_tensor(root, *fb_tensors->Get(static_cast<flatbuffers::uoffset_t>(i)), &tensors_[i]);
+  if (graph.inputs()) inputs_.assign(graph.inputs()->begin(), graph.inputs()->end());
+  if (graph.outputs()) outputs_.assign(graph.outputs()->begin(), graph.outputs()->end());
+
+  const auto* fb_ops = graph.operators();
+  const size_t num_ops = fb_ops ? fb_ops->size() : 0;
+  size_t io_count = 0;
+  for (size_t i = 0; i < num_ops; ++i) {
+    const fb::Operator* op = fb_ops->Get(static_cast<flatbuffers::uoffset_t>(i));
+    io_count += (op->inputs() ? op->inputs()->size() : 0) + op->outputs()->size();
+  }
+  op_tensors_.assign(io_count, nullptr);
+  ops_.assign(num_ops, OpContext{});
+  infos_.assign(num_ops, nullptr);
+  const kernels::Profile profile = root.profile() == fb::Profile::Fbgemm
+                                       ? kernels::Profile::fbgemm
+                                       : kernels::Profile::qnnpack;
+  size_t next = 0;
+  for (size_t i = 0; i < num_ops; ++i) {
+    const fb::Operator* op = fb_ops->Get(static_cast<flatbuffers::uoffset_t>(i));
+    OpContext& ctx = ops_[i];
+    infos_[i] = find_op(op->opcode());  // non-null: the model was verified
+    ctx.op = op;
+    ctx.index = static_cast<int32_t>(i);
+    ctx.name = op->name() ? op->name()->c_str() : "";
+    ctx.profile = profile;
+    ctx.error = error;
+    ctx.inputs = op_tensors_.data() + next;
+    ctx.num_inputs = op->inputs() ? static_cast<int32_t>(op->inputs()->size()) : 0;
+    for (int32_t k = 0; k < ctx.num_inputs; ++k) {
+      int32_t t = op->inputs()->Get(static_cast<flatbuffers::uoffset_t>(k));
+      op_tensors_[next++] = t >= 0 ? &tensors_[static_cast<size_t>(t)] : nullptr;
+    }
+    ctx.outputs = op_tensors_.data() + next;
+    ctx.num_outputs = static_cast<int32_t>(op->outputs()->size());
+    for (int32_t k = 0; k < ctx.num_outputs; ++k)
+      op_tensors_[next++] = &tensors_[static_cast<size_t>(op->outputs()->Get(
+          static_cast<flatbuffers::uoffset_t>(k)))];
+  }
+
+  // Sizing pass: validate every op and learn its persistent and scratch needs.
+  std::vector<size_t> persistent_offsets(num_ops, 0);
+  size_t persistent = 0;
+  for (size_t i = 0; i < num_ops; ++i) {
+    Carver sizing;
+    ops_[i].persistent = &sizing;
+    qrt_status s = infos_[i]->prepare(ops_[i]);
+    ops_[i].persistent = nullptr;
+    if (s != QRT_OK) return s;
+    persistent_offsets[i] = persistent;
+    persistent += align_up(sizing.used(), kArenaAlign);
+  }
+
+  qrt_status s = plan(graph, error);
+  if (s != QRT_OK) return s;
+  memory_.persistent_bytes = persistent;
+  memory_.total_bytes = align_up(memory_.arena_bytes, kArenaAlign) + persistent;
+  if (options.max_arena_bytes && memory_.total_bytes > options.max_arena_bytes)
+    return fail(error, QRT_OUT_OF_MEMORY,
+                "model needs %zu arena bytes, above the limit of %zu bytes", memory_.total_bytes,
+                options.max_arena_bytes);
+  if (plan_only) return QRT_OK;
+
+  if (options.arena) {
+    if (reinterpret_cast<uintptr_t>(options.arena) % 16 != 0)
+      return fail(error, QRT_INVALID_ARGUMENT, "arena at %p is not 16-byte aligned",
+                  options.arena);
+    if (options.arena_bytes < memory_.total_bytes)
+      return fail(error, QRT_ARENA_TOO_SMALL,
+                  "arena of %zu bytes is too small: this model needs %zu bytes",
+                  options.arena_bytes, memory_.total_bytes);
+    arena_ = static_cast<uint8_t*>(options.arena);
+  } else {
+    const size_t bytes = align_up(memory_.total_bytes ? memory_.total_bytes : 1, kArenaAlign);
+    owned_arena_ = static_cast<uint8_t*>(std::aligned_alloc(kArenaAlign, bytes));
+    if (!owned_arena_)
+      return fail(error, QRT_OUT_OF_MEMORY, "cannot allocate an arena of %zu bytes", bytes);
+    arena_ = owned_arena_;
+  }
+  // A deterministic start: inputs a caller never sets read as zeros.
+  std::memset(arena_, 0, memory_.total_bytes);
+
+  for (size_t i = 0; i < num_tensors; ++i)
+    if (offsets_[i] != kNotPlanned) tensors_[i].data = arena_ + offsets_[i];
+  uint8_t* persistent_base = arena_ + align_up(memory_.arena_bytes, kArenaAlign);
+  for (size_t i = 0; i < num_ops; ++i) {
+    OpContext& ctx = ops_[i];
+    ctx.scratch = ctx.scratch_bytes ? arena_ + scratch_offsets_[i] : nullptr;
+    Carver carver(persistent_base + persistent_offsets[i]);
+    ctx.persistent = &carver;
+    s = infos_[i]->prepare(ctx);
+    ctx.persistent = nullptr;
+    if (s != QRT_OK) return s;
+  }
+  if (profile_ops_) op_ns_.assign(num_ops, 0);
+  return QRT_OK;
+}
+
+qrt_status Interpreter::plan(const fb::SubGraph& graph, Error* error) {
+  const size_t num_tensors = tensors_.size();
+  const int num_ops = static_cast<int>(ops_.size());
+  const int last_op = num_ops > 0 ? num_ops - 1 : 0;
+  std::vector<int> first(num_tensors, -1), last(num_tensors, -1);
+  auto touch = [&](const Tensor* t, int i) {
+    size_t k = static_cast<size_t>(t - tensors_.data());
+    if (first[k] < 0) first[k] = i;
+    last[k] = i;
+  };
+  for (int i = 0; i < num_ops; ++i) {
+    const OpContext& ctx = ops_[i];
+    for (int32_t k = 0; k < ctx.num_outputs; ++k) touch(ctx.outputs[k], i);
+    for (int32_t k = 0; k < ctx.num_inputs; ++k)
+      if (ctx.inputs[k]) touch(ctx.inputs[k], i);
+  }
+  // Inputs are written before invoke, outputs read after it.
+  for (int32_t t : inputs_) {
+    first[t] = 0;
+    last[t] = last_op;
+  }
+  for (int32_t t : outputs_) {
+    if (first[t] < 0) first[t] = 0;
+    last[t] = last_op;
+  }
+
+  const fb::MemoryPlan* offline = graph.memory_plan();
+  const auto* offline_offsets = offline ? offline->offsets() : nullptr;
+
+  std::vector<PlanBuffer> buffers;
+  std::vector<size_t> tensor_buffer(num_tensors, kNotPlanned);
+  std::vector<PlanBuffer> fixed;
+  std::vector<size_t> fixed_offsets;
+  for (size_t i = 0; i < num_tensors; ++i) {
+    if (tensors_[i].is_constant || first[i] < 0) continue;
+    PlanBuffer b{tensors_[i].bytes, first[i], last[i], -1};
+    if (offline_offsets) {
+      int64_t off = offline_offsets->Get(static_cast<flatbuffers::uoffset_t>(i));
+      if (off >= 0) {
+        b.offline_offset = off;
+        fixed.push_back(b);
+        fixed_offsets.push_back(static_cast<size_t>(off));
+      }
+    }
+    tensor_buffer[i] = buffers.size();
+    buffers.push_back(b);
+  }
+  std::vector<size_t> op_buffer(ops_.size(), kNotPlanned);
+  for (int i = 0; i < num_ops; ++i) {
+    if (ops_[i].scratch_bytes == 0) continue;
+    op_buffer[i] = buffers.size();
+    buffers.push_back(PlanBuffer{ops_[i].scratch_bytes, i, i, -1});
+  }
+
+  // The model's own plan is a hint: used when it is consistent, else replanned.
+  memory_.offline_plan = !fixed.empty() && check_memory_plan(fixed, fixed_offsets, kOfflineAlign, nullptr);
+  if (!memory_.offline_plan)
+    for (PlanBuffer& b : buffers) b.offline_offset = -1;
+  MemoryPlan planned = plan_memory(buffers, kArenaAlign);
+  if (planned.offsets.size() != buffers.size())
+    return fail(error, QRT_OUT_OF_MEMORY, "memory planning failed for %zu buffers",
+                buffers.size());
+  memory_.arena_bytes = planned.arena_bytes;
+  memory_.lower_bound_bytes = memory_lower_bound(buffers, kArenaAlign);
+
+  offsets_.assign(num_tensors, kNotPlanned);
+  for (size_t i = 0; i < num_tensors; ++i)
+    if (tensor_buffer[i] != kNotPlanned) offsets_[i] = planned.offsets[tensor_buffer[i]];
+  scratch_offsets_.assign(ops_.size(), kNotPlanned);
+  for (size_t i = 0; i < ops_.size(); ++i)
+    if (op_buffer[i] != kNotPlanned) scratch_offsets_[i] = planned.offsets[op_buffer[i]];
+  return QRT_OK;
+}
+
+qrt_status Interpreter::invoke(Error* error) {
+  if (!arena_) return fail(error, QRT_INVALID_ARGUMENT, "interpreter is not prepared");
+  const size_t n = ops_.size();
+  for (size_t i = 0; i < n; ++i) {
+    OpContext& ctx = ops_[i];
+    ctx.error = error;
+    if (profile_ops_) {
+      auto t0 = std::chrono::steady_clock::now();
+      qrt_status s = infos_[i]->eval(ctx);
+      auto t1 = std::chrono::steady_clock::now();
+      op_ns_[i] = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+      if (s != QRT_OK) return s;
+    } else {
+      qrt_status s = infos_[i]->eval(ctx);
+      if (s != QRT_OK) return s;
+    }
+  }
+  return QRT_OK;
+}
+
+}  // namespace qrt

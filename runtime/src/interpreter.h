@@ -1,0 +1,80 @@
+// Runs one model: tensors, the arena and the prepared operators.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "error.h"
+#include "model.h"
+#include "op.h"
+#include "tensor.h"
+
+namespace qrt {
+
+struct InterpreterOptions {
+  void* arena = nullptr;  // caller-owned, or null to allocate once
+  size_t arena_bytes = 0;
+  size_t max_arena_bytes = 0;  // 0 = no limit
+  int32_t threads = 1;
+  bool profile_ops = false;
+};
+
+struct MemoryInfo {
+  size_t arena_bytes = 0;       // planned activations and scratch
+  size_t persistent_bytes = 0;  // what prepare derived
+  size_t lower_bound_bytes = 0;
+  size_t total_bytes = 0;       // arena + persistent, as laid out
+  bool offline_plan = false;    // the model's own plan was used
+};
+
+class Interpreter {
+ public:
+  Interpreter() = default;
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
+  ~Interpreter();
+
+  // Checks and prepares every operator of the main graph, plans and sets up
+  // the arena. The model must outlive the interpreter. With plan_only the
+  // work stops after planning (memory() is then valid, nothing runs).
+  qrt_status prepare(const Model& model, const InterpreterOptions& options, bool plan_only,
+                     Error* error);
+
+  // Runs the graph: no allocation, no exception, no system call.
+  qrt_status invoke(Error* error);
+
+  int32_t input_count() const { return static_cast<int32_t>(inputs_.size()); }
+  int32_t output_count() const { return static_cast<int32_t>(outputs_.size()); }
+  Tensor& input(int32_t i) { return tensors_[inputs_[i]]; }
+  Tensor& output(int32_t i) { return tensors_[outputs_[i]]; }
+  const Tensor& input(int32_t i) const { return tensors_[inputs_[i]]; }
+  const Tensor& output(int32_t i) const { return tensors_[outputs_[i]]; }
+  int32_t find_input(const char* name) const;
+  int32_t find_output(const char* name) const;
+
+  const MemoryInfo& memory() const { return memory_; }
+  int32_t op_count() const { return static_cast<int32_t>(ops_.size()); }
+  const OpContext& op(int32_t i) const { return ops_[i]; }
+  const char* op_kind(int32_t i) const;
+  uint64_t op_nanoseconds(int32_t i) const { return op_ns_.empty() ? 0 : op_ns_[i]; }
+
+ private:
+  qrt_status plan(const fb::SubGraph& graph, Error* error);
+
+  const Model* model_ = nullptr;
+  std::vector<Tensor> tensors_;
+  std::vector<OpContext> ops_;
+  std::vector<const OpInfo*> infos_;
+  std::vector<Tensor*> op_tensors_;  // backing store of every op's input/output lists
+  std::vector<int32_t> inputs_, outputs_;
+  std::vector<size_t> offsets_;      // per tensor; SIZE_MAX for constants
+  std::vector<size_t> scratch_offsets_;  // per op
+  uint8_t* arena_ = nullptr;
+  uint8_t* owned_arena_ = nullptr;
+  MemoryInfo memory_;
+  bool profile_ops_ = false;
+  std::vector<uint64_t> op_ns_;
+};
+
+}  // namespace qrt

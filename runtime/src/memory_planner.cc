@@ -1,0 +1,485 @@
+#include "memory_planner.h"
+
+#include <algorithm>
+#include <climits>
+#include <functional>
+#include <limits>
+#include <map>
+#include <queue>
+#include <utility>
+
+namespace qrt {
+namespace {
+
+constexpr size_t kMax = std::numeric_limits<size_t>::max();
+constexpr size_t kUnplaced = kMax;
+
+bool checked_add(size_t a, size_t b, size_t* out) {
+  if (a > kMax - b) return false;
+  *out = a + b;
+  return true;
+}
+
+// Division rather than a mask so that any alignment >= 1 keeps offsets
+// multiples of it.
+bool checked_align_up(size_t x, size_t alignment, size_t* out) {
+  const size_t r = x % alignment;
+  return checked_add(x, r == 0 ? 0 : alignment - r, out);
+}
+
+size_t usable_alignment(size_t alignment) { return alignment == 0 ? 1 : alignment; }
+
+bool lifetimes_overlap(int first0, int last0, int first1, int last1) {
+  return first0 <= last1 && first1 <= last0;
+}
+
+// A non-empty buffer with its size rounded up to the alignment.
+struct Item {
+  size_t size;
+  int first;
+  int last;
+};
+
+// Live bytes at every distinct `first` time, ascending in time. The live
+// total only rises at a first time, so its maximum over any interval
+// [first, last] is the maximum over the first times inside it.
+std::vector<std::pair<int, size_t>> live_profile(const std::vector<Item>& items,
+                                                 bool* overflow) {
+  std::vector<std::pair<int, size_t>> starts, ends;
+  starts.reserve(items.size());
+  ends.reserve(items.size());
+  for (const Item& it : items) {
+    starts.push_back({it.first, it.size});
+    ends.push_back({it.last, it.size});
+  }
+  std::sort(starts.begin(), starts.end());
+  std::sort(ends.begin(), ends.end());
+  std::vector<std::pair<int, size_t>> profile;
+  size_t live = 0;
+  size_t s = 0, e = 0;
+  *overflow = false;
+  while (s < starts.size()) {
+    const int t = starts[s].first;
+    for (; e < ends.size() && ends[e].first < t; ++e) live -= ends[e].second;
+    for (; s < starts.size() && starts[s].first == t; ++s)
+      if (!checked_add(live, starts[s].second, &live)) {
+        *overflow = true;
+        return profile;
+      }
+    profile.push_back({t, live});
+  }
+  return profile;
+}
+
+enum class Fit { first, best };
+
+// Chooses an offset for a buffer of `size` while being fed the begin and
+// aligned end of every placed buffer whose lifetime overlaps it, in
+// ascending begin order. `cursor` is the lowest offset above every span fed
+// so far; each time the next begin lies at least `size` above it, the range
+// [cursor, begin) is a free gap that fits.
+struct GapSearch {
+  size_t size;
+  Fit fit;
+  size_t cursor = 0;
+  size_t chosen = kUnplaced;
+  size_t chosen_gap = kMax;
+
+  // Returns true once more spans cannot change the answer.
+  bool feed(size_t begin, size_t end) {
+    if (begin >= cursor && begin - cursor >= size) {
+      const size_t gap = begin - cursor;
+      if (fit == Fit::first || gap == size) {
+        chosen = cursor;
+        return true;
+      }
+      if (gap < chosen_gap) {
+        chosen_gap = gap;
+        chosen = cursor;
+      }
+    }
+    if (end > cursor) cursor = end;
+    return false;
+  }
+  size_t result() const { return chosen != kUnplaced ? chosen : cursor; }
+};
+
+struct Problem {
+  size_t alignment = 1;
+  std::vector<Item> items;  // every non-empty buffer
+  std::vector<int> buffer_of;  // items[k] is buffers[buffer_of[k]]
+  std::vector<size_t> fixed_offset;  // per item; kUnplaced when online
+  std::vector<size_t> fixed_end;     // per item; fixed offset + size, aligned up
+  std::vector<int> fixed;   // items with an offline offset, by ascending offset
+  std::vector<int> online;  // items left to the planner
+  // Time-conflict graph (CSR) when it is sparse enough to be worth it;
+  // otherwise each placement scans every placed item in offset order.
+  bool use_graph = false;
+  std::vector<size_t> adj_begin;
+  std::vector<int> adj;
+};
+
+// Number of ordered pairs (a, b), a != b, whose lifetimes overlap:
+// for a, the b with first_b <= last_a minus those with last_b < first_a
+// (which are a subset of the former), minus a itself.
+size_t count_conflicts(const std::vector<Item>& items) {
+  std::vector<int> firsts, lasts;
+  for (const Item& it : items) {
+    firsts.push_back(it.first);
+    lasts.push_back(it.last);
+  }
+  std::sort(firsts.begin(), firsts.end());
+  std::sort(lasts.begin(), lasts.end());
+  size_t total = 0;
+  for (const Item& it : items) {
+    const size_t started = static_cast<size_t>(
+        std::upper_bound(firsts.begin(), firsts.end(), it.last) - firsts.begin());
+    const size_t ended = static_cast<size_t>(
+        std::lower_bound(lasts.begin(), lasts.end(), it.first) - lasts.begin());
+    total += started - ended - 1;
+  }
+  return total;
+}
+
+void build_conflict_graph(Problem* p) {
+  const int m = static_cast<int>(p->items.size());
+  std::vector<int> by_first(static_cast<size_t>(m));
+  for (int k = 0; k < m; ++k) by_first[static_cast<size_t>(k)] = k;
+  std::sort(by_first.begin(), by_first.end(), [&](int a, int b) {
+    return std::make_pair(p->items[static_cast<size_t>(a)].first, a) <
+           std::make_pair(p->items[static_cast<size_t>(b)].first, b);
+  });
+  // Sorted by first, the items overlapping a later in the order are exactly
+  // the run that starts no later than a's last use.
+  auto for_each_pair = [&](auto&& visit) {
+    for (int x = 0; x < m; ++x) {
+      const Item& a = p->items[static_cast<size_t>(by_first[static_cast<size_t>(x)])];
+      for (int y = x + 1; y < m; ++y) {
+        if (p->items[static_cast<size_t>(by_first[static_cast<size_t>(y)])].first > a.last) break;
+        visit(by_first[static_cast<size_t>(x)], by_first[static_cast<size_t>(y)]);
+      }
+    }
+  };
+  std::vector<size_t> degree(static_cast<size_t>(m), 0);
+  for_each_pair([&](int a, int b) {
+    ++degree[static_cast<size_t>(a)];
+    ++degree[static_cast<size_t>(b)];
+  });
+  p->adj_begin.assign(static_cast<size_t>(m) + 1, 0);
+  for (size_t k = 0; k < degree.size(); ++k) p->adj_begin[k + 1] = p->adj_begin[k] + degree[k];
+  p->adj.resize(p->adj_begin.back());
+  std::vector<size_t> fill(p->adj_begin.begin(), p->adj_begin.end() - 1);
+  for_each_pair([&](int a, int b) {
+    p->adj[fill[static_cast<size_t>(a)]++] = b;
+    p->adj[fill[static_cast<size_t>(b)]++] = a;
+  });
+}
+
+struct Placement {
+  std::vector<size_t> offset;  // per item
+  size_t arena = 0;
+};
+
+struct Scratch {
+  std::vector<size_t> end;  // per item: aligned end once placed
+  std::vector<std::pair<size_t, size_t>> spans;
+  std::vector<int> by_offset;
+};
+
+// Places the fixed items where they are, then the online ones in `order`,
+// each at the offset `fit` picks among the gaps left by already placed items
+// that are live at the same time.
+void place(const Problem& p, const std::vector<int>& order, Fit fit, Scratch* s,
+           Placement* out) {
+  const size_t m = p.items.size();
+  out->offset.assign(m, kUnplaced);
+  s->end.assign(m, 0);
+  out->arena = 0;
+  for (int k : p.fixed) {
+    const size_t u = static_cast<size_t>(k);
+    out->offset[u] = p.fixed_offset[u];
+    s->end[u] = p.fixed_end[u];
+    out->arena = std::max(out->arena, p.fixed_offset[u] + p.items[u].size);
+  }
+  if (!p.use_graph) s->by_offset = p.fixed;
+
+  for (int k : order) {
+    const size_t u = static_cast<size_t>(k);
+    const Item& it = p.items[u];
+    GapSearch search{it.size, fit};
+    if (p.use_graph) {
+      s->spans.clear();
+      for (size_t a = p.adj_begin[u]; a < p.adj_begin[u + 1]; ++a) {
+        const size_t v = static_cast<size_t>(p.adj[a]);
+        if (out->offset[v] != kUnplaced) s->spans.push_back({out->offset[v], s->end[v]});
+      }
+      std::sort(s->spans.begin(), s->spans.end());
+      for (const auto& span : s->spans)
+        if (search.feed(span.first, span.second)) break;
+    } else {
+      for (int other : s->by_offset) {
+        const size_t v = static_cast<size_t>(other);
+        const Item& o = p.items[v];
+        if (!lifetimes_overlap(it.first, it.last, o.first, o.last)) continue;
+        if (search.feed(out->offset[v], s->end[v])) break;
+      }
+    }
+    const size_t offset = search.result();
+    out->offset[u] = offset;
+    s->end[u] = offset + it.size;
+    out->arena = std::max(out->arena, offset + it.size);
+    if (!p.use_graph) {
+      auto at = std::upper_bound(s->by_offset.begin(), s->by_offset.end(), offset,
+                                 [&](size_t value, int other) {
+                                   return value < out->offset[static_cast<size_t>(other)];
+                                 });
+      s->by_offset.insert(at, k);
+    }
+  }
+}
+
+// Candidate orders for the online items. Each is a strict weak order with
+// the index as final tie-break, so every run is deterministic.
+std::vector<std::vector<int>> candidate_orders(const Problem& p) {
+  const std::vector<Item>& items = p.items;
+  auto at = [&](int k) -> const Item& { return items[static_cast<size_t>(k)]; };
+  auto span = [&](int k) { return static_cast<int64_t>(at(k).last) - at(k).first + 1; };
+
+  // Peak live bytes during each item's lifetime: items that sit in the
+  // busiest stretch of the graph decide the arena, so placing them first
+  // (greedy by breadth) often packs tighter than size alone.
+  bool overflow = false;
+  const auto profile = live_profile(items, &overflow);
+  std::vector<size_t> breadth(items.size(), 0);
+  for (int k : p.online) {
+    auto lo = std::lower_bound(profile.begin(), profile.end(), std::make_pair(at(k).first, size_t{0}));
+    size_t peak = 0;
+    for (; lo != profile.end() && lo->first <= at(k).last; ++lo) peak = std::max(peak, lo->second);
+    breadth[static_cast<size_t>(k)] = peak;
+  }
+
+  auto peak = [&](int k) { return breadth[static_cast<size_t>(k)]; };
+  // size * span (the item's area in the time x bytes plane) and size * peak
+  // as doubles: the products can exceed 64 bits, and ranking needs no more
+  // precision than that.
+  auto weight = [&](int k, double factor) { return static_cast<double>(at(k).size) * factor; };
+
+  // Each order helps on some problems and none dominates (measured on random
+  // and network-shaped lifetime sets); each sort ends on the index so runs
+  // are deterministic.
+  using Less = std::function<bool(int, int)>;
+  const std::vector<Less> orders = {
+      // TFLite Micro's greedy order: size descending, equal sizes latest
+      // buffer first (it fills its sort array from the tail, then sorts
+      // stably). With first fit this reproduces its plan exactly.
+      [&](int a, int b) {
+        if (at(a).size != at(b).size) return at(a).size > at(b).size;
+        return a > b;
+      },
+      [&](int a, int b) {
+        if (peak(a) != peak(b)) return peak(a) > peak(b);
+        if (at(a).size != at(b).size) return at(a).size > at(b).size;
+        return a < b;
+      },
+      [&](int a, int b) {
+        if (peak(a) != peak(b)) return peak(a) > peak(b);
+        if (span(a) != span(b)) return span(a) > span(b);
+        return a < b;
+      },
+      [&](int a, int b) {
+        const double pa = weight(a, static_cast<double>(peak(a)));
+        const double pb = weight(b, static_cast<double>(peak(b)));
+        if (pa != pb) return pa > pb;
+        return a < b;
+      },
+      [&](int a, int b) {
+        const double sa = weight(a, static_cast<double>(span(a)));
+        const double sb = weight(b, static_cast<double>(span(b)));
+        if (sa != sb) return sa > sb;
+        return a < b;
+      },
+      [&](int a, int b) {
+        if (span(a) != span(b)) return span(a) > span(b);
+        if (at(a).size != at(b).size) return at(a).size > at(b).size;
+        return a < b;
+      },
+      [&](int a, int b) {
+        if (at(a).first != at(b).first) return at(a).first < at(b).first;
+        if (at(a).size != at(b).size) return at(a).size > at(b).size;
+        return a < b;
+      },
+      [&](int a, int b) {
+        if (at(a).last != at(b).last) return at(a).last > at(b).last;
+        if (at(a).size != at(b).size) return at(a).size > at(b).size;
+        return a < b;
+      },
+  };
+  std::vector<std::vector<int>> result;
+  for (const Less& less : orders) {
+    std::vector<int> order = p.online;
+    std::sort(order.begin(), order.end(), less);
+    result.push_back(std::move(order));
+  }
+  return result;
+}
+
+}  // namespace
+
+MemoryPlan plan_memory(const std::vector<PlanBuffer>& buffers, size_t alignment) {
+  MemoryPlan plan;
+  if (buffers.size() > static_cast<size_t>(INT_MAX)) return plan;
+  Problem p;
+  p.alignment = usable_alignment(alignment);
+
+  // Every end the planner can produce is at most the highest fixed end plus
+  // the sum of the online sizes, so checking that sum once keeps all later
+  // offset arithmetic in range.
+  size_t fixed_top = 0, online_total = 0;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    const PlanBuffer& b = buffers[i];
+    if (b.size == 0) continue;
+    size_t size = 0;
+    if (!checked_align_up(b.size, p.alignment, &size)) return plan;
+    const int k = static_cast<int>(p.items.size());
+    p.items.push_back({size, b.first, b.last});
+    p.buffer_of.push_back(static_cast<int>(i));
+    if (b.offline_offset >= 0) {
+      if (static_cast<uint64_t>(b.offline_offset) > kMax) return plan;
+      const size_t offset = static_cast<size_t>(b.offline_offset);
+      size_t end = 0;
+      if (!checked_add(offset, size, &end) || !checked_align_up(end, p.alignment, &end))
+        return plan;
+      fixed_top = std::max(fixed_top, end);
+      p.fixed_offset.push_back(offset);
+      p.fixed_end.push_back(end);
+      p.fixed.push_back(k);
+    } else {
+      if (!checked_add(online_total, size, &online_total)) return plan;
+      p.fixed_offset.push_back(kUnplaced);
+      p.fixed_end.push_back(0);
+      p.online.push_back(k);
+    }
+  }
+  size_t bound = 0;
+  if (!checked_add(fixed_top, online_total, &bound)) return plan;
+
+  std::sort(p.fixed.begin(), p.fixed.end(), [&](int a, int b) {
+    return std::make_pair(p.fixed_offset[static_cast<size_t>(a)], a) <
+           std::make_pair(p.fixed_offset[static_cast<size_t>(b)], b);
+  });
+
+  // The graph costs memory proportional to its edges and pays off while
+  // each item conflicts with few others; dense problems scan instead, which
+  // is O(n) per placement either way.
+  const size_t m = p.items.size();
+  const size_t conflicts = count_conflicts(p.items);
+  p.use_graph = conflicts <= m * std::max<size_t>(64, m / 8);
+  if (p.use_graph) build_conflict_graph(&p);
+
+  const size_t lower_bound = memory_lower_bound(buffers, p.alignment);
+  Scratch scratch;
+  Placement best, trial;
+  bool have_best = false;
+  for (const std::vector<int>& order : candidate_orders(p)) {
+    for (Fit fit : {Fit::first, Fit::best}) {
+      place(p, order, fit, &scratch, &trial);
+      if (!have_best || trial.arena < best.arena) {
+        std::swap(best, trial);
+        have_best = true;
+      }
+      if (best.arena <= lower_bound) break;
+    }
+    if (best.arena <= lower_bound) break;
+  }
+
+  plan.offsets.assign(buffers.size(), 0);
+  for (size_t k = 0; k < m; ++k)
+    plan.offsets[static_cast<size_t>(p.buffer_of[k])] = best.offset[k];
+  plan.arena_bytes = best.arena;
+  return plan;
+}
+
+size_t memory_lower_bound(const std::vector<PlanBuffer>& buffers, size_t alignment) {
+  alignment = usable_alignment(alignment);
+  std::vector<Item> items;
+  for (const PlanBuffer& b : buffers) {
+    if (b.size == 0) continue;
+    size_t size = 0;
+    if (!checked_align_up(b.size, alignment, &size)) return kMax;
+    items.push_back({size, b.first, b.last});
+  }
+  bool overflow = false;
+  const auto profile = live_profile(items, &overflow);
+  if (overflow) return kMax;
+  size_t peak = 0;
+  for (const auto& point : profile) peak = std::max(peak, point.second);
+  return peak;
+}
+
+bool check_memory_plan(const std::vector<PlanBuffer>& buffers,
+                       const std::vector<size_t>& offsets, size_t alignment,
+                       std::string* why) {
+  auto reject = [&](std::string reason) {
+    if (why) *why = std::move(reason);
+    return false;
+  };
+  auto name = [](size_t i) { return "buffer " + std::to_string(i); };
+  if (offsets.size() != buffers.size())
+    return reject("plan has " + std::to_string(offsets.size()) + " offsets for " +
+                  std::to_string(buffers.size()) + " buffers");
+  alignment = usable_alignment(alignment);
+
+  std::vector<size_t> ends(buffers.size(), 0);
+  std::vector<size_t> order;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    const PlanBuffer& b = buffers[i];
+    if (b.first > b.last)
+      return reject(name(i) + ": last use " + std::to_string(b.last) + " is before first use " +
+                    std::to_string(b.first));
+    if (b.size == 0) continue;
+    if (offsets[i] % alignment != 0)
+      return reject(name(i) + ": offset " + std::to_string(offsets[i]) +
+                    " is not a multiple of the alignment " + std::to_string(alignment));
+    if (!checked_add(offsets[i], b.size, &ends[i]))
+      return reject(name(i) + ": offset " + std::to_string(offsets[i]) + " + size " +
+                    std::to_string(b.size) + " overflows");
+    order.push_back(i);
+  }
+
+  // Sweep in time, keeping the buffers live now keyed by offset. They never
+  // overlap each other, so a newcomer overlaps one of them exactly when it
+  // overlaps its neighbour below or above in offset order.
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::make_pair(buffers[a].first, a) < std::make_pair(buffers[b].first, b);
+  });
+  std::map<size_t, size_t> live;  // offset -> buffer
+  using Expiry = std::pair<int, size_t>;  // last use, buffer
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries;
+  for (size_t i : order) {
+    const PlanBuffer& b = buffers[i];
+    while (!expiries.empty() && expiries.top().first < b.first) {
+      live.erase(offsets[expiries.top().second]);
+      expiries.pop();
+    }
+    size_t clash = kMax;
+    auto above = live.lower_bound(offsets[i]);
+    if (above != live.end() && above->first < ends[i]) clash = above->second;
+    if (above != live.begin() && ends[std::prev(above)->second] > offsets[i])
+      clash = std::prev(above)->second;
+    if (clash != kMax) {
+      const size_t lo = std::min(i, clash), hi = std::max(i, clash);
+      auto describe = [&](size_t k) {
+        return "lifetime [" + std::to_string(buffers[k].first) + ", " +
+               std::to_string(buffers[k].last) + "] bytes [" + std::to_string(offsets[k]) +
+               ", " + std::to_string(ends[k]) + ")";
+      };
+      return reject("buffers " + std::to_string(lo) + " and " + std::to_string(hi) +
+                    " overlap: " + describe(lo) + " and " + describe(hi));
+    }
+    live.emplace(offsets[i], i);
+    expiries.push({b.last, i});
+  }
+  return true;
+}
+
+}  // namespace qrt

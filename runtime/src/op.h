@@ -1,0 +1,93 @@
+// The contract between the interpreter and an operator implementation.
+//
+// Each op kind has a prepare and an eval function. prepare runs twice at
+// interpreter creation: first a sizing pass (persistent.sizing() is true, the
+// pointers it hands out are null) to learn how much persistent memory and
+// scratch the op needs, then a fill pass with real memory, where it
+// precomputes everything eval needs into ctx.data. eval runs on every invoke
+// and must not allocate, throw or make system calls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "error.h"
+#include "kernels/params.h"
+#include "tensor.h"
+
+namespace qrt {
+
+// Hands out aligned pieces of the persistent region, or only counts them.
+class Carver {
+ public:
+  explicit Carver(uint8_t* base = nullptr) : base_(base) {}
+  bool sizing() const { return base_ == nullptr; }
+  size_t used() const { return used_; }
+
+  template <class T>
+  T* take(size_t count) {
+    used_ = (used_ + kAlign - 1) & ~(kAlign - 1);
+    T* p = base_ ? reinterpret_cast<T*>(base_ + used_) : nullptr;
+    used_ += count * sizeof(T);
+    return p;
+  }
+
+ private:
+  static constexpr size_t kAlign = 64;
+  uint8_t* base_;
+  size_t used_ = 0;
+};
+
+struct OpContext {
+  const fb::Operator* op = nullptr;
+  int32_t index = 0;  // position in execution order
+  const char* name = "";
+  kernels::Profile profile = kernels::Profile::qnnpack;
+
+  Tensor** inputs = nullptr;  // absent optional inputs are null
+  int32_t num_inputs = 0;
+  Tensor** outputs = nullptr;
+  int32_t num_outputs = 0;
+
+  Carver* persistent = nullptr;  // during prepare only
+  void* data = nullptr;          // the op's prepared state
+  size_t scratch_bytes = 0;      // requested by prepare
+  uint8_t* scratch = nullptr;    // assigned before the first eval
+  uint64_t macs = 0;             // multiply-accumulates per eval, for profiles
+
+  Error* error = nullptr;
+
+  Tensor* input(int i) const { return i < num_inputs ? inputs[i] : nullptr; }
+  Tensor* output(int i) const { return outputs[i]; }
+};
+
+using PrepareFn = qrt_status (*)(OpContext& ctx);
+using EvalFn = qrt_status (*)(OpContext& ctx);
+
+struct OpInfo {
+  fb::OpCode code;
+  const char* name;
+  int32_t min_inputs;
+  int32_t max_inputs;
+  int32_t num_outputs;
+  fb::OpOptions options;  // the options table it expects; NONE = takes none
+  PrepareFn prepare;
+  EvalFn eval;
+};
+
+// The registry of supported ops; null for an opcode this runtime lacks.
+const OpInfo* find_op(fb::OpCode code);
+
+// Shared checks for prepare functions; each fails with a message naming the
+// op and tensor.
+qrt_status expect_dtype(OpContext& ctx, const Tensor& t, const char* role, DType dtype);
+qrt_status expect_rank(OpContext& ctx, const Tensor& t, const char* role, int rank);
+qrt_status expect_per_tensor_quant(OpContext& ctx, const Tensor& t, const char* role);
+qrt_status expect_same_shape(OpContext& ctx, const Tensor& a, const char* role_a,
+                             const Tensor& b, const char* role_b);
+qrt_status expect_same_quant(OpContext& ctx, const Tensor& a, const char* role_a,
+                             const Tensor& b, const char* role_b);
+qrt_status op_fail(OpContext& ctx, qrt_status code, const char* format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+}  // namespace qrt

@@ -1,0 +1,101 @@
+// FULLY_CONNECTED: input [..., K] times weights [N, K]^T (+ bias) -> [..., N].
+#include "kernels/ref/fully_connected.h"
+#include "kernels/ref/quant_math.h"
+#include "ops/ops.h"
+#include "ops/weights.h"
+
+namespace qrt {
+
+namespace {
+
+struct FullyConnectedData {
+  kernels::FullyConnectedShape shape;
+  kernels::Requant rq;
+  float act_min, act_max;
+};
+
+}  // namespace
+
+qrt_status prepare_fully_connected(OpContext& ctx) {
+  const Tensor& in = *ctx.input(0);
+  const Tensor& w = *ctx.input(1);
+  const Tensor* bias = ctx.input(2);
+  const Tensor& out = *ctx.output(0);
+  const fb::FullyConnectedOptions& o = *ctx.op->options_as_FullyConnectedOptions();
+  qrt_status s = expect_rank(ctx, w, "weights", 2);
+  if (s != QRT_OK) return s;
+  const int32_t n = w.dims[0], k = w.dims[1];
+  bool shapes_ok = in.rank >= 1 && out.rank == in.rank && in.dims[in.rank - 1] == k &&
+                   out.dims[out.rank - 1] == n;
+  for (int i = 0; shapes_ok && i + 1 < in.rank; ++i) shapes_ok = in.dims[i] == out.dims[i];
+  if (!shapes_ok) {
+    char a[96], b[96], c[96];
+    return op_fail(ctx, QRT_INVALID_MODEL,
+                   "input %s times weights %s cannot give output %s (expected [..., K] x [N, K] "
+                   "-> [..., N])",
+                   format_shape(in, a, sizeof(a)), format_shape(w, b, sizeof(b)),
+                   format_shape(out, c, sizeof(c)));
+  }
+  if (!w.is_constant) return op_fail(ctx, QRT_UNSUPPORTED, "weights '%s' must be constant", w.name);
+  if (bias) {
+    s = check_bias(ctx, *bias, n);
+    if (s != QRT_OK) return s;
+  }
+  if (!(o.act_min() <= o.act_max()))
+    return op_fail(ctx, QRT_INVALID_MODEL, "activation range [%g, %g] is empty",
+                   static_cast<double>(o.act_min()), static_cast<double>(o.act_max()));
+  const bool quant = in.dtype == DType::U8;
+  if (quant) {
+    s = expect_dtype(ctx, w, "weights", DType::S8);
+    if (s == QRT_OK) s = expect_dtype(ctx, out, "output", DType::U8);
+    if (s == QRT_OK) s = expect_per_tensor_quant(ctx, in, "input");
+    if (s == QRT_OK) s = expect_per_tensor_quant(ctx, out, "output");
+    if (s == QRT_OK) s = check_weight_quant(ctx, w, n);
+    if (s != QRT_OK) return s;
+    if (k > kernels::kMaxAccumulationDepth)
+      return op_fail(ctx, QRT_UNSUPPORTED,
+                     "accumulation depth %d exceeds %d (int32 accumulator could overflow)", k,
+                     kernels::kMaxAccumulationDepth);
+  } else {
+    s = expect_dtype(ctx, in, "input", DType::F32);
+    if (s == QRT_OK) s = expect_dtype(ctx, w, "weights", DType::F32);
+    if (s == QRT_OK) s = expect_dtype(ctx, out, "output", DType::F32);
+    if (s != QRT_OK) return s;
+  }
+
+  FullyConnectedData* d = ctx.persistent->take<FullyConnectedData>(1);
+  RequantArrays arrays = take_requant_arrays(ctx, quant, n, w.num_scales > 1);
+  ctx.macs = static_cast<uint64_t>(out.elements) * static_cast<uint64_t>(k);
+  if (ctx.persistent->sizing()) return QRT_OK;
+
+  d->shape = kernels::FullyConnectedShape{};
+  d->shape.batch = static_cast<int>(in.elements / static_cast<size_t>(k));
+  d->shape.in_features = k;
+  d->shape.out_features = n;
+  d->act_min = o.act_min();
+  d->act_max = o.act_max();
+  if (quant) {
+    s = make_requant(ctx, in, w, bias, out, o.act_min(), o.act_max(), arrays, &d->rq);
+    if (s != QRT_OK) return s;
+  }
+  ctx.data = d;
+  return QRT_OK;
+}
+
+qrt_status eval_fully_connected(OpContext& ctx) {
+  const FullyConnectedData& d = *static_cast<const FullyConnectedData*>(ctx.data);
+  const Tensor& in = *ctx.input(0);
+  const Tensor& w = *ctx.input(1);
+  const Tensor* bias = ctx.input(2);
+  Tensor& out = *ctx.output(0);
+  if (in.dtype == DType::U8)
+    kernels::fully_connected_u8s8_ref(d.shape, in.as<uint8_t>(), in.zero_point, w.as<int8_t>(),
+                                      d.rq, out.as<uint8_t>());
+  else
+    kernels::fully_connected_f32_ref(d.shape, in.as<float>(), w.as<float>(),
+                                     bias ? bias->as<float>() : nullptr, d.act_min, d.act_max,
+                                     out.as<float>());
+  return QRT_OK;
+}
+
+}  // namespace qrt
