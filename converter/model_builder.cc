@@ -58,6 +58,10 @@ WrittenOptions write_options(FlatBufferBuilder& fbb, const UnknownAttrs& a) {
   return {static_cast<fb::OpOptions>(a.type), table};
 }
 
+WrittenOptions write_options(FlatBufferBuilder& fbb, const fb::OpOptionsUnion& u) {
+  return {u.type, u.Pack(fbb)};
+}
+
 Offset<flatbuffers::String> optional_string(FlatBufferBuilder& fbb,
                                             const std::string& s) {
   return s.empty() ? 0 : fbb.CreateString(s);
@@ -85,7 +89,7 @@ Offset<fb::Quantization> write_quantization(FlatBufferBuilder& fbb,
   if (q.scale.empty() && q.zero_point.empty()) return 0;
   auto scale = fbb.CreateVector(q.scale);
   auto zero_point = fbb.CreateVector(q.zero_point);
-  return fb::CreateQuantization(fbb, scale, zero_point, q.axis);
+  return fb::CreateQuantization(fbb, scale, zero_point, q.axis, q.per_channel);
 }
 
 }  // namespace

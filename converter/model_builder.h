@@ -23,6 +23,8 @@ struct QuantParams {
   std::vector<float> scale;
   std::vector<int64_t> zero_point;
   int axis = 0;
+  // Per-channel along `axis` even with a single channel.
+  bool per_channel = false;
 };
 
 // The option structs mirror the schema's option tables and carry the same
@@ -74,9 +76,12 @@ struct UnknownAttrs {
   uint8_t type = 0;
 };
 
-// std::monostate writes no options (OpOptions::NONE).
+// std::monostate writes no options (OpOptions::NONE). Any options table of
+// the schema can also be given through flatbuffers' object API, e.g.
+// `fb::OpOptionsUnion u; u.Set(fb::SoftmaxOptionsT{...});`.
 using OpAttrs = std::variant<std::monostate, Conv2DAttrs, FullyConnectedAttrs,
-                             AddAttrs, ClampAttrs, Pool2DAttrs, UnknownAttrs>;
+                             AddAttrs, ClampAttrs, Pool2DAttrs, UnknownAttrs,
+                             qrt::fb::OpOptionsUnion>;
 
 class ModelBuilder {
  public:

@@ -5,7 +5,8 @@
 # and exits 1.
 set -euo pipefail
 
-host=(cmake g++ make libflatbuffers-dev flatbuffers-compiler doctest-dev)
+host=(cmake g++ make libflatbuffers-dev flatbuffers-compiler doctest-dev
+      libprotobuf-dev protobuf-compiler libonnx-dev)
 cross=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
 sanitizers=(libclang-rt-14-dev)
 

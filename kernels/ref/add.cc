@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/ref/binary.h"
 #include "kernels/ref/quant_math.h"
 
 namespace qrt::kernels {
@@ -36,6 +37,30 @@ void add_u8_ref(const AddParams& p, size_t n, const uint8_t* a, const uint8_t* b
                     std::fma(p.b_scale, static_cast<float>(b[i]), b_zp_term);
     out[i] = static_cast<uint8_t>(rne_add_clamp(x * p.out_inv_scale, p.out_zp, p.out_min, p.out_max));
   }
+}
+
+void add_u8_broadcast_ref(const AddParams& p, const BroadcastShape& s, const uint8_t* a,
+                          const uint8_t* b, uint8_t* out) {
+  const bool fused = p.profile == Profile::fbgemm;
+  const float a_zp_term = p.a_scale * static_cast<float>(-p.a_zp);
+  const float b_zp_term = p.b_scale * static_cast<float>(-p.b_zp);
+  auto add = [&](uint8_t qa, uint8_t qb) {
+    float x;
+    if (fused) {
+      x = std::fma(p.a_scale, static_cast<float>(qa), a_zp_term) +
+          std::fma(p.b_scale, static_cast<float>(qb), b_zp_term);
+    } else {
+      const float da = p.a_scale * static_cast<float>(qa - p.a_zp);
+      const float db = p.b_scale * static_cast<float>(qb - p.b_zp);
+      x = da + db;
+    }
+    return static_cast<uint8_t>(
+        rne_add_clamp(x * p.out_inv_scale, p.out_zp, p.out_min, p.out_max));
+  };
+  for_each_broadcast_row(s, [&](int64_t ai, int64_t bi, int64_t oi, int64_t n, int64_t as,
+                                int64_t bs) {
+    for (int64_t i = 0; i < n; ++i, ai += as, bi += bs) out[oi + i] = add(a[ai], b[bi]);
+  });
 }
 
 void add_f32_ref(size_t n, const float* a, const float* b, float act_min, float act_max,

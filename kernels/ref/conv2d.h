@@ -19,7 +19,7 @@ namespace qrt::kernels {
 //
 // Accumulator bound: the reduction length K = kernel_h * kernel_w * in_c /
 // groups must satisfy accumulator_fits_int32(K, max |bias_q|), i.e.
-// K * 255 * 128 + |bias_q| <= 2^31 - 1; prepare enforces
+// K * 255 * 128 + |bias_q| <= 2^31 - 1; prepare must check
 // K <= kMaxAccumulationDepth (32768) and |bias_q| <= 2^30. Past that the sum
 // wraps modulo 2^32 as QNNPACK's int32 accumulators do.
 void conv2d_u8s8_ref(const Conv2DShape& shape, const uint8_t* in, int32_t in_zp,
@@ -27,7 +27,9 @@ void conv2d_u8s8_ref(const Conv2DShape& shape, const uint8_t* in, int32_t in_zp,
 
 // Float conv with the same layout: out = clamp(bias[oc] + sum in * w,
 // act_min, act_max), taps summed in (ky, kx, ic) order after the bias. bias
-// may be null; act_min/act_max may be -inf/+inf.
+// may be null; act_min/act_max may be -inf/+inf. Float results depend on
+// summation order, so they match PyTorch and optimized kernels only to a
+// tolerance.
 void conv2d_f32_ref(const Conv2DShape& shape, const float* in, const float* w, const float* bias,
                     float act_min, float act_max, float* out);
 

@@ -8,28 +8,108 @@
 namespace qrt::kernels {
 namespace {
 
+// The in-bounds taps [first, last) along one axis of the window starting at
+// `start` (taps start + k * dilation, k < kernel) over an input of size n:
+// first is the first tap index k inside, last one past the last.
+struct TapRange {
+  int first, last;
+};
+
+TapRange taps_inside(int start, int kernel, int dilation, int n) {
+  TapRange r{0, kernel};
+  // Skip taps before the input: the smallest k with start + k * d >= 0.
+  if (start < 0) r.first = (-start + dilation - 1) / dilation;
+  // Keep taps before the end: k * d < n - start.
+  const int64_t room = int64_t{n} - start;
+  if (room <= 0) {
+    r.last = 0;
+  } else {
+    const int64_t fit = (room - 1) / dilation + 1;
+    if (fit < r.last) r.last = static_cast<int>(fit);
+  }
+  if (r.last < r.first) r.last = r.first;
+  return r;
+}
+
 // Visits every in-bounds tap of output pixel (n, oy, ox) as f(pixel_index),
 // where pixel_index counts NHWC pixels (multiply by channels for an offset).
 template <class F>
-void for_each_window_pixel(const Pool2DShape& s, int n, int oy, int ox, F&& f) {
-  for (int ky = 0; ky < s.kernel_h; ++ky) {
-    const int iy = oy * s.stride_h - s.pad_top + ky;
-    if (iy < 0 || iy >= s.in_h) continue;
-    for (int kx = 0; kx < s.kernel_w; ++kx) {
-      const int ix = ox * s.stride_w - s.pad_left + kx;
-      if (ix < 0 || ix >= s.in_w) continue;
+void for_each_window_pixel(const Pool2DWindow& s, int n, int oy, int ox, F&& f) {
+  const int y0 = oy * s.stride_h - s.pad_top;
+  const int x0 = ox * s.stride_w - s.pad_left;
+  const TapRange ry = taps_inside(y0, s.kernel_h, s.dilation_h, s.in_h);
+  const TapRange rx = taps_inside(x0, s.kernel_w, s.dilation_w, s.in_w);
+  for (int ky = ry.first; ky < ry.last; ++ky) {
+    const int iy = y0 + ky * s.dilation_h;
+    for (int kx = rx.first; kx < rx.last; ++kx) {
+      const int ix = x0 + kx * s.dilation_w;
       f((static_cast<size_t>(n) * s.in_h + iy) * s.in_w + ix);
     }
   }
 }
 
-size_t out_pixel(const Pool2DShape& s, int n, int oy, int ox) {
+size_t out_pixel(const Pool2DWindow& s, int n, int oy, int ox) {
   return (static_cast<size_t>(n) * s.out_h + oy) * s.out_w + ox;
+}
+
+// PyTorch's average pooling divisor for the window at (y0, x0) (dilation 1):
+// the window clipped to the padded input [-pad, in + pad_end) when counting
+// padding, else clipped to the input.
+int64_t avg_divisor(const Pool2DWindow& s, int y0, int x0, bool count_include_pad,
+                    int32_t divisor_override) {
+  if (divisor_override > 0) return divisor_override;
+  int64_t y1 = int64_t{y0} + s.kernel_h, x1 = int64_t{x0} + s.kernel_w;
+  if (count_include_pad) {
+    const int64_t y_end = int64_t{s.in_h} + s.pad_bottom, x_end = int64_t{s.in_w} + s.pad_right;
+    return ((y1 < y_end ? y1 : y_end) - y0) * ((x1 < x_end ? x1 : x_end) - x0);
+  }
+  const int64_t ya = y0 < 0 ? 0 : y0, xa = x0 < 0 ? 0 : x0;
+  if (y1 > s.in_h) y1 = s.in_h;
+  if (x1 > s.in_w) x1 = s.in_w;
+  return (y1 - ya) * (x1 - xa);
+}
+
+// f32(1 / f32(1 / m)): PyTorch's generic kernels quantize with scale 1/m.
+float generic_multiplier(float scale_ratio, int64_t divisor) {
+  const float m = scale_ratio / static_cast<float>(divisor);
+  const float quantize_scale = 1.0f / m;
+  return 1.0f / quantize_scale;
+}
+
+uint8_t requantize_mean(int32_t acc, float multiplier, int32_t out_zp) {
+  return static_cast<uint8_t>(
+      rne_add_clamp(static_cast<float>(acc) * multiplier, out_zp, 0, 255));
+}
+
+// Adaptive window bounds. Quantized: PyTorch's quantized kernel computes
+// them in float; float: its float kernel in integers.
+int adaptive_start_f32(int o, int in, int out) {
+  return static_cast<int>(std::floor(static_cast<float>(int64_t{o} * in) / static_cast<float>(out)));
+}
+int adaptive_end_f32(int o, int in, int out) {
+  return static_cast<int>(
+      std::ceil(static_cast<float>((int64_t{o} + 1) * in) / static_cast<float>(out)));
+}
+int adaptive_start(int o, int in, int out) {
+  return static_cast<int>(int64_t{o} * in / out);
+}
+int adaptive_end(int o, int in, int out) {
+  return static_cast<int>(((int64_t{o} + 1) * in + out - 1) / out);
 }
 
 }  // namespace
 
-void max_pool2d_u8_ref(const Pool2DShape& shape, const uint8_t* in, uint8_t* out) {
+int64_t pooled_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
+                    int64_t pad_end, int64_t dilation, bool ceil_mode) {
+  const int64_t span = dilation * (kernel - 1) + 1;
+  const int64_t room = in + pad_begin + pad_end - span;
+  if (room < 0) return 0;
+  int64_t out = (ceil_mode ? room + stride - 1 : room) / stride + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
+  return out;
+}
+
+void max_pool2d_u8_ref(const Pool2DWindow& shape, const uint8_t* in, uint8_t* out) {
   const size_t c_size = static_cast<size_t>(shape.channels);
   for (int n = 0; n < shape.batch; ++n) {
     for (int oy = 0; oy < shape.out_h; ++oy) {
@@ -45,7 +125,32 @@ void max_pool2d_u8_ref(const Pool2DShape& shape, const uint8_t* in, uint8_t* out
   }
 }
 
-void max_pool2d_f32_ref(const Pool2DShape& shape, const float* in, float* out) {
+void max_pool2d_u8_qnnpack_ref(const Pool2DWindow& shape, const uint8_t* in, uint8_t* out) {
+  const size_t c_size = static_cast<size_t>(shape.channels);
+  auto clamp_tap = [](int64_t v, int n) { return v < 0 ? 0 : v >= n ? n - 1 : static_cast<int>(v); };
+  for (int n = 0; n < shape.batch; ++n) {
+    for (int oy = 0; oy < shape.out_h; ++oy) {
+      for (int ox = 0; ox < shape.out_w; ++ox) {
+        uint8_t* o = out + out_pixel(shape, n, oy, ox) * c_size;
+        for (size_t c = 0; c < c_size; ++c) o[c] = 0;
+        for (int ky = 0; ky < shape.kernel_h; ++ky) {
+          const int iy = clamp_tap(int64_t{oy} * shape.stride_h - shape.pad_top +
+                                       int64_t{ky} * shape.dilation_h,
+                                   shape.in_h);
+          for (int kx = 0; kx < shape.kernel_w; ++kx) {
+            const int ix = clamp_tap(int64_t{ox} * shape.stride_w - shape.pad_left +
+                                         int64_t{kx} * shape.dilation_w,
+                                     shape.in_w);
+            const uint8_t* i = in + ((static_cast<size_t>(n) * shape.in_h + iy) * shape.in_w + ix) * c_size;
+            for (size_t c = 0; c < c_size; ++c) o[c] = i[c] > o[c] ? i[c] : o[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+void max_pool2d_f32_ref(const Pool2DWindow& shape, const float* in, float* out) {
   const size_t c_size = static_cast<size_t>(shape.channels);
   for (int n = 0; n < shape.batch; ++n) {
     for (int oy = 0; oy < shape.out_h; ++oy) {
@@ -58,6 +163,118 @@ void max_pool2d_f32_ref(const Pool2DShape& shape, const float* in, float* out) {
             if (i[c] > o[c] || std::isnan(i[c])) o[c] = i[c];
           }
         });
+      }
+    }
+  }
+}
+
+AvgPoolParams make_avg_pool_params(bool qnnpack_kernel, float in_scale, int32_t in_zp,
+                                   float out_scale, int32_t out_zp, int64_t kernel_area,
+                                   bool count_include_pad, int32_t divisor_override) {
+  AvgPoolParams p;
+  p.qnnpack_kernel = qnnpack_kernel;
+  p.in_zp = in_zp;
+  p.out_zp = out_zp;
+  p.count_include_pad = count_include_pad;
+  p.divisor_override = divisor_override;
+  p.scale_ratio = in_scale / out_scale;
+  p.multiplier = in_scale / (out_scale * static_cast<float>(kernel_area));
+  return p;
+}
+
+void avg_pool2d_u8_ref(const Pool2DWindow& shape, const AvgPoolParams& p, const uint8_t* in,
+                       uint8_t* out) {
+  const size_t c_size = static_cast<size_t>(shape.channels);
+  for (int n = 0; n < shape.batch; ++n) {
+    for (int oy = 0; oy < shape.out_h; ++oy) {
+      for (int ox = 0; ox < shape.out_w; ++ox) {
+        const int y0 = oy * shape.stride_h - shape.pad_top;
+        const int x0 = ox * shape.stride_w - shape.pad_left;
+        int32_t taps = 0;
+        for_each_window_pixel(shape, n, oy, ox, [&](size_t) { ++taps; });
+        const float multiplier =
+            p.qnnpack_kernel
+                ? p.multiplier
+                : generic_multiplier(p.scale_ratio, avg_divisor(shape, y0, x0, p.count_include_pad,
+                                                                p.divisor_override));
+        uint8_t* o = out + out_pixel(shape, n, oy, ox) * c_size;
+        for (size_t c = 0; c < c_size; ++c) {
+          int32_t acc = -p.in_zp * taps;
+          for_each_window_pixel(shape, n, oy, ox, [&](size_t pixel) { acc += in[pixel * c_size + c]; });
+          o[c] = requantize_mean(acc, multiplier, p.out_zp);
+        }
+      }
+    }
+  }
+}
+
+void avg_pool2d_f32_ref(const Pool2DWindow& shape, bool count_include_pad,
+                        int32_t divisor_override, const float* in, float* out) {
+  const size_t c_size = static_cast<size_t>(shape.channels);
+  for (int n = 0; n < shape.batch; ++n) {
+    for (int oy = 0; oy < shape.out_h; ++oy) {
+      for (int ox = 0; ox < shape.out_w; ++ox) {
+        const int y0 = oy * shape.stride_h - shape.pad_top;
+        const int x0 = ox * shape.stride_w - shape.pad_left;
+        const float divisor = static_cast<float>(
+            avg_divisor(shape, y0, x0, count_include_pad, divisor_override));
+        float* o = out + out_pixel(shape, n, oy, ox) * c_size;
+        for (size_t c = 0; c < c_size; ++c) {
+          float sum = 0.f;
+          for_each_window_pixel(shape, n, oy, ox, [&](size_t pixel) { sum += in[pixel * c_size + c]; });
+          o[c] = sum / divisor;
+        }
+      }
+    }
+  }
+}
+
+void adaptive_avg_pool2d_u8_ref(const AdaptivePool2DShape& shape, const AvgPoolParams& p,
+                                const uint8_t* in, uint8_t* out) {
+  const size_t c_size = static_cast<size_t>(shape.channels);
+  for (int n = 0; n < shape.batch; ++n) {
+    const uint8_t* image = in + static_cast<size_t>(n) * shape.in_h * shape.in_w * c_size;
+    for (int oy = 0; oy < shape.out_h; ++oy) {
+      const int y0 = adaptive_start_f32(oy, shape.in_h, shape.out_h);
+      const int y1 = adaptive_end_f32(oy, shape.in_h, shape.out_h);
+      for (int ox = 0; ox < shape.out_w; ++ox) {
+        const int x0 = adaptive_start_f32(ox, shape.in_w, shape.out_w);
+        const int x1 = adaptive_end_f32(ox, shape.in_w, shape.out_w);
+        const int32_t area = (y1 - y0) * (x1 - x0);
+        const float multiplier =
+            p.qnnpack_kernel ? p.multiplier : generic_multiplier(p.scale_ratio, area);
+        uint8_t* o = out + ((static_cast<size_t>(n) * shape.out_h + oy) * shape.out_w + ox) * c_size;
+        for (size_t c = 0; c < c_size; ++c) {
+          int32_t acc = -p.in_zp * area;
+          for (int iy = y0; iy < y1; ++iy)
+            for (int ix = x0; ix < x1; ++ix)
+              acc += image[(static_cast<size_t>(iy) * shape.in_w + ix) * c_size + c];
+          o[c] = requantize_mean(acc, multiplier, p.out_zp);
+        }
+      }
+    }
+  }
+}
+
+void adaptive_avg_pool2d_f32_ref(const AdaptivePool2DShape& shape, const float* in, float* out) {
+  const size_t c_size = static_cast<size_t>(shape.channels);
+  for (int n = 0; n < shape.batch; ++n) {
+    const float* image = in + static_cast<size_t>(n) * shape.in_h * shape.in_w * c_size;
+    for (int oy = 0; oy < shape.out_h; ++oy) {
+      const int y0 = adaptive_start(oy, shape.in_h, shape.out_h);
+      const int y1 = adaptive_end(oy, shape.in_h, shape.out_h);
+      for (int ox = 0; ox < shape.out_w; ++ox) {
+        const int x0 = adaptive_start(ox, shape.in_w, shape.out_w);
+        const int x1 = adaptive_end(ox, shape.in_w, shape.out_w);
+        const float area = static_cast<float>((y1 - y0) * (x1 - x0));
+        float* o = out + ((static_cast<size_t>(n) * shape.out_h + oy) * shape.out_w + ox) * c_size;
+        for (size_t c = 0; c < c_size; ++c) {
+          float sum = 0.f;
+          for (int iy = y0; iy < y1; ++iy)
+            for (int ix = x0; ix < x1; ++ix)
+              sum += image[(static_cast<size_t>(iy) * shape.in_w + ix) * c_size + c];
+          o[c] = sum / area;
+        }
       }
     }
   }

@@ -3,9 +3,11 @@
 // §3). Notation: rne = round to nearest, ties to even; f32(e) = e evaluated
 // in float32.
 //
-// These must be compiled without floating-point contraction
-// (-ffp-contract=off): a fused multiply-add rounds once where PyTorch rounds
-// twice, which changes bytes.
+// The quantized paths avoid a*b+c expressions on purpose: GCC contracts
+// them into a fused multiply-add by default on targets that have one
+// (aarch64), which rounds once where PyTorch rounds twice. The one fused
+// multiply-add PyTorch does perform (fbgemm add's dequantize) is an explicit
+// std::fma.
 #pragma once
 
 #include <cmath>
@@ -16,8 +18,8 @@
 
 namespace qrt::kernels {
 
-// rne under the default rounding mode (nearbyint never raises inexact and
-// follows the current mode, which nothing in qrt changes).
+// rne: nearbyint follows the current rounding mode, and nothing in qrt
+// changes the default (to nearest, ties to even).
 inline float rne(float x) { return std::nearbyint(x); }
 
 // clamp(rne(v) + zp, lo, hi), requires lo <= hi. Clamps before converting to
@@ -48,7 +50,7 @@ inline int32_t quantize_value(float x, float scale, int32_t zp, int32_t qmin, in
 //   fbgemm:  y = clamp(rne(f32(f32(float(acc) + bias_f[c]) * m)) + zp, min, max)
 // with m = multiplier[per_channel ? c : 0]. Bias arrays always have one
 // entry per output channel. acc + bias_q wraps like the int32 accumulator
-// QNNPACK initialises with the bias; prepare keeps it in range
+// QNNPACK initialises with the bias; prepare must keep it in range
 // (accumulator_fits_int32).
 inline uint8_t requantize(int32_t acc, const Requant& rq, int c) {
   const float m = rq.multiplier[rq.per_channel ? c : 0];

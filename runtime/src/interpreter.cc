@@ -38,6 +38,7 @@ void init_tensor(const fb::Model& model, const fb::Tensor& src, Tensor* t) {
     if (q->scale() && q->scale()->size() > 0) {
       t->num_scales = static_cast<int32_t>(q->scale()->size());
       t->axis = q->axis();
+      t->per_channel = q->per_channel() || t->num_scales > 1;
       t->scales = q->scale()->data();
       t->zero_points = q->zero_point()->data();
       t->scale = t->scales[0];

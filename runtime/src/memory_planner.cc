@@ -40,11 +40,16 @@ struct Item {
   int last;
 };
 
+// A lifetime given backwards (a broken caller) is read as the single
+// operator `first`, so that every computation sees a proper interval.
+Item make_item(size_t aligned_size, const PlanBuffer& b) {
+  return {aligned_size, b.first, std::max(b.first, b.last)};
+}
+
 // Live bytes at every distinct `first` time, ascending in time. The live
 // total only rises at a first time, so its maximum over any interval
 // [first, last] is the maximum over the first times inside it.
-std::vector<std::pair<int, size_t>> live_profile(const std::vector<Item>& items,
-                                                 bool* overflow) {
+std::vector<std::pair<int, size_t>> live_profile(const std::vector<Item>& items, bool* overflow) {
   std::vector<std::pair<int, size_t>> starts, ends;
   starts.reserve(items.size());
   ends.reserve(items.size());
@@ -106,12 +111,12 @@ struct GapSearch {
 
 struct Problem {
   size_t alignment = 1;
-  std::vector<Item> items;  // every non-empty buffer
-  std::vector<int> buffer_of;  // items[k] is buffers[buffer_of[k]]
+  std::vector<Item> items;           // every non-empty buffer
+  std::vector<int> buffer_of;        // items[k] is buffers[buffer_of[k]]
   std::vector<size_t> fixed_offset;  // per item; kUnplaced when online
   std::vector<size_t> fixed_end;     // per item; fixed offset + size, aligned up
-  std::vector<int> fixed;   // items with an offline offset, by ascending offset
-  std::vector<int> online;  // items left to the planner
+  std::vector<int> fixed;            // items with an offline offset, by ascending offset
+  std::vector<int> online;           // items left to the planner
   // Time-conflict graph (CSR) when it is sparse enough to be worth it;
   // otherwise each placement scans every placed item in offset order.
   bool use_graph = false;
@@ -134,8 +139,8 @@ size_t count_conflicts(const std::vector<Item>& items) {
   for (const Item& it : items) {
     const size_t started = static_cast<size_t>(
         std::upper_bound(firsts.begin(), firsts.end(), it.last) - firsts.begin());
-    const size_t ended = static_cast<size_t>(
-        std::lower_bound(lasts.begin(), lasts.end(), it.first) - lasts.begin());
+    const size_t ended =
+        static_cast<size_t>(std::lower_bound(lasts.begin(), lasts.end(), it.first) - lasts.begin());
     total += started - ended - 1;
   }
   return total;
@@ -180,17 +185,25 @@ struct Placement {
   size_t arena = 0;
 };
 
+// A placed item as the scan sees it: lifetimes inline, so that filtering
+// reads memory in order instead of chasing item indices.
+struct Placed {
+  int first;
+  int last;
+  int item;
+};
+
 struct Scratch {
   std::vector<size_t> end;  // per item: aligned end once placed
   std::vector<std::pair<size_t, size_t>> spans;
-  std::vector<int> by_offset;
+  std::vector<Placed> by_offset;
+  std::vector<int> live;
 };
 
 // Places the fixed items where they are, then the online ones in `order`,
 // each at the offset `fit` picks among the gaps left by already placed items
 // that are live at the same time.
-void place(const Problem& p, const std::vector<int>& order, Fit fit, Scratch* s,
-           Placement* out) {
+void place(const Problem& p, const std::vector<int>& order, Fit fit, Scratch* s, Placement* out) {
   const size_t m = p.items.size();
   out->offset.assign(m, kUnplaced);
   s->end.assign(m, 0);
@@ -201,7 +214,13 @@ void place(const Problem& p, const std::vector<int>& order, Fit fit, Scratch* s,
     s->end[u] = p.fixed_end[u];
     out->arena = std::max(out->arena, p.fixed_offset[u] + p.items[u].size);
   }
-  if (!p.use_graph) s->by_offset = p.fixed;
+  if (!p.use_graph) {
+    s->by_offset.clear();
+    for (int k : p.fixed) {
+      const Item& it = p.items[static_cast<size_t>(k)];
+      s->by_offset.push_back({it.first, it.last, k});
+    }
+  }
 
   for (int k : order) {
     const size_t u = static_cast<size_t>(k);
@@ -217,10 +236,16 @@ void place(const Problem& p, const std::vector<int>& order, Fit fit, Scratch* s,
       for (const auto& span : s->spans)
         if (search.feed(span.first, span.second)) break;
     } else {
-      for (int other : s->by_offset) {
-        const size_t v = static_cast<size_t>(other);
-        const Item& o = p.items[v];
-        if (!lifetimes_overlap(it.first, it.last, o.first, o.last)) continue;
+      // Filter without branching first (which items pass is data-dependent,
+      // so a branch would mispredict), then walk the survivors.
+      s->live.resize(s->by_offset.size());
+      size_t count = 0;
+      for (const Placed& o : s->by_offset) {
+        s->live[count] = o.item;
+        count += lifetimes_overlap(it.first, it.last, o.first, o.last) ? 1 : 0;
+      }
+      for (size_t c = 0; c < count; ++c) {
+        const size_t v = static_cast<size_t>(s->live[c]);
         if (search.feed(out->offset[v], s->end[v])) break;
       }
     }
@@ -230,98 +255,180 @@ void place(const Problem& p, const std::vector<int>& order, Fit fit, Scratch* s,
     out->arena = std::max(out->arena, offset + it.size);
     if (!p.use_graph) {
       auto at = std::upper_bound(s->by_offset.begin(), s->by_offset.end(), offset,
-                                 [&](size_t value, int other) {
-                                   return value < out->offset[static_cast<size_t>(other)];
+                                 [&](size_t value, const Placed& other) {
+                                   return value < out->offset[static_cast<size_t>(other.item)];
                                  });
-      s->by_offset.insert(at, k);
+      s->by_offset.insert(at, Placed{it.first, it.last, k});
     }
   }
 }
 
-// Candidate orders for the online items. Each is a strict weak order with
-// the index as final tie-break, so every run is deterministic.
-std::vector<std::vector<int>> candidate_orders(const Problem& p) {
-  const std::vector<Item>& items = p.items;
-  auto at = [&](int k) -> const Item& { return items[static_cast<size_t>(k)]; };
-  auto span = [&](int k) { return static_cast<int64_t>(at(k).last) - at(k).first + 1; };
+// Orders in which the online items are placed.
+enum class Order {
+  // TFLite Micro's: size descending, equal sizes latest buffer first (it
+  // fills its sort array from the tail, then sorts stably). With first fit
+  // this reproduces its plan exactly.
+  tflm,
+  // By the peak live bytes during the item's lifetime: items in the busiest
+  // stretch of the graph decide the arena (greedy by breadth); then by
+  // lifetime or by size.
+  peak_then_span,
+  peak_then_size,
+  // size * lifetime (the item's area in the time x bytes plane), size * peak.
+  area,
+  size_times_peak,
+  span,       // longest lifetime first, then size
+  first_use,  // earliest first, then size (linear scan)
+  last_use,   // latest last use first, then size
+};
+constexpr size_t kNumOrders = static_cast<size_t>(Order::last_use) + 1;
 
-  // Peak live bytes during each item's lifetime: items that sit in the
-  // busiest stretch of the graph decide the arena, so placing them first
-  // (greedy by breadth) often packs tighter than size alone.
+struct Variant {
+  Order order;
+  Fit fit;
+};
+
+// No variant dominates. This is the order in which they added most to the
+// best-of on random and network-shaped lifetime sets (greedy forward
+// selection), so a truncated run keeps the most useful ones.
+constexpr Variant kVariants[] = {
+    {Order::tflm, Fit::first},
+    {Order::peak_then_span, Fit::first},
+    {Order::area, Fit::first},
+    {Order::last_use, Fit::first},
+    {Order::peak_then_size, Fit::best},
+    {Order::peak_then_span, Fit::best},
+    {Order::span, Fit::first},
+    {Order::first_use, Fit::first},
+    {Order::size_times_peak, Fit::first},
+    {Order::last_use, Fit::best},
+    {Order::peak_then_size, Fit::first},
+    {Order::area, Fit::best},
+    {Order::tflm, Fit::best},
+    {Order::size_times_peak, Fit::best},
+    {Order::span, Fit::best},
+    {Order::first_use, Fit::best},
+};
+constexpr size_t kNumVariants = sizeof(kVariants) / sizeof(kVariants[0]);
+
+// Peak live bytes over each online item's lifetime (0 for fixed items).
+std::vector<size_t> lifetime_peaks(const Problem& p) {
   bool overflow = false;
-  const auto profile = live_profile(items, &overflow);
-  std::vector<size_t> breadth(items.size(), 0);
+  const auto profile = live_profile(p.items, &overflow);
+  std::vector<size_t> peaks(p.items.size(), 0);
   for (int k : p.online) {
-    auto lo = std::lower_bound(profile.begin(), profile.end(), std::make_pair(at(k).first, size_t{0}));
+    const Item& it = p.items[static_cast<size_t>(k)];
+    auto point =
+        std::lower_bound(profile.begin(), profile.end(), std::make_pair(it.first, size_t{0}));
     size_t peak = 0;
-    for (; lo != profile.end() && lo->first <= at(k).last; ++lo) peak = std::max(peak, lo->second);
-    breadth[static_cast<size_t>(k)] = peak;
+    for (; point != profile.end() && point->first <= it.last; ++point)
+      peak = std::max(peak, point->second);
+    peaks[static_cast<size_t>(k)] = peak;
   }
+  return peaks;
+}
 
-  auto peak = [&](int k) { return breadth[static_cast<size_t>(k)]; };
-  // size * span (the item's area in the time x bytes plane) and size * peak
-  // as doubles: the products can exceed 64 bits, and ranking needs no more
-  // precision than that.
-  auto weight = [&](int k, double factor) { return static_cast<double>(at(k).size) * factor; };
+// The online items sorted by `order`; every order ends on the index, so the
+// result is unique.
+std::vector<int> sorted_online(const Problem& p, Order order, const std::vector<size_t>& peaks) {
+  auto at = [&](int k) -> const Item& { return p.items[static_cast<size_t>(k)]; };
+  auto span = [&](int k) { return static_cast<int64_t>(at(k).last) - at(k).first + 1; };
+  auto peak = [&](int k) { return peaks[static_cast<size_t>(k)]; };
+  // Products as doubles: they can exceed 64 bits, and ranking needs no
+  // more precision than that.
+  auto times = [&](int k, double factor) { return static_cast<double>(at(k).size) * factor; };
 
-  // Each order helps on some problems and none dominates (measured on random
-  // and network-shaped lifetime sets); each sort ends on the index so runs
-  // are deterministic.
-  using Less = std::function<bool(int, int)>;
-  const std::vector<Less> orders = {
-      // TFLite Micro's greedy order: size descending, equal sizes latest
-      // buffer first (it fills its sort array from the tail, then sorts
-      // stably). With first fit this reproduces its plan exactly.
-      [&](int a, int b) {
+  std::function<bool(int, int)> less;
+  switch (order) {
+    case Order::tflm:
+      less = [&](int a, int b) {
         if (at(a).size != at(b).size) return at(a).size > at(b).size;
         return a > b;
-      },
-      [&](int a, int b) {
-        if (peak(a) != peak(b)) return peak(a) > peak(b);
-        if (at(a).size != at(b).size) return at(a).size > at(b).size;
-        return a < b;
-      },
-      [&](int a, int b) {
+      };
+      break;
+    case Order::peak_then_span:
+      less = [&](int a, int b) {
         if (peak(a) != peak(b)) return peak(a) > peak(b);
         if (span(a) != span(b)) return span(a) > span(b);
         return a < b;
-      },
-      [&](int a, int b) {
-        const double pa = weight(a, static_cast<double>(peak(a)));
-        const double pb = weight(b, static_cast<double>(peak(b)));
-        if (pa != pb) return pa > pb;
+      };
+      break;
+    case Order::peak_then_size:
+      less = [&](int a, int b) {
+        if (peak(a) != peak(b)) return peak(a) > peak(b);
+        if (at(a).size != at(b).size) return at(a).size > at(b).size;
         return a < b;
-      },
-      [&](int a, int b) {
-        const double sa = weight(a, static_cast<double>(span(a)));
-        const double sb = weight(b, static_cast<double>(span(b)));
-        if (sa != sb) return sa > sb;
+      };
+      break;
+    case Order::area:
+      less = [&](int a, int b) {
+        const double wa = times(a, static_cast<double>(span(a)));
+        const double wb = times(b, static_cast<double>(span(b)));
+        if (wa != wb) return wa > wb;
         return a < b;
-      },
-      [&](int a, int b) {
+      };
+      break;
+    case Order::size_times_peak:
+      less = [&](int a, int b) {
+        const double wa = times(a, static_cast<double>(peak(a)));
+        const double wb = times(b, static_cast<double>(peak(b)));
+        if (wa != wb) return wa > wb;
+        return a < b;
+      };
+      break;
+    case Order::span:
+      less = [&](int a, int b) {
         if (span(a) != span(b)) return span(a) > span(b);
         if (at(a).size != at(b).size) return at(a).size > at(b).size;
         return a < b;
-      },
-      [&](int a, int b) {
+      };
+      break;
+    case Order::first_use:
+      less = [&](int a, int b) {
         if (at(a).first != at(b).first) return at(a).first < at(b).first;
         if (at(a).size != at(b).size) return at(a).size > at(b).size;
         return a < b;
-      },
-      [&](int a, int b) {
+      };
+      break;
+    case Order::last_use:
+      less = [&](int a, int b) {
         if (at(a).last != at(b).last) return at(a).last > at(b).last;
         if (at(a).size != at(b).size) return at(a).size > at(b).size;
         return a < b;
-      },
-  };
-  std::vector<std::vector<int>> result;
-  for (const Less& less : orders) {
-    std::vector<int> order = p.online;
-    std::sort(order.begin(), order.end(), less);
-    result.push_back(std::move(order));
+      };
+      break;
   }
-  return result;
+  std::vector<int> sorted = p.online;
+  std::sort(sorted.begin(), sorted.end(), less);
+  return sorted;
 }
+
+// Elementary steps of one place() pass, roughly: with the graph, gathering
+// and sorting each item's placed neighbours; without, scanning half the
+// placed items on average.
+size_t pass_cost(const Problem& p) {
+  const size_t m = p.items.size();
+  if (!p.use_graph) return m + m / 2 * m;
+  size_t cost = m;
+  for (size_t k = 0; k < m; ++k) {
+    const size_t degree = p.adj_begin[k + 1] - p.adj_begin[k];
+    size_t log2 = 1;
+    while ((size_t{1} << log2) <= degree) ++log2;
+    cost += degree * log2;
+  }
+  return cost;
+}
+
+// Total place() steps allowed across variants, a few nanoseconds each:
+// network-shaped graphs of thousands of buffers run every variant in a few
+// milliseconds; dense pathological ones stop after fewer variants instead
+// of taking seconds. The first variant always runs, so the TFLM bound holds
+// at any size.
+constexpr size_t kWorkBudget = size_t{1} << 22;
+
+// Above this many conflicts per item, planning scans instead of building the
+// conflict graph.
+constexpr size_t kMaxAverageDegree = 64;
 
 }  // namespace
 
@@ -341,7 +448,7 @@ MemoryPlan plan_memory(const std::vector<PlanBuffer>& buffers, size_t alignment)
     size_t size = 0;
     if (!checked_align_up(b.size, p.alignment, &size)) return plan;
     const int k = static_cast<int>(p.items.size());
-    p.items.push_back({size, b.first, b.last});
+    p.items.push_back(make_item(size, b));
     p.buffer_of.push_back(static_cast<int>(i));
     if (b.offline_offset >= 0) {
       if (static_cast<uint64_t>(b.offline_offset) > kMax) return plan;
@@ -368,33 +475,37 @@ MemoryPlan plan_memory(const std::vector<PlanBuffer>& buffers, size_t alignment)
            std::make_pair(p.fixed_offset[static_cast<size_t>(b)], b);
   });
 
-  // The graph costs memory proportional to its edges and pays off while
-  // each item conflicts with few others; dense problems scan instead, which
+  // The graph pays off while each item conflicts with few others (network
+  // graphs: tens) and its memory stays linear; denser problems scan, which
   // is O(n) per placement either way.
   const size_t m = p.items.size();
-  const size_t conflicts = count_conflicts(p.items);
-  p.use_graph = conflicts <= m * std::max<size_t>(64, m / 8);
+  p.use_graph = count_conflicts(p.items) <= kMaxAverageDegree * m;
   if (p.use_graph) build_conflict_graph(&p);
 
+  // A plan at the lower bound cannot be improved on: stop there.
   const size_t lower_bound = memory_lower_bound(buffers, p.alignment);
+  const size_t affordable = kWorkBudget / std::max<size_t>(1, pass_cost(p));
+  const size_t runs = std::min(kNumVariants, std::max<size_t>(1, affordable));
+  std::vector<size_t> peaks;
+  std::vector<std::vector<int>> orders(kNumOrders);
+  std::vector<bool> sorted(kNumOrders, false);
   Scratch scratch;
   Placement best, trial;
-  bool have_best = false;
-  for (const std::vector<int>& order : candidate_orders(p)) {
-    for (Fit fit : {Fit::first, Fit::best}) {
-      place(p, order, fit, &scratch, &trial);
-      if (!have_best || trial.arena < best.arena) {
-        std::swap(best, trial);
-        have_best = true;
-      }
-      if (best.arena <= lower_bound) break;
+  for (size_t v = 0; v < runs; ++v) {
+    const Variant& variant = kVariants[v];
+    const size_t o = static_cast<size_t>(variant.order);
+    if (!sorted[o]) {
+      if (peaks.empty()) peaks = lifetime_peaks(p);
+      orders[o] = sorted_online(p, variant.order, peaks);
+      sorted[o] = true;
     }
+    place(p, orders[o], variant.fit, &scratch, &trial);
+    if (v == 0 || trial.arena < best.arena) std::swap(best, trial);
     if (best.arena <= lower_bound) break;
   }
 
   plan.offsets.assign(buffers.size(), 0);
-  for (size_t k = 0; k < m; ++k)
-    plan.offsets[static_cast<size_t>(p.buffer_of[k])] = best.offset[k];
+  for (size_t k = 0; k < m; ++k) plan.offsets[static_cast<size_t>(p.buffer_of[k])] = best.offset[k];
   plan.arena_bytes = best.arena;
   return plan;
 }
@@ -406,7 +517,7 @@ size_t memory_lower_bound(const std::vector<PlanBuffer>& buffers, size_t alignme
     if (b.size == 0) continue;
     size_t size = 0;
     if (!checked_align_up(b.size, alignment, &size)) return kMax;
-    items.push_back({size, b.first, b.last});
+    items.push_back(make_item(size, b));
   }
   bool overflow = false;
   const auto profile = live_profile(items, &overflow);
@@ -416,9 +527,8 @@ size_t memory_lower_bound(const std::vector<PlanBuffer>& buffers, size_t alignme
   return peak;
 }
 
-bool check_memory_plan(const std::vector<PlanBuffer>& buffers,
-                       const std::vector<size_t>& offsets, size_t alignment,
-                       std::string* why) {
+bool check_memory_plan(const std::vector<PlanBuffer>& buffers, const std::vector<size_t>& offsets,
+                       size_t alignment, std::string* why) {
   auto reject = [&](std::string reason) {
     if (why) *why = std::move(reason);
     return false;
@@ -452,7 +562,7 @@ bool check_memory_plan(const std::vector<PlanBuffer>& buffers,
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return std::make_pair(buffers[a].first, a) < std::make_pair(buffers[b].first, b);
   });
-  std::map<size_t, size_t> live;  // offset -> buffer
+  std::map<size_t, size_t> live;          // offset -> buffer
   using Expiry = std::pair<int, size_t>;  // last use, buffer
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries;
   for (size_t i : order) {
@@ -470,8 +580,8 @@ bool check_memory_plan(const std::vector<PlanBuffer>& buffers,
       const size_t lo = std::min(i, clash), hi = std::max(i, clash);
       auto describe = [&](size_t k) {
         return "lifetime [" + std::to_string(buffers[k].first) + ", " +
-               std::to_string(buffers[k].last) + "] bytes [" + std::to_string(offsets[k]) +
-               ", " + std::to_string(ends[k]) + ")";
+               std::to_string(buffers[k].last) + "] bytes [" + std::to_string(offsets[k]) + ", " +
+               std::to_string(ends[k]) + ")";
       };
       return reject("buffers " + std::to_string(lo) + " and " + std::to_string(hi) +
                     " overlap: " + describe(lo) + " and " + describe(hi));

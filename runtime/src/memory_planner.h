@@ -11,9 +11,9 @@
 namespace qrt {
 
 struct PlanBuffer {
-  size_t size;  // bytes
-  int first;    // first operator index that uses it (graph inputs: 0)
-  int last;     // last operator index that uses it (graph outputs: last op)
+  size_t size;                  // bytes
+  int first;                    // first operator index that uses it (graph inputs: 0)
+  int last;                     // last operator index that uses it (graph outputs: last op)
   int64_t offline_offset = -1;  // fixed offset from an offline plan, or -1
 };
 
@@ -32,14 +32,16 @@ struct MemoryPlan {
 // fixed subset. Every other buffer is placed around them. Zero-size buffers
 // get offset 0 and never conflict.
 //
-// Preconditions: first <= last for every buffer.
-// If the sizes cannot be added up in size_t the plan comes back empty
+// A lifetime with last < first is read as [first, first] (check_memory_plan
+// rejects it). If the sizes cannot be added up in size_t the plan comes back empty
 // (offsets.size() != buffers.size()): the caller must reject the model.
 //
-// The result is never larger than TFLite Micro's greedy-by-size plan of the
-// same buffers: that ordering is one of the candidates tried, and the
-// smallest arena wins (ties go to the earliest candidate, so the result is
-// deterministic).
+// Several greedy placements (orders by size, lifetime, peak live bytes...;
+// first fit and best fit) are tried and the smallest arena wins, the first
+// one on ties, so the result is deterministic. The first is TFLite Micro's
+// greedy by size, so the arena is never larger than TFLM's plan of the same
+// non-empty buffers (offline offsets being aligned). Large dense problems
+// try fewer candidates to bound the planning time.
 MemoryPlan plan_memory(const std::vector<PlanBuffer>& buffers, size_t alignment);
 
 // Max over operators i of the sum of aligned sizes of the buffers live at i.
@@ -50,8 +52,7 @@ size_t memory_lower_bound(const std::vector<PlanBuffer>& buffers, size_t alignme
 // buffer aligned and addressable, and no two non-empty buffers with
 // overlapping lifetimes overlapping in memory. On failure returns false and,
 // if `why` is not null, a reason naming the buffer indices.
-bool check_memory_plan(const std::vector<PlanBuffer>& buffers,
-                       const std::vector<size_t>& offsets, size_t alignment,
-                       std::string* why);
+bool check_memory_plan(const std::vector<PlanBuffer>& buffers, const std::vector<size_t>& offsets,
+                       size_t alignment, std::string* why);
 
 }  // namespace qrt

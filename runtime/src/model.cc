@@ -46,11 +46,17 @@ qrt_status verify_quantization(const fb::Tensor* t, int32_t index, Error* error)
   if (n != nz)
     return fail(error, QRT_INVALID_MODEL,
                 "tensor %d '%s': %zu scales but %zu zero points", index, name, n, nz);
+  // The flatbuffers verifier only checks the 4-byte alignment of a vector's
+  // length; zero points are read as int64 (Vector::Get, Tensor::zero_points).
+  if (reinterpret_cast<uintptr_t>(zps->data()) % alignof(int64_t) != 0)
+    return fail(error, QRT_INVALID_MODEL,
+                "tensor %d '%s': zero points are not %zu-byte aligned in the file", index, name,
+                alignof(int64_t));
   if (t->dtype() == DType::F32)
     return fail(error, QRT_INVALID_MODEL,
                 "tensor %d '%s': f32 tensor carries quantization parameters", index, name);
   int32_t rank = t->shape() ? static_cast<int32_t>(t->shape()->size()) : 0;
-  if (n > 1) {
+  if (n > 1 || q->per_channel()) {
     int32_t axis = q->axis();
     if (axis < 0 || axis >= rank)
       return fail(error, QRT_INVALID_MODEL,
@@ -169,14 +175,19 @@ qrt_status verify_subgraph(const fb::Model* model, const fb::SubGraph* g, int32_
     if (ni < info->min_inputs || ni > info->max_inputs)
       return fail(error, QRT_INVALID_MODEL, "operator %d '%s' (%s): %d inputs, expected %d..%d",
                   oi, op_label(op), info->name, ni, info->min_inputs, info->max_inputs);
-    if (no != info->num_outputs)
-      return fail(error, QRT_INVALID_MODEL, "operator %d '%s' (%s): %d outputs, expected %d", oi,
-                  op_label(op), info->name, no, info->num_outputs);
+    if (no < info->min_outputs || no > info->max_outputs)
+      return fail(error, QRT_INVALID_MODEL, "operator %d '%s' (%s): %d outputs, expected %d..%d",
+                  oi, op_label(op), info->name, no, info->min_outputs, info->max_outputs);
     if (op->options_type() != info->options)
       return fail(error, QRT_INVALID_MODEL,
                   "operator %d '%s' (%s): options of type %d, expected type %d", oi,
                   op_label(op), info->name, static_cast<int>(op->options_type()),
                   static_cast<int>(info->options));
+    // The flatbuffers verifier accepts a union whose type is set but whose
+    // table is absent; prepare dereferences the table.
+    if (info->options != fb::OpOptions::NONE && !op->options())
+      return fail(error, QRT_INVALID_MODEL, "operator %d '%s' (%s): options table is missing",
+                  oi, op_label(op), info->name);
     for (int32_t k = 0; k < ni; ++k) {
       int32_t t = op->inputs()->Get(k);
       if (t == -1 && k >= info->min_inputs) continue;
@@ -224,6 +235,11 @@ qrt_status verify_subgraph(const fb::Model* model, const fb::SubGraph* g, int32_
       return fail(error, QRT_INVALID_MODEL,
                   "subgraph %d: memory plan has %u offsets for %d tensors", gi, offsets->size(),
                   n);
+    // Vector::Get reads int64 elements directly: they must be 8-byte aligned.
+    if (offsets && reinterpret_cast<uintptr_t>(offsets->data()) % alignof(int64_t) != 0)
+      return fail(error, QRT_INVALID_MODEL,
+                  "subgraph %d: memory plan offsets are not %zu-byte aligned in the file", gi,
+                  alignof(int64_t));
   }
   return QRT_OK;
 }

@@ -69,7 +69,8 @@ struct OpInfo {
   const char* name;
   int32_t min_inputs;
   int32_t max_inputs;
-  int32_t num_outputs;
+  int32_t min_outputs;
+  int32_t max_outputs;
   fb::OpOptions options;  // the options table it expects; NONE = takes none
   PrepareFn prepare;
   EvalFn eval;

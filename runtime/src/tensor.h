@@ -31,6 +31,7 @@ struct Tensor {
   // the model; `scale`/`zero_point` repeat entry 0 for per-tensor use.
   int32_t num_scales = 0;
   int32_t axis = 0;
+  bool per_channel = false;  // per slice along axis, even with one slice
   const float* scales = nullptr;
   const int64_t* zero_points = nullptr;
   float scale = 0.f;

@@ -65,7 +65,8 @@ bool parse_prefix(const uint8_t* b, size_t n, uint64_t total, size_t* header_off
     }
   }
   if (n < magic_len + 2) {
-    *error = "truncated: " + std::to_string(total) + " bytes, too short for the .npy magic and version";
+    *error =
+        "truncated: " + std::to_string(total) + " bytes, too short for the .npy magic and version";
     return false;
   }
   const int major = b[6];
@@ -138,7 +139,8 @@ bool fail(std::string* error, const std::string& message) {
 bool parse_string(Cursor& c, std::string* s, std::string* error, const char* what) {
   c.skip_ws();
   if (c.p >= c.end || (*c.p != '\'' && *c.p != '"')) {
-    return fail(error, std::string("header: expected ") + what + " as a quoted string " + c.where());
+    return fail(error,
+                std::string("header: expected ") + what + " as a quoted string " + c.where());
   }
   const char quote = *c.p++;
   const char* start = c.p;
@@ -199,7 +201,8 @@ bool parse_shape(Cursor& c, std::vector<int64_t>* shape, std::string* error) {
   if (c.eat(')')) return true;
   for (;;) {
     if (shape->size() == kNpyMaxRank) {
-      return fail(error, "header: shape has more than " + std::to_string(kNpyMaxRank) + " dimensions");
+      return fail(error,
+                  "header: shape has more than " + std::to_string(kNpyMaxRank) + " dimensions");
     }
     int64_t dim = 0;
     if (!parse_dim(c, &dim, error)) return false;
@@ -211,7 +214,8 @@ bool parse_shape(Cursor& c, std::vector<int64_t>* shape, std::string* error) {
     if (c.eat(')')) {
       if (shape->size() == 1) {
         return fail(error, "header: shape (" + std::to_string(dim) +
-                               ") is not a tuple (a 1-d shape is written (" + std::to_string(dim) + ",))");
+                               ") is not a tuple (a 1-d shape is written (" + std::to_string(dim) +
+                               ",))");
       }
       return true;
     }
@@ -227,8 +231,8 @@ bool parse_descr(const std::string& descr, Header* h, std::string* error) {
   }
   const char order = descr[0];
   // One-byte items have no byte order; numpy writes '|' but any is harmless.
-  const bool ok = itemsize == 1 ? (order == '|' || order == '<' || order == '>' || order == '=')
-                                : order == '<';
+  const bool ok =
+      itemsize == 1 ? (order == '|' || order == '<' || order == '>' || order == '=') : order == '<';
   if (!ok) {
     if (order == '>') {
       return fail(error, "big-endian dtype '" + descr + "' is not supported (save it as '<" + kind +
@@ -259,10 +263,6 @@ bool data_size(const std::vector<int64_t>& shape, size_t itemsize, const std::st
                              " is too large (more than 2^63-1 bytes)");
     }
     n *= static_cast<uint64_t>(d);
-  }
-  if (n > std::numeric_limits<size_t>::max()) {
-    return fail(error, "shape " + npy_shape_string(shape) + " of " + descr + " = " +
-                           std::to_string(n) + " bytes does not fit in this machine's memory");
   }
   *bytes = empty ? 0 : n;
   return true;
@@ -306,8 +306,9 @@ bool parse_header(const char* text, size_t n, Header* h, std::string* error) {
   if (!have_order) return fail(error, "header lacks the key 'fortran_order'");
   if (!have_shape) return fail(error, "header lacks the key 'shape'");
   if (fortran_order) {
-    return fail(error, "fortran_order: True is not supported; save a C-order array "
-                       "(np.ascontiguousarray(a))");
+    return fail(error,
+                "fortran_order: True is not supported; save a C-order array "
+                "(np.ascontiguousarray(a))");
   }
   if (!parse_descr(descr, h, error)) return false;
   return data_size(h->shape, npy_itemsize(h->dtype), h->descr, &h->data_bytes, error);
@@ -328,19 +329,18 @@ struct FileCloser {
 
 std::string build_header(const NpyArray& a) {
   const std::string descr = (npy_itemsize(a.dtype) == 1 ? "|" : "<") + a.dtype;
-  const std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " +
-                           npy_shape_string(a.shape) + ", }";
-  size_t prefix = kPrefixV1;
-  // dict, padding spaces and a final '\n', so prefix + len is a multiple of kAlign.
-  size_t len = (prefix + dict.size() + 1 + kAlign - 1) / kAlign * kAlign - prefix;
-  if (len > 0xffff) {
-    prefix = kPrefixV2;
-    len = (prefix + dict.size() + 1 + kAlign - 1) / kAlign * kAlign - prefix;
-  }
+  const std::string dict = "{'descr': '" + descr +
+                           "', 'fortran_order': False, 'shape': " + npy_shape_string(a.shape) +
+                           ", }";
+  // dict, padding spaces and a final '\n', so the data starts at a multiple
+  // of kAlign. With at most kNpyMaxRank dimensions of at most 19 digits the
+  // dict stays far below version 1.0's 65535-byte limit.
+  const size_t len = (kPrefixV1 + dict.size() + 1 + kAlign - 1) / kAlign * kAlign - kPrefixV1;
   std::string out(kMagic, kMagic + sizeof(kMagic));
-  out += static_cast<char>(prefix == kPrefixV1 ? 1 : 2);
+  out += '\x01';
   out += '\0';
-  for (size_t i = 0; i < prefix - 8; ++i) out += static_cast<char>((len >> (8 * i)) & 0xff);
+  out += static_cast<char>(len & 0xff);
+  out += static_cast<char>(len >> 8);
   out += dict;
   out.append(len - dict.size() - 1, ' ');
   out += '\n';
@@ -351,8 +351,9 @@ std::string build_header(const NpyArray& a) {
 std::FILE* create_temp(const std::string& path, std::string* temp, int* err) {
   static std::atomic<uint32_t> counter{0};
   for (int attempt = 0; attempt < 100; ++attempt) {
-    const auto t = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    const uint64_t tag = t * 0x9e3779b97f4a7c15ull + counter.fetch_add(1);
+    const auto t =
+        static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    const uint64_t tag = (t + counter.fetch_add(1)) * 0x9e3779b97f4a7c15ull;
     char suffix[32];
     std::snprintf(suffix, sizeof(suffix), ".tmp-%08x", static_cast<uint32_t>(tag >> 32));
     *temp = path + suffix;
@@ -429,6 +430,10 @@ bool read_npy(const std::string& path, NpyArray* out, std::string* error) {
   }
   const uint64_t have = total - offset - header_bytes;
   if (have != h.data_bytes) return fail(error, path + ": " + size_mismatch(h, have));
+  if (h.data_bytes > std::numeric_limits<size_t>::max()) {
+    return fail(error, path + ": " + std::to_string(h.data_bytes) +
+                           " data bytes do not fit in this machine's address space");
+  }
   const auto data_bytes = static_cast<size_t>(h.data_bytes);
   try {
     out->data.resize(data_bytes);
@@ -446,7 +451,8 @@ bool read_npy(const std::string& path, NpyArray* out, std::string* error) {
 bool write_npy(const std::string& path, const NpyArray& a, std::string* error) {
   const std::string prefix = path + ": cannot write: ";
   if (npy_itemsize(a.dtype) == 0) {
-    return fail(error, prefix + "unsupported dtype '" + a.dtype + "' (supported: f4 f8 u1 i1 i4 i8 b1)");
+    return fail(error,
+                prefix + "unsupported dtype '" + a.dtype + "' (supported: f4 f8 u1 i1 i4 i8 b1)");
   }
   if (a.shape.size() > kNpyMaxRank) {
     return fail(error, prefix + "rank " + std::to_string(a.shape.size()) + " exceeds " +
@@ -458,8 +464,8 @@ bool write_npy(const std::string& path, const NpyArray& a, std::string* error) {
     return false;
   }
   if (a.data.size() != bytes) {
-    return fail(error, prefix + "shape " + npy_shape_string(a.shape) + " of " + a.dtype + " needs " +
-                           std::to_string(bytes) + " bytes but the array holds " +
+    return fail(error, prefix + "shape " + npy_shape_string(a.shape) + " of " + a.dtype +
+                           " needs " + std::to_string(bytes) + " bytes but the array holds " +
                            std::to_string(a.data.size()));
   }
   const std::string header = build_header(a);

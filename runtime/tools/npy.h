@@ -45,8 +45,8 @@ bool parse_npy(const uint8_t* bytes, size_t size, NpyArray* out, std::string* er
 // header has been checked against the file's size.
 bool read_npy(const std::string& path, NpyArray* out, std::string* error);
 
-// Writes `a` to `path` as a version 1.0 file (2.0 only if the header needs
-// it). Writes to a temporary file in the same directory and renames it over
+// Writes `a` to `path` as a version 1.0 file, header padded as numpy pads
+// it. Writes to a temporary file in the same directory and renames it over
 // `path`, so on failure `path` is untouched and no partial file remains.
 bool write_npy(const std::string& path, const NpyArray& a, std::string* error);
 

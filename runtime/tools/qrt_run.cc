@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -25,7 +26,8 @@ constexpr int kMaxThreads = 1024;
 constexpr size_t kMaxStemChars = 200;
 
 constexpr const char* kUsage =
-    "usage: qrt-run MODEL.qrt [--input NAME=FILE.npy]... [--output-dir DIR] [--threads N] [--quiet]\n"
+    "usage: qrt-run MODEL.qrt [--input NAME=FILE.npy]... [--output-dir DIR] [--threads N] "
+    "[--quiet]\n"
     "\n"
     "Runs MODEL.qrt once on the given inputs and prints a one-line summary.\n"
     "\n"
@@ -186,11 +188,17 @@ std::vector<int64_t> tensor_shape(const qrt_tensor& t) {
   return shape;
 }
 
-std::string tensor_name(const qrt_tensor& t) { return t.name ? t.name : ""; }
+std::string tensor_name(const qrt_tensor& t) {
+  return t.name ? t.name : "";
+}
 
+// The shortest decimal that reads back as the same float (9 digits always do).
 std::string format_float(float v) {
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.9g", static_cast<double>(v));
+  for (int digits = 6; digits <= 9; ++digits) {
+    std::snprintf(buf, sizeof(buf), "%.*g", digits, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v) break;
+  }
   return buf;
 }
 
@@ -198,7 +206,9 @@ std::string format_float(float v) {
 std::string describe(const qrt_tensor& t) {
   std::string s = "'" + tensor_name(t) + "' " + dtype_label(t.dtype) + " " +
                   qrt::tools::npy_shape_string(tensor_shape(t));
-  if (t.scale != 0.0f) s += " scale " + format_float(t.scale) + " zp " + std::to_string(t.zero_point);
+  if (t.scale != 0.0f) {
+    s += " scale " + format_float(t.scale) + " zp " + std::to_string(t.zero_point);
+  }
   return s;
 }
 
@@ -231,7 +241,8 @@ std::vector<std::string> output_file_names(const std::vector<qrt_tensor>& output
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::string stem;
     for (char ch : tensor_name(outputs[i])) {
-      const bool safe = std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
+      const bool safe =
+          std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
       stem += safe ? ch : '_';
     }
     if (stem.size() > kMaxStemChars) stem.resize(kMaxStemChars);
@@ -308,8 +319,8 @@ bool bind_inputs(const Args& args, qrt_interpreter* interp, const std::vector<qr
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     if ((*bindings)[i].file.empty()) {
-      *error = "input " + describe(inputs[i]) + " is not given; use --input " + tensor_name(inputs[i]) +
-               "=FILE.npy";
+      *error = "input " + describe(inputs[i]) + " is not given; use --input " +
+               tensor_name(inputs[i]) + "=FILE.npy";
       return false;
     }
   }
@@ -326,8 +337,9 @@ bool check_input(const Binding& b, const NpyArray& a, const qrt_tensor& t, std::
     const bool quantized = (t.dtype == QRT_U8 || t.dtype == QRT_S8) && t.scale != 0.0f;
     if (quantized && (a.dtype == "f4" || a.dtype == "f8")) {
       const bool u8 = t.dtype == QRT_U8;
-      *error += "; the input is quantized: give np.clip(np.round(x / " + format_float(t.scale) + ") + " +
-                std::to_string(t.zero_point) + (u8 ? ", 0, 255).astype(np.uint8)" : ", -128, 127).astype(np.int8)");
+      *error += "; the input is quantized: give np.clip(np.round(x / " + format_float(t.scale) +
+                ") + " + std::to_string(t.zero_point) +
+                (u8 ? ", 0, 255).astype(np.uint8)" : ", -128, 127).astype(np.int8)");
     } else {
       *error += std::string("; convert it with a.astype(np.") + numpy_name(t.dtype) + ")";
     }
@@ -346,12 +358,16 @@ bool check_input(const Binding& b, const NpyArray& a, const qrt_tensor& t, std::
 int run(const Args& args) {
   std::error_code ec;
   if (!fs::is_regular_file(args.model, ec)) {
-    return report(kExitUsage, args.model + ": " + (fs::exists(args.model, ec) ? "not a regular file" : "no such file"));
+    return report(
+        kExitUsage,
+        args.model + ": " + (fs::exists(args.model, ec) ? "not a regular file" : "no such file"));
   }
   qrt_model* raw_model = nullptr;
   qrt_status status = qrt_model_from_file(args.model.c_str(), &raw_model);
   std::unique_ptr<qrt_model, ModelFree> model(raw_model);
-  if (status != QRT_OK) return report(kExitFailure, "cannot load " + args.model + ": " + library_error(status));
+  if (status != QRT_OK) {
+    return report(kExitFailure, "cannot load " + args.model + ": " + library_error(status));
+  }
 
   qrt_options options;
   qrt_options_init(&options);
@@ -366,7 +382,9 @@ int run(const Args& args) {
   std::vector<qrt_tensor> inputs(static_cast<size_t>(std::max(0, qrt_input_count(interp.get()))));
   for (size_t i = 0; i < inputs.size(); ++i) {
     status = qrt_input(interp.get(), static_cast<int32_t>(i), &inputs[i]);
-    if (status != QRT_OK) return report(kExitFailure, "input " + std::to_string(i) + ": " + library_error(status));
+    if (status != QRT_OK) {
+      return report(kExitFailure, "input " + std::to_string(i) + ": " + library_error(status));
+    }
   }
   if (args.inputs.empty() && !inputs.empty()) {
     std::string message = args.model + " takes " + plural(inputs.size(), "input") +
@@ -379,15 +397,22 @@ int run(const Args& args) {
   if (!bind_inputs(args, interp.get(), inputs, &bindings, &error)) return report(kExitUsage, error);
   for (const Binding& b : bindings) {
     if (!fs::is_regular_file(b.file, ec)) {
-      return report(kExitUsage, b.arg + ": " + (fs::exists(b.file, ec) ? "not a regular file" : "no such file"));
+      return report(
+          kExitUsage,
+          b.arg + ": " + (fs::exists(b.file, ec) ? "not a regular file" : "no such file"));
     }
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     NpyArray a;
-    if (!qrt::tools::read_npy(bindings[i].file, &a, &error)) return report(kExitFailure, bindings[i].arg + ": " + error);
+    if (!qrt::tools::read_npy(bindings[i].file, &a, &error)) {
+      return report(kExitFailure, bindings[i].arg + ": " + error);
+    }
     if (!check_input(bindings[i], a, inputs[i], &error)) return report(kExitFailure, error);
-    status = qrt_set_input(interp.get(), static_cast<int32_t>(i), inputs[i].dtype, a.data.data(), a.data.size());
-    if (status != QRT_OK) return report(kExitFailure, bindings[i].arg + ": " + library_error(status));
+    status = qrt_set_input(interp.get(), static_cast<int32_t>(i), inputs[i].dtype, a.data.data(),
+                           a.data.size());
+    if (status != QRT_OK) {
+      return report(kExitFailure, bindings[i].arg + ": " + library_error(status));
+    }
   }
 
   const auto start = std::chrono::steady_clock::now();
@@ -403,7 +428,9 @@ int run(const Args& args) {
   std::vector<qrt_tensor> outputs(static_cast<size_t>(std::max(0, qrt_output_count(interp.get()))));
   for (size_t i = 0; i < outputs.size(); ++i) {
     status = qrt_output(interp.get(), static_cast<int32_t>(i), &outputs[i]);
-    if (status != QRT_OK) return report(kExitFailure, "output " + std::to_string(i) + ": " + library_error(status));
+    if (status != QRT_OK) {
+      return report(kExitFailure, "output " + std::to_string(i) + ": " + library_error(status));
+    }
   }
 
   if (!args.output_dir.empty()) {
@@ -417,11 +444,16 @@ int run(const Args& args) {
     for (size_t i = 0; i < outputs.size(); ++i) {
       const qrt_tensor& t = outputs[i];
       const char* dtype = npy_dtype(t.dtype);
-      if (!dtype) return report(kExitFailure, "output " + describe(t) + " has a dtype .npy cannot hold");
-      if (t.rank < 0 || t.rank > QRT_MAX_RANK) {
-        return report(kExitFailure, "output '" + tensor_name(t) + "' has rank " + std::to_string(t.rank));
+      if (!dtype) {
+        return report(kExitFailure, "output " + describe(t) + " has a dtype .npy cannot hold");
       }
-      if (t.bytes > 0 && !t.data) return report(kExitFailure, "output '" + tensor_name(t) + "' has no data");
+      if (t.rank < 0 || t.rank > QRT_MAX_RANK) {
+        return report(kExitFailure,
+                      "output '" + tensor_name(t) + "' has rank " + std::to_string(t.rank));
+      }
+      if (t.bytes > 0 && !t.data) {
+        return report(kExitFailure, "output '" + tensor_name(t) + "' has no data");
+      }
       NpyArray a;
       a.dtype = dtype;
       a.shape = tensor_shape(t);
@@ -435,12 +467,14 @@ int run(const Args& args) {
   }
 
   if (!args.quiet) {
-    char time[32];
-    std::snprintf(time, sizeof(time), "%.3f ms", ms);
+    char invoke_time[32];
+    std::snprintf(invoke_time, sizeof(invoke_time), "%.3f ms", ms);
     std::string line = "qrt-run: " + args.model + "  " + plural(inputs.size(), "input") + ", " +
-                       plural(outputs.size(), "output") + "  threads " + std::to_string(options.threads) +
-                       "  invoke " + time + "  arena " + format_bytes(memory.total_bytes);
-    for (size_t i = 0; i < outputs.size(); ++i) line += "  out" + std::to_string(i) + " " + describe(outputs[i]);
+                       plural(outputs.size(), "output") + "  threads " +
+                       std::to_string(options.threads) + "  invoke " + invoke_time + "  arena " +
+                       format_bytes(memory.total_bytes);
+    for (size_t i = 0; i < outputs.size(); ++i)
+      line += "  out" + std::to_string(i) + " " + describe(outputs[i]);
     std::printf("%s\n", line.c_str());
   }
   return 0;

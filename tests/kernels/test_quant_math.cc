@@ -238,6 +238,25 @@ TEST_CASE("requantize follows each profile's formula") {
   CHECK(k::requantize(-30, rq, 0) == 11);
 }
 
+TEST_CASE("requantize adds the bias before scaling") {
+  // (-258 + 8) * 0.002f = -0.500000022 -> f32 -0.5 -> 0; scaling the two
+  // terms separately would give -0.50000006 -> -1.
+  const float m = 0.002f;
+  const int32_t bias_q = 8;
+  const float bias_f = 8.f;
+  REQUIRE(k::rne(-258.f * m + 8.f * m) == -1.f);
+  k::Requant rq;
+  rq.multiplier = &m;
+  rq.out_zp = 10;
+  rq.profile = k::Profile::qnnpack;
+  rq.bias_q = &bias_q;
+  CHECK(k::requantize(-258, rq, 0) == 10);
+  rq.profile = k::Profile::fbgemm;
+  rq.bias_q = nullptr;
+  rq.bias_f = &bias_f;
+  CHECK(k::requantize(-258, rq, 0) == 10);
+}
+
 TEST_CASE("requantize picks the per-channel multiplier only when per_channel") {
   const float m[2] = {1.f, 3.f};
   k::Requant rq;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,6 +20,24 @@ size_t aligned(size_t size, size_t alignment) {
   return (size + alignment - 1) / alignment * alignment;
 }
 
+// The definition, pair by pair, to hold check_memory_plan's sweep against.
+bool conflict(const std::vector<PlanBuffer>& buffers, const std::vector<size_t>& offsets, size_t i,
+              size_t j) {
+  const PlanBuffer& a = buffers[i];
+  const PlanBuffer& b = buffers[j];
+  if (a.size == 0 || b.size == 0) return false;
+  const bool in_time = a.first <= b.last && b.first <= a.last;
+  const bool in_memory = offsets[i] < offsets[j] + b.size && offsets[j] < offsets[i] + a.size;
+  return in_time && in_memory;
+}
+
+bool any_conflict(const std::vector<PlanBuffer>& buffers, const std::vector<size_t>& offsets) {
+  for (size_t i = 0; i < buffers.size(); ++i)
+    for (size_t j = i + 1; j < buffers.size(); ++j)
+      if (conflict(buffers, offsets, i, j)) return true;
+  return false;
+}
+
 // Validity, lower bound and the arena matching the offsets: the properties
 // every plan must have.
 void check_plan_properties(const std::vector<PlanBuffer>& buffers, const MemoryPlan& plan,
@@ -26,6 +45,7 @@ void check_plan_properties(const std::vector<PlanBuffer>& buffers, const MemoryP
   REQUIRE(plan.offsets.size() == buffers.size());
   std::string why;
   CHECK_MESSAGE(check_memory_plan(buffers, plan.offsets, alignment, &why), why);
+  if (buffers.size() <= 400) CHECK_FALSE(any_conflict(buffers, plan.offsets));
   CHECK(plan.arena_bytes >= memory_lower_bound(buffers, alignment));
   size_t top = 0;
   for (size_t i = 0; i < buffers.size(); ++i) {
@@ -149,9 +169,48 @@ TEST_CASE("memory planner: check_memory_plan names the offending buffers") {
   CHECK(why.find("buffers 30 and 31") != std::string::npos);
 }
 
+TEST_CASE("memory planner: check_memory_plan agrees with the pairwise definition") {
+  const uint32_t seed = 4242u;
+  std::mt19937 rng(seed);
+  auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int rejected = 0;
+  for (int k = 0; k < 2000; ++k) {
+    INFO("seed " << seed << ", problem " << k);
+    std::vector<PlanBuffer> buffers;
+    std::vector<size_t> offsets;
+    const int n = uniform(1, 12);
+    for (int i = 0; i < n; ++i) {
+      const int first = uniform(0, 6);
+      buffers.push_back({static_cast<size_t>(uniform(0, 4)) * 16, first, uniform(first, 7)});
+      offsets.push_back(static_cast<size_t>(uniform(0, 8)) * 16);
+    }
+    std::string why;
+    const bool valid = check_memory_plan(buffers, offsets, 16, &why);
+    CHECK(valid == !any_conflict(buffers, offsets));
+    if (valid) continue;
+    ++rejected;
+    size_t i = 0, j = 0;
+    REQUIRE(std::sscanf(why.c_str(), "buffers %zu and %zu", &i, &j) == 2);
+    CHECK(i < j);
+    CHECK(conflict(buffers, offsets, i, j));
+  }
+  // Both verdicts must have been exercised.
+  CHECK(rejected > 200);
+  CHECK(rejected < 1800);
+}
+
+TEST_CASE("memory planner: a backwards lifetime is read as its first operator") {
+  const std::vector<PlanBuffer> buffers = {{16, 3, 1}, {16, 3, 3}, {16, 1, 2}};
+  const MemoryPlan plan = plan_memory(buffers, 16);
+  REQUIRE(plan.offsets.size() == 3);
+  CHECK(plan.offsets[0] != plan.offsets[1]);
+  CHECK(plan.arena_bytes == 32);
+  CHECK(memory_lower_bound(buffers, 16) == 32);
+}
+
 TEST_CASE("memory planner: sizes that overflow size_t give an empty plan") {
-  const std::vector<PlanBuffer> buffers = {{SIZE_MAX / 2, 0, 1}, {SIZE_MAX / 2, 0, 1},
-                                           {SIZE_MAX / 2, 0, 1}};
+  const std::vector<PlanBuffer> buffers = {
+      {SIZE_MAX / 2, 0, 1}, {SIZE_MAX / 2, 0, 1}, {SIZE_MAX / 2, 0, 1}};
   CHECK(plan_memory(buffers, 16).offsets.empty());
   CHECK(plan_memory({{SIZE_MAX - 3, 0, 0}}, 16).offsets.empty());
   CHECK(memory_lower_bound(buffers, 16) == SIZE_MAX);
@@ -220,7 +279,8 @@ RandomProblem random_problem(std::mt19937& rng, int max_buffers, int max_ops) {
   for (int i = 0; i < n; ++i) {
     PlanBuffer b{0, 0, 0};
     b.first = uniform(0, ops - 1);
-    b.last = uniform(0, 9) < 7 ? std::min(ops - 1, b.first + uniform(0, 2)) : uniform(b.first, ops - 1);
+    b.last =
+        uniform(0, 9) < 7 ? std::min(ops - 1, b.first + uniform(0, 2)) : uniform(b.first, ops - 1);
     if (uniform(0, 19) == 0) {
       b.size = 0;
     } else if (repeated_sizes) {
@@ -256,8 +316,8 @@ void check_random_problems(uint32_t seed, int count, int max_buffers, int max_op
   double ratio_sum = 0;
   for (int k = 0; k < count; ++k) {
     const RandomProblem p = random_problem(rng, max_buffers, max_ops);
-    INFO("seed " << seed << ", problem " << k << ", " << p.buffers.size()
-                 << " buffers, alignment " << p.alignment);
+    INFO("seed " << seed << ", problem " << k << ", " << p.buffers.size() << " buffers, alignment "
+                 << p.alignment);
     const MemoryPlan plan = plan_memory(p.buffers, p.alignment);
     check_plan_properties(p.buffers, plan, p.alignment);
     // TFLM would let empty buffers narrow its gaps; the comparison is on the
@@ -314,14 +374,21 @@ TEST_CASE("mobilenet_v2 shape: torchvision's layer list") {
           CHECK(l.output.c == l.input.c);
         }
         break;
-      case test::LayerKind::add: ++adds; break;
-      case test::LayerKind::global_avg_pool: ++pools; break;
-      case test::LayerKind::fully_connected: ++fcs; break;
+      case test::LayerKind::add:
+        ++adds;
+        break;
+      case test::LayerKind::global_avg_pool:
+        ++pools;
+        break;
+      case test::LayerKind::fully_connected:
+        ++fcs;
+        break;
     }
     REQUIRE(!l.inputs.empty());
     for (int from : l.inputs) {
       REQUIRE(from < static_cast<int>(i));
-      const test::Nhwc& in = from == test::kGraphInput ? layers[0].input : layers[static_cast<size_t>(from)].output;
+      const test::Nhwc& in =
+          from == test::kGraphInput ? layers[0].input : layers[static_cast<size_t>(from)].output;
       CHECK(in.n == l.input.n);
       CHECK(in.h == l.input.h);
       CHECK(in.w == l.input.w);
@@ -359,35 +426,55 @@ TEST_CASE("memory planner: mobilenet_v2 arena against TFLM greedy and the lower 
   CHECK(static_cast<double>(plan.arena_bytes) <= 1.05 * static_cast<double>(bound));
 }
 
-// A long network-like graph: a chain of ops, each reading the previous
-// output and now and then a skip connection, with per-op scratch buffers.
+// A long network-like graph: a chain of ops, each output read by the next
+// op, some by a later one (skip connections), a few kept for hundreds of
+// ops; some ops have a scratch buffer.
 std::vector<PlanBuffer> long_graph(std::mt19937& rng, int ops) {
   auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   std::vector<PlanBuffer> buffers;
   for (int i = 0; i < ops; ++i) {
-    const size_t size = static_cast<size_t>(uniform(1, 64)) * 1024;
+    const size_t size =
+        static_cast<size_t>(std::exp2(std::uniform_real_distribution<double>(8, 20)(rng)));
     int last = std::min(ops - 1, i + 1);
-    if (uniform(0, 9) == 0) last = std::min(ops - 1, i + uniform(2, 40));
+    if (uniform(0, 5) == 0) last = std::min(ops - 1, i + uniform(2, 12));
+    if (uniform(0, 200) == 0) last = std::min(ops - 1, i + uniform(20, 400));
     buffers.push_back({size, i, last});
     if (uniform(0, 3) == 0) buffers.push_back({static_cast<size_t>(uniform(1, 8192)), i, i});
   }
   return buffers;
 }
 
-TEST_CASE("memory planner: thousands of buffers") {
-  const uint32_t seed = 5u;
-  std::mt19937 rng(seed);
-  const std::vector<PlanBuffer> buffers = long_graph(rng, 2400);
-  INFO("seed " << seed << ", " << buffers.size() << " buffers");
+// Every buffer live across most of a handful of ops.
+std::vector<PlanBuffer> dense_graph(std::mt19937& rng, int count) {
+  auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  std::vector<PlanBuffer> buffers;
+  for (int i = 0; i < count; ++i) {
+    const int first = uniform(0, 3);
+    buffers.push_back({static_cast<size_t>(uniform(1, 100000)), first, uniform(first + 2, 8)});
+  }
+  return buffers;
+}
+
+void check_large(const std::string& what, const std::vector<PlanBuffer>& buffers, uint32_t seed) {
+  INFO(what << ", seed " << seed << ", " << buffers.size() << " buffers");
   const auto start = std::chrono::steady_clock::now();
   const MemoryPlan plan = plan_memory(buffers, 64);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   check_plan_properties(buffers, plan, 64);
   const size_t tflm = test::tflm_greedy_plan(buffers, 64).arena_bytes;
-  MESSAGE(buffers.size() << " buffers planned in " << ms << " ms: qrt=" << plan.arena_bytes
-                         << " tflm_greedy=" << tflm
-                         << " lower_bound=" << memory_lower_bound(buffers, 64));
+  MESSAGE(what << ": " << buffers.size() << " buffers planned in " << ms
+               << " ms: qrt=" << plan.arena_bytes << " tflm_greedy=" << tflm
+               << " lower_bound=" << memory_lower_bound(buffers, 64));
   CHECK(plan.arena_bytes <= tflm);
+}
+
+TEST_CASE("memory planner: thousands of buffers") {
+  const uint32_t seed = 3u;
+  std::mt19937 rng(seed);
+  check_large("network-shaped", long_graph(rng, 1000), seed);
+  check_large("network-shaped", long_graph(rng, 2400), seed);
+  check_large("dense", dense_graph(rng, 3000), seed);
 }
 
 }  // namespace

@@ -20,7 +20,9 @@ void note_allocation() {
 }  // namespace
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+// From the sanitizer runtime (declared here: g++ ships no header for it).
+extern "C" int __sanitizer_install_malloc_and_free_hooks(
+    void (*malloc_hook)(const volatile void*, size_t), void (*free_hook)(const volatile void*));
 namespace {
 void on_malloc(const volatile void*, size_t) { note_allocation(); }
 void on_free(const volatile void*) {}

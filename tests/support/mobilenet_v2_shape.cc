@@ -49,8 +49,8 @@ std::vector<LayerSpec> mobilenet_v2_layers() {
     int expansion, channels, repeats, stride;
   };
   // torchvision's inverted_residual_setting (t, c, n, s).
-  const Stage stages[] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
-                          {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
+  const Stage stages[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                          {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
   Builder b;
   const Nhwc image{1, 224, 224, 3};
   int x = b.conv("features.0.0", kGraphInput, image, 32, 3, 2, 1, Activation::relu6);
@@ -67,8 +67,7 @@ std::vector<LayerSpec> mobilenet_v2_layers() {
         y = b.conv(p + "0.0", y, hidden, 1, 1, 1, Activation::relu6);
         next = 1;
       }
-      y = b.conv(p + std::to_string(next) + ".0", y, hidden, 3, stride, hidden,
-                 Activation::relu6);
+      y = b.conv(p + std::to_string(next) + ".0", y, hidden, 3, stride, hidden, Activation::relu6);
       y = b.conv(p + std::to_string(next + 1), y, s.channels, 1, 1, 1, Activation::none);
       if (stride == 1 && in_c == s.channels)
         y = b.add("features." + std::to_string(block) + ".add", x, y);

@@ -30,7 +30,7 @@ constexpr int kGraphInput = -1;
 struct LayerSpec {
   std::string name;  // the PyTorch module path the weights come from
   LayerKind kind = LayerKind::conv2d;
-  Nhwc input;   // shape of every input (add's two inputs agree)
+  Nhwc input;  // shape of every input (add's two inputs agree)
   Nhwc output;
   int kernel = 1;
   int stride = 1;

@@ -35,7 +35,9 @@ struct TempDir {
   std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
-std::vector<uint8_t> bytes_of(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+std::vector<uint8_t> bytes_of(const std::string& s) {
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
 
 // A .npy file of `major`.0 with `dict` as the header text, unpadded.
 std::vector<uint8_t> make_npy(int major, const std::string& dict, size_t data_bytes) {
@@ -58,7 +60,8 @@ std::vector<uint8_t> slurp(const std::string& path) {
 
 void spit(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 // Parses from an exactly sized heap copy so a sanitizer sees any over-read.
@@ -187,7 +190,8 @@ TEST_CASE("npy: hand-made headers of versions 1.0, 2.0 and 3.0") {
 
 TEST_CASE("npy: bad inputs are refused with a message") {
   const std::string ok_dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n";
-  auto dict_with = [](const std::string& descr, const std::string& order, const std::string& shape) {
+  auto dict_with = [](const std::string& descr, const std::string& order,
+                      const std::string& shape) {
     return "{'descr': " + descr + ", 'fortran_order': " + order + ", 'shape': " + shape + ", }\n";
   };
   std::vector<uint8_t> huge_header = make_npy(2, std::string(10001, ' '), 0);
@@ -199,7 +203,8 @@ TEST_CASE("npy: bad inputs are refused with a message") {
   v1_1[7] = 1;
   std::vector<uint8_t> v0 = make_npy(1, ok_dict, 24);
   v0[6] = 0;
-  std::vector<uint8_t> non_ascii = make_npy(1, "{'descr': '<f\xe9', 'fortran_order': False, 'shape': (), }", 4);
+  std::vector<uint8_t> non_ascii =
+      make_npy(1, "{'descr': '<f\xe9', 'fortran_order': False, 'shape': (), }", 4);
   std::string deep = "(";
   for (int i = 0; i < 65; ++i) deep += "1, ";
   deep += ")";
@@ -216,52 +221,82 @@ TEST_CASE("npy: bad inputs are refused with a message") {
       {"wrong magic", bytes_of("\x93NUMPZ\x01"), "not a .npy file"},
       {"text file", bytes_of("hello world, this is not numpy"), "not a .npy file"},
       {"v1 without length", bytes_of(std::string("\x93NUMPY\x01\x00\x10", 9)), "too short"},
-      {"v2 without length", bytes_of(std::string("\x93NUMPY\x02\x00\x10\x00\x00", 11)), "too short"},
+      {"v2 without length", bytes_of(std::string("\x93NUMPY\x02\x00\x10\x00\x00", 11)),
+       "too short"},
       {"version 4.0", v4, "unsupported .npy format version 4.0"},
       {"version 1.1", v1_1, "unsupported .npy format version 1.1"},
       {"version 0.0", v0, "unsupported .npy format version 0.0"},
       {"header too long", huge_header, "header length 10001 exceeds the limit of 10000 bytes"},
       {"header truncated", truncated_header, "truncated header"},
       {"no dict", make_npy(1, "['descr', '<f4']", 0), "expected a dict"},
-      {"missing descr", make_npy(1, "{'fortran_order': False, 'shape': (2, 3), }", 24), "lacks the key 'descr'"},
-      {"missing order", make_npy(1, "{'descr': '<f4', 'shape': (2, 3), }", 24), "lacks the key 'fortran_order'"},
-      {"missing shape", make_npy(1, "{'descr': '<f4', 'fortran_order': False, }", 24), "lacks the key 'shape'"},
-      {"extra key", make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), 'x': 1}", 4), "unexpected key 'x'"},
-      {"repeated key", make_npy(1, "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': ()}", 4), "'descr' appears twice"},
-      {"unquoted key", make_npy(1, "{descr: '<f4', 'fortran_order': False, 'shape': ()}", 4), "quoted string"},
+      {"missing descr", make_npy(1, "{'fortran_order': False, 'shape': (2, 3), }", 24),
+       "lacks the key 'descr'"},
+      {"missing order", make_npy(1, "{'descr': '<f4', 'shape': (2, 3), }", 24),
+       "lacks the key 'fortran_order'"},
+      {"missing shape", make_npy(1, "{'descr': '<f4', 'fortran_order': False, }", 24),
+       "lacks the key 'shape'"},
+      {"extra key", make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), 'x': 1}", 4),
+       "unexpected key 'x'"},
+      {"repeated key",
+       make_npy(1, "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': ()}", 4),
+       "'descr' appears twice"},
+      {"unquoted key", make_npy(1, "{descr: '<f4', 'fortran_order': False, 'shape': ()}", 4),
+       "quoted string"},
       {"unterminated string", make_npy(1, "{'descr': '<f4", 4), "unterminated"},
-      {"escape in string", make_npy(1, "{'descr': '<f\\x34', 'fortran_order': False, 'shape': ()}", 4), "unsupported character"},
+      {"escape in string",
+       make_npy(1, "{'descr': '<f\\x34', 'fortran_order': False, 'shape': ()}", 4),
+       "unsupported character"},
       {"non-ASCII in header", non_ascii, "unsupported character"},
-      {"missing colon", make_npy(1, "{'descr' '<f4', 'fortran_order': False, 'shape': ()}", 4), "expected ':'"},
-      {"missing comma", make_npy(1, "{'descr': '<f4' 'fortran_order': False, 'shape': ()}", 4), "expected ',' or '}'"},
-      {"unclosed dict", make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': ()", 4), "expected ',' or '}'"},
-      {"bytes after dict", make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': ()} x", 4), "after the dict"},
-      {"fortran order", make_npy(1, dict_with("'<f4'", "True", "(2, 3)"), 24), "fortran_order: True is not supported"},
+      {"missing colon", make_npy(1, "{'descr' '<f4', 'fortran_order': False, 'shape': ()}", 4),
+       "expected ':'"},
+      {"missing comma", make_npy(1, "{'descr': '<f4' 'fortran_order': False, 'shape': ()}", 4),
+       "expected ',' or '}'"},
+      {"unclosed dict", make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': ()", 4),
+       "expected ',' or '}'"},
+      {"bytes after dict",
+       make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': ()} x", 4), "after the dict"},
+      {"fortran order", make_npy(1, dict_with("'<f4'", "True", "(2, 3)"), 24),
+       "fortran_order: True is not supported"},
       {"order as int", make_npy(1, dict_with("'<f4'", "0", "(2, 3)"), 24), "True or False"},
       {"order as Truex", make_npy(1, dict_with("'<f4'", "Truex", "(2, 3)"), 24), "True or False"},
-      {"big-endian", make_npy(1, dict_with("'>f4'", "False", "(2, 3)"), 24), "big-endian dtype '>f4'"},
+      {"big-endian", make_npy(1, dict_with("'>f4'", "False", "(2, 3)"), 24),
+       "big-endian dtype '>f4'"},
       {"no byte order", make_npy(1, dict_with("'|f4'", "False", "(2, 3)"), 24), "little-endian"},
-      {"native byte order", make_npy(1, dict_with("'=i4'", "False", "(2, 3)"), 24), "little-endian"},
-      {"complex", make_npy(1, dict_with("'<c8'", "False", "(2, 3)"), 48), "unsupported dtype '<c8'"},
+      {"native byte order", make_npy(1, dict_with("'=i4'", "False", "(2, 3)"), 24),
+       "little-endian"},
+      {"complex", make_npy(1, dict_with("'<c8'", "False", "(2, 3)"), 48),
+       "unsupported dtype '<c8'"},
       {"int16", make_npy(1, dict_with("'<i2'", "False", "(2, 3)"), 12), "unsupported dtype '<i2'"},
-      {"unicode", make_npy(1, dict_with("'<U10'", "False", "(2,)"), 80), "unsupported dtype '<U10'"},
+      {"unicode", make_npy(1, dict_with("'<U10'", "False", "(2,)"), 80),
+       "unsupported dtype '<U10'"},
       {"object", make_npy(1, dict_with("'|O'", "False", "(2,)"), 16), "unsupported dtype '|O'"},
       {"empty descr", make_npy(1, dict_with("''", "False", "(2,)"), 16), "unsupported dtype ''"},
-      {"structured", make_npy(1, dict_with("[('a', '<f4')]", "False", "(2,)"), 8), "structured dtypes"},
+      {"structured", make_npy(1, dict_with("[('a', '<f4')]", "False", "(2,)"), 8),
+       "structured dtypes"},
       {"descr as int", make_npy(1, dict_with("4", "False", "(2,)"), 8), "descr as a quoted string"},
-      {"shape as list", make_npy(1, dict_with("'<f4'", "False", "[2, 3]"), 24), "shape must be a tuple"},
-      {"shape not a tuple", make_npy(1, dict_with("'<f4'", "False", "(3)"), 12), "shape (3) is not a tuple"},
-      {"negative dim", make_npy(1, dict_with("'<f4'", "False", "(-1,)"), 0), "non-negative integer"},
+      {"shape as list", make_npy(1, dict_with("'<f4'", "False", "[2, 3]"), 24),
+       "shape must be a tuple"},
+      {"shape not a tuple", make_npy(1, dict_with("'<f4'", "False", "(3)"), 12),
+       "shape (3) is not a tuple"},
+      {"negative dim", make_npy(1, dict_with("'<f4'", "False", "(-1,)"), 0),
+       "non-negative integer"},
       {"leading zero", make_npy(1, dict_with("'<f4'", "False", "(03,)"), 12), "leading zero"},
       {"float dim", make_npy(1, dict_with("'<f4'", "False", "(2.5,)"), 12), "expected ',' or ')'"},
-      {"empty dim", make_npy(1, dict_with("'<f4'", "False", "(2, , 3)"), 24), "non-negative integer"},
-      {"dim over int64", make_npy(1, dict_with("'<f4'", "False", "(9223372036854775808,)"), 0), "64 bits"},
-      {"shape overflow", make_npy(1, dict_with("'<f4'", "False", "(4294967296, 4294967296)"), 0), "too large"},
-      {"overflow beside a zero", make_npy(1, dict_with("'<i8'", "False", "(0, 4294967296, 4294967296)"), 0), "too large"},
+      {"empty dim", make_npy(1, dict_with("'<f4'", "False", "(2, , 3)"), 24),
+       "non-negative integer"},
+      {"dim over int64", make_npy(1, dict_with("'<f4'", "False", "(9223372036854775808,)"), 0),
+       "64 bits"},
+      {"shape overflow", make_npy(1, dict_with("'<f4'", "False", "(4294967296, 4294967296)"), 0),
+       "too large"},
+      {"overflow beside a zero",
+       make_npy(1, dict_with("'<i8'", "False", "(0, 4294967296, 4294967296)"), 0), "too large"},
       {"rank 65", make_npy(1, dict_with("'<f4'", "False", deep), 4), "more than 64 dimensions"},
-      {"missing data", make_npy(1, ok_dict, 20), "header says shape (2, 3) of <f4 = 24 bytes but the file has 20 data bytes"},
-      {"trailing data", make_npy(1, ok_dict, 25), "header says shape (2, 3) of <f4 = 24 bytes but the file has 25 data bytes"},
-      {"data for an empty array", make_npy(1, dict_with("'<f4'", "False", "(0,)"), 1), "= 0 bytes but the file has 1 data bytes"},
+      {"missing data", make_npy(1, ok_dict, 20),
+       "header says shape (2, 3) of <f4 = 24 bytes but the file has 20 data bytes"},
+      {"trailing data", make_npy(1, ok_dict, 25),
+       "header says shape (2, 3) of <f4 = 24 bytes but the file has 25 data bytes"},
+      {"data for an empty array", make_npy(1, dict_with("'<f4'", "False", "(0,)"), 1),
+       "= 0 bytes but the file has 1 data bytes"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.what);
@@ -278,7 +313,8 @@ TEST_CASE("npy: bad inputs are refused with a message") {
 }
 
 TEST_CASE("npy: every truncation of a valid file is refused") {
-  std::vector<uint8_t> file = make_npy(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }\n", 16);
+  std::vector<uint8_t> file =
+      make_npy(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }\n", 16);
   NpyArray a;
   std::string error;
   REQUIRE(parse_copy(file, &a, &error));
@@ -304,7 +340,10 @@ TEST_CASE("npy: random corruption never crashes and never lies about the size") 
         case 0: bytes[at] = static_cast<uint8_t>(rng()); break;
         case 1: bytes[at] = static_cast<uint8_t>("{}()',: 0123456789<|>fiuTF\n"[rng() % 27]); break;
         case 2: bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(at)); break;
-        default: bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(at), static_cast<uint8_t>(rng())); break;
+        default:
+          bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                       static_cast<uint8_t>(rng()));
+          break;
       }
       if (bytes.empty()) break;
     }
@@ -330,10 +369,12 @@ TEST_CASE("npy: read errors name the file") {
   NpyArray a;
   std::string error;
   CHECK_FALSE(read_npy(path, &a, &error));
-  CHECK(error == path + ": header says shape (2, 3) of <f4 = 24 bytes but the file has 20 data bytes");
+  CHECK(error ==
+        path + ": header says shape (2, 3) of <f4 = 24 bytes but the file has 20 data bytes");
 
   const std::string huge = dir.file("huge.npy");
-  spit(huge, make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }\n", 8));
+  spit(huge,
+       make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }\n", 8));
   CHECK_FALSE(read_npy(huge, &a, &error));
   CHECK(error.find("= 4000000000000 bytes but the file has 8 data bytes") != std::string::npos);
 
@@ -390,4 +431,22 @@ TEST_CASE("npy: write replaces an existing file") {
   CHECK(a.shape == std::vector<int64_t>{2, 2});
   CHECK(a.data == std::vector<uint8_t>{1, 2, 3, 4});
   CHECK(listing(dir.path) == std::set<std::string>{"x.npy"});
+}
+
+TEST_CASE("npy: the largest rank round-trips") {
+  TempDir dir;
+  NpyArray a{"i8", std::vector<int64_t>(qrt::tools::kNpyMaxRank, 1), std::vector<uint8_t>(8, 5)};
+  a.shape[0] = 1000000000000000000;  // 19 digits
+  a.data.clear();
+  a.shape[1] = 0;
+  std::string error;
+  REQUIRE_MESSAGE(write_npy(dir.file("deep.npy"), a, &error), error);
+  NpyArray b;
+  REQUIRE_MESSAGE(read_npy(dir.file("deep.npy"), &b, &error), error);
+  CHECK(b.shape == a.shape);
+  CHECK(b.data.empty());
+
+  a.shape.push_back(1);
+  CHECK_FALSE(write_npy(dir.file("deeper.npy"), a, &error));
+  CHECK(error.find("rank 65 exceeds 64") != std::string::npos);
 }

@@ -1,5 +1,13 @@
-// ADD of two same-shape tensors with an optional fused clamp.
+// ADD with numpy/ONNX broadcasting and an optional fused clamp.
+//
+// uint8 follows PyTorch's routing: with equal input shapes the qnnpack
+// profile runs QNNPACK's fixed-point add; with any other shapes PyTorch
+// 1.13 falls back to its generic float kernel on the qnnpack engine too
+// (kernels/ref/add.h).
+#include <cmath>
+
 #include "kernels/ref/add.h"
+#include "kernels/ref/binary.h"
 #include "kernels/ref/quant_math.h"
 #include "ops/ops.h"
 
@@ -9,8 +17,16 @@ namespace {
 
 struct AddData {
   kernels::AddParams params;
+  kernels::BroadcastShape shape;
+  bool same_shape;  // a and b have one shape: flat loop, QNNPACK's add
   float act_min, act_max;
 };
+
+bool same_dims(const Tensor& a, const Tensor& b) {
+  bool same = a.rank == b.rank;
+  for (int i = 0; same && i < a.rank; ++i) same = a.dims[i] == b.dims[i];
+  return same;
+}
 
 }  // namespace
 
@@ -18,22 +34,28 @@ qrt_status prepare_add(OpContext& ctx) {
   const Tensor& a = *ctx.input(0);
   const Tensor& b = *ctx.input(1);
   const Tensor& out = *ctx.output(0);
-  const fb::AddOptions& o = *ctx.op->options_as_AddOptions();
-  qrt_status s = expect_same_shape(ctx, a, "input a", out, "output");
-  if (s == QRT_OK) s = expect_same_shape(ctx, b, "input b", out, "output");
-  if (s == QRT_OK) s = expect_dtype(ctx, b, "input b", a.dtype);
+  // A verified model may still omit the options table: use its defaults.
+  float act_min = -INFINITY, act_max = INFINITY;
+  if (const fb::AddOptions* o = ctx.op->options_as_AddOptions()) {
+    act_min = o->act_min();
+    act_max = o->act_max();
+  }
+  kernels::BroadcastShape shape;
+  qrt_status s = expect_dtype(ctx, b, "input b", a.dtype);
   if (s == QRT_OK) s = expect_dtype(ctx, out, "output", a.dtype);
+  if (s == QRT_OK) s = expect_broadcast(ctx, a, b, out, &shape);
+  if (s == QRT_OK) s = expect_act_range(ctx, act_min, act_max);
   if (s != QRT_OK) return s;
-  if (!(o.act_min() <= o.act_max()))
-    return op_fail(ctx, QRT_INVALID_MODEL, "activation range [%g, %g] is empty",
-                   static_cast<double>(o.act_min()), static_cast<double>(o.act_max()));
+  const bool same_shape = same_dims(a, b);
   const bool quant = a.dtype == DType::U8;
   if (quant) {
     s = expect_per_tensor_quant(ctx, a, "input a");
     if (s == QRT_OK) s = expect_per_tensor_quant(ctx, b, "input b");
     if (s == QRT_OK) s = expect_per_tensor_quant(ctx, out, "output");
     if (s != QRT_OK) return s;
-    if (!kernels::add_scales_supported(ctx.profile, a.scale, b.scale, out.scale))
+    // Only QNNPACK's fixed-point add limits the scale ratios.
+    const kernels::Profile limits = same_shape ? ctx.profile : kernels::Profile::fbgemm;
+    if (!kernels::add_scales_supported(limits, a.scale, b.scale, out.scale))
       return op_fail(ctx, QRT_UNSUPPORTED,
                      "scale ratios input/output %g and %g are outside what this profile's add "
                      "supports",
@@ -44,12 +66,14 @@ qrt_status prepare_add(OpContext& ctx) {
   }
   AddData* d = ctx.persistent->take<AddData>(1);
   if (ctx.persistent->sizing()) return QRT_OK;
-  d->act_min = o.act_min();
-  d->act_max = o.act_max();
+  d->shape = shape;
+  d->same_shape = same_shape;
+  d->act_min = act_min;
+  d->act_max = act_max;
   if (quant)
     d->params = kernels::make_add_params(ctx.profile, a.scale, a.zero_point, b.scale,
-                                         b.zero_point, out.scale, out.zero_point, o.act_min(),
-                                         o.act_max());
+                                         b.zero_point, out.scale, out.zero_point, act_min,
+                                         act_max);
   ctx.data = d;
   return QRT_OK;
 }
@@ -59,12 +83,20 @@ qrt_status eval_add(OpContext& ctx) {
   const Tensor& a = *ctx.input(0);
   const Tensor& b = *ctx.input(1);
   Tensor& out = *ctx.output(0);
-  if (a.dtype == DType::U8)
-    kernels::add_u8_ref(d.params, out.elements, a.as<uint8_t>(), b.as<uint8_t>(),
-                        out.as<uint8_t>());
-  else
+  if (a.dtype == DType::U8) {
+    if (d.same_shape)
+      kernels::add_u8_ref(d.params, out.elements, a.as<uint8_t>(), b.as<uint8_t>(),
+                          out.as<uint8_t>());
+    else
+      kernels::add_u8_broadcast_ref(d.params, d.shape, a.as<uint8_t>(), b.as<uint8_t>(),
+                                    out.as<uint8_t>());
+  } else if (kernels::broadcast_is_flat(d.shape)) {
     kernels::add_f32_ref(out.elements, a.as<float>(), b.as<float>(), d.act_min, d.act_max,
                          out.as<float>());
+  } else {
+    kernels::binary_f32_ref(kernels::BinaryOp::add, d.shape, a.as<float>(), b.as<float>(),
+                            d.act_min, d.act_max, out.as<float>());
+  }
   return QRT_OK;
 }
 

@@ -56,6 +56,14 @@ qrt_status prepare_conv2d(OpContext& ctx) {
   const int64_t span_w = int64_t{o.dilation_w()} * (kw - 1) + 1;
   const int64_t padded_h = int64_t{in.dims[1]} + o.pad_top() + o.pad_bottom();
   const int64_t padded_w = int64_t{in.dims[2]} + o.pad_left() + o.pad_right();
+  // The kernel indexes rows as oy * stride - pad_top + ky * dilation in int;
+  // every term and partial sum stays within [-pad_top, padded_h] when the
+  // padded extent fits in int32.
+  if (padded_h > INT32_MAX || padded_w > INT32_MAX)
+    return op_fail(ctx, QRT_INVALID_MODEL,
+                   "padding %d,%d,%d,%d around a %dx%d input exceeds 2^31 - 1 rows or columns",
+                   o.pad_top(), o.pad_left(), o.pad_bottom(), o.pad_right(), in.dims[1],
+                   in.dims[2]);
   if (padded_h < span_h || padded_w < span_w ||
       (padded_h - span_h) / o.stride_h() + 1 != out.dims[1] ||
       (padded_w - span_w) / o.stride_w() + 1 != out.dims[2])
@@ -94,7 +102,7 @@ qrt_status prepare_conv2d(OpContext& ctx) {
   }
 
   Conv2DData* d = ctx.persistent->take<Conv2DData>(1);
-  RequantArrays arrays = take_requant_arrays(ctx, quant, out_c, w.num_scales > 1);
+  RequantArrays arrays = take_requant_arrays(ctx, quant, out_c, w.per_channel);
   ctx.macs = static_cast<uint64_t>(out.elements) * kh * kw * (in_c / groups);
   if (ctx.persistent->sizing()) return QRT_OK;
 

@@ -64,7 +64,7 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
   }
 
   FullyConnectedData* d = ctx.persistent->take<FullyConnectedData>(1);
-  RequantArrays arrays = take_requant_arrays(ctx, quant, n, w.num_scales > 1);
+  RequantArrays arrays = take_requant_arrays(ctx, quant, n, w.per_channel);
   ctx.macs = static_cast<uint64_t>(out.elements) * static_cast<uint64_t>(k);
   if (ctx.persistent->sizing()) return QRT_OK;
 

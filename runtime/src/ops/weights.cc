@@ -22,7 +22,7 @@ qrt_status check_weight_quant(OpContext& ctx, const Tensor& w, int32_t channels)
   if (!w.quantized())
     return op_fail(ctx, QRT_INVALID_MODEL, "weights '%s' have no quantization parameters",
                    w.name);
-  if (w.num_scales != 1 && (w.num_scales != channels || w.axis != 0))
+  if (w.per_channel ? (w.num_scales != channels || w.axis != 0) : w.num_scales != 1)
     return op_fail(ctx, QRT_INVALID_MODEL,
                    "weights '%s' have %d scales on axis %d, expected 1 or %d on axis 0", w.name,
                    w.num_scales, w.axis, channels);
@@ -54,7 +54,7 @@ qrt_status make_requant(OpContext& ctx, const Tensor& in, const Tensor& w, const
   spec.profile = ctx.profile;
   spec.in_scale = in.scale;
   spec.w_scales = w.scales;
-  spec.per_channel = w.num_scales > 1;
+  spec.per_channel = w.per_channel;
   spec.out_scale = out.scale;
   spec.out_zp = out.zero_point;
   spec.bias = bias ? bias->as<float>() : nullptr;

@@ -1,0 +1,175 @@
+// Constant folding of the shape and type plumbing exporters leave in graphs
+// (Shape, Gather, Cast, ConstantOfShape, Unsqueeze, Concat, ...). These move
+// or convert values exactly; float arithmetic is not folded here.
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+
+#include "passes.h"
+
+namespace qrt::convert {
+
+namespace {
+
+bool is_const(const Graph& g, int v) { return v >= 0 && g.values[static_cast<size_t>(v)].is_constant; }
+
+// Element i of a constant as double (exact for every type but huge int64s).
+double get(const Value& v, size_t i) {
+  switch (v.type) {
+    case ElemType::f32: return v.as<float>()[i];
+    case ElemType::u8: return v.data[i];
+    case ElemType::s8: return static_cast<int8_t>(v.data[i]);
+    case ElemType::i32: return v.as<int32_t>()[i];
+    case ElemType::i64: return static_cast<double>(v.as<int64_t>()[i]);
+    case ElemType::boolean: return v.data[i] ? 1 : 0;
+  }
+  return 0;
+}
+
+int64_t get_int(const Value& v, size_t i) {
+  return v.type == ElemType::i64 ? v.as<int64_t>()[i] : static_cast<int64_t>(get(v, i));
+}
+
+// ONNX Cast: float -> int truncates toward zero; out of range saturates here.
+void put(Value& v, size_t i, double x, int64_t exact) {
+  switch (v.type) {
+    case ElemType::f32: v.as<float>()[i] = static_cast<float>(x); break;
+    case ElemType::u8: v.data[i] = static_cast<uint8_t>(std::fmin(std::fmax(std::trunc(x), 0), 255)); break;
+    case ElemType::s8: v.data[i] = static_cast<uint8_t>(static_cast<int8_t>(std::fmin(std::fmax(std::trunc(x), -128), 127))); break;
+    case ElemType::i32: v.as<int32_t>()[i] = static_cast<int32_t>(std::fmin(std::fmax(std::trunc(x), -2147483648.0), 2147483647.0)); break;
+    case ElemType::i64: v.as<int64_t>()[i] = exact; break;
+    case ElemType::boolean: v.data[i] = x != 0; break;
+  }
+}
+
+// Computes the (already inferred) output value of node n from constant
+// inputs; false if this op or case is not folded.
+bool fold(const Graph& g, const Node& n, Value* out) {
+  auto in = [&](size_t k) -> const Value& { return g.values[static_cast<size_t>(n.inputs[k])]; };
+  out->data.assign(out->elements() * elem_size(out->type), 0);
+  const size_t count = out->elements();
+  if (n.op == "Shape") {
+    const Value& x = in(0);
+    if (count != x.shape.size() || out->type != ElemType::i64) return false;
+    for (size_t i = 0; i < count; ++i) out->as<int64_t>()[i] = x.shape[i];
+    return true;
+  }
+  if (n.op == "Size") {
+    out->as<int64_t>()[0] = static_cast<int64_t>(in(0).elements());
+    return true;
+  }
+  for (int i : n.inputs)
+    if (i >= 0 && !is_const(g, i)) return false;
+  if (n.op == "Cast") {
+    const Value& x = in(0);
+    for (size_t i = 0; i < count; ++i) put(*out, i, get(x, i), get_int(x, i));
+    return true;
+  }
+  if (n.op == "ConstantOfShape") {
+    double fill = 0;
+    int64_t fill_i = 0;
+    auto it = n.attrs.find("value");
+    if (it != n.attrs.end() && !it->second.tensor.empty()) {
+      fill = get(it->second.tensor[0], 0);
+      fill_i = get_int(it->second.tensor[0], 0);
+    }
+    for (size_t i = 0; i < count; ++i) put(*out, i, fill, fill_i);
+    return true;
+  }
+  if (n.op == "Identity" || n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" ||
+      n.op == "Unsqueeze") {
+    if (in(0).data.size() != out->data.size()) return false;
+    out->data = in(0).data;
+    return true;
+  }
+  if (n.op == "Concat") {
+    const int64_t rank = static_cast<int64_t>(out->shape.size());
+    int64_t axis = n.get_int("axis", 0);
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) return false;
+    size_t outer = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= static_cast<size_t>(out->shape[static_cast<size_t>(d)]);
+    const size_t es = elem_size(out->type);
+    size_t pos = 0;
+    for (size_t o = 0; o < outer; ++o)
+      for (size_t k = 0; k < n.inputs.size(); ++k) {
+        const Value& x = in(k);
+        if (x.type != out->type) return false;
+        const size_t chunk = x.data.size() / outer;
+        std::memcpy(out->data.data() + pos, x.data.data() + o * chunk, chunk);
+        pos += chunk;
+      }
+    (void)es;
+    return pos == out->data.size();
+  }
+  if (n.op == "Gather") {
+    const Value& x = in(0);
+    const Value& idx = in(1);
+    const int64_t rank = static_cast<int64_t>(x.shape.size());
+    int64_t axis = n.get_int("axis", 0);
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank || x.type != out->type) return false;
+    size_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= static_cast<size_t>(x.shape[static_cast<size_t>(d)]);
+    for (int64_t d = axis + 1; d < rank; ++d) inner *= static_cast<size_t>(x.shape[static_cast<size_t>(d)]);
+    const int64_t dim = x.shape[static_cast<size_t>(axis)];
+    const size_t es = elem_size(x.type);
+    size_t pos = 0;
+    for (size_t o = 0; o < outer; ++o)
+      for (size_t k = 0; k < idx.elements(); ++k) {
+        int64_t j = get_int(idx, k);
+        if (j < 0) j += dim;
+        if (j < 0 || j >= dim) return false;
+        std::memcpy(out->data.data() + pos,
+                    x.data.data() + ((o * static_cast<size_t>(dim) + static_cast<size_t>(j)) * inner) * es,
+                    inner * es);
+        pos += inner * es;
+      }
+    return pos == out->data.size();
+  }
+  // Integer shape arithmetic.
+  if ((n.op == "Add" || n.op == "Sub" || n.op == "Mul" || n.op == "Div" || n.op == "Equal") &&
+      out->type != ElemType::f32 && n.inputs.size() == 2) {
+    const Value& a = in(0);
+    const Value& b = in(1);
+    if (a.type == ElemType::f32 || (a.elements() != count && a.elements() != 1) ||
+        (b.elements() != count && b.elements() != 1))
+      return false;
+    for (size_t i = 0; i < count; ++i) {
+      const int64_t x = get_int(a, a.elements() == 1 ? 0 : i), y = get_int(b, b.elements() == 1 ? 0 : i);
+      int64_t r;
+      if (n.op == "Add") r = x + y;
+      else if (n.op == "Sub") r = x - y;
+      else if (n.op == "Mul") r = x * y;
+      else if (n.op == "Equal") r = x == y;
+      else if (y == 0) return false;
+      else r = x / y;
+      put(*out, i, static_cast<double>(r), r);
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int fold_constants(Graph& g) {
+  int folded = 0;
+  for (Node& n : g.nodes) {
+    if (n.outputs.size() != 1 || n.outputs[0] < 0) continue;
+    Value out = g.values[static_cast<size_t>(n.outputs[0])];
+    if (!fold(g, n, &out)) continue;
+    out.is_constant = true;
+    g.values[static_cast<size_t>(n.outputs[0])] = std::move(out);
+    n.op = "Identity";  // dead now: its output no longer needs a producer
+    n.outputs[0] = g.add_value(g.values[static_cast<size_t>(n.outputs[0])]);
+    g.values.back().is_constant = false;
+    ++folded;
+  }
+  g.link();
+  g.remove_dead();
+  return folded;
+}
+
+}  // namespace qrt::convert

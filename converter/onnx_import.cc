@@ -1,0 +1,394 @@
+#include "onnx_import.h"
+
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+namespace qrt::convert {
+
+namespace {
+
+// No real model needs more; bounds what a hostile file can make us allocate.
+constexpr uint64_t kMaxElements = uint64_t{1} << 31;
+
+bool fail(std::string* error, const std::string& label, const std::string& what) {
+  if (error) *error = label + ": " + what;
+  return false;
+}
+
+bool elem_type_from_onnx(int32_t t, ElemType* out) {
+  switch (t) {
+    case onnx::TensorProto::FLOAT: *out = ElemType::f32; return true;
+    case onnx::TensorProto::DOUBLE: *out = ElemType::f32; return true;  // narrowed
+    case onnx::TensorProto::UINT8: *out = ElemType::u8; return true;
+    case onnx::TensorProto::INT8: *out = ElemType::s8; return true;
+    case onnx::TensorProto::INT32: *out = ElemType::i32; return true;
+    case onnx::TensorProto::INT64: *out = ElemType::i64; return true;
+    case onnx::TensorProto::BOOL: *out = ElemType::boolean; return true;
+    default: return false;
+  }
+}
+
+std::string onnx_type_name(int32_t t) {
+  const std::string& n = onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(t));
+  return n.empty() ? "type " + std::to_string(t) : n;
+}
+
+bool shape_elements(const std::vector<int64_t>& shape, uint64_t* n) {
+  uint64_t e = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return false;
+    e *= static_cast<uint64_t>(d);
+    if (e > kMaxElements) return false;
+  }
+  *n = e;
+  return true;
+}
+
+// TensorProto -> constant Value. Doubles are narrowed to float32.
+bool value_from_tensor(const onnx::TensorProto& t, const std::string& label, Value* v,
+                       std::string* error) {
+  const std::string what = "tensor '" + t.name() + "'";
+  if (t.data_location() == onnx::TensorProto::EXTERNAL)
+    return fail(error, label, what + " keeps its data in an external file; save the model with "
+                                     "all tensors inside (onnx.save(..., save_as_external_data=False))");
+  if (!elem_type_from_onnx(t.data_type(), &v->type))
+    return fail(error, label, what + " has unsupported element type " + onnx_type_name(t.data_type()));
+  v->name = t.name();
+  v->shape.assign(t.dims().begin(), t.dims().end());
+  v->is_constant = true;
+  uint64_t n = 0;
+  if (!shape_elements(v->shape, &n))
+    return fail(error, label, what + " has an invalid or oversized shape");
+  const size_t size = elem_size(v->type);
+  v->data.assign(n * size, 0);
+  const bool is_double = t.data_type() == onnx::TensorProto::DOUBLE;
+  if (t.has_raw_data()) {
+    const std::string& raw = t.raw_data();
+    const uint64_t want = n * (is_double ? 8 : size);
+    if (raw.size() != want)
+      return fail(error, label, what + " holds " + std::to_string(raw.size()) +
+                                    " bytes of raw data, its shape needs " + std::to_string(want));
+    if (is_double) {
+      for (uint64_t i = 0; i < n; ++i) {
+        double d;
+        std::memcpy(&d, raw.data() + i * 8, 8);
+        float f = static_cast<float>(d);
+        std::memcpy(v->data.data() + i * 4, &f, 4);
+      }
+    } else if (n) {
+      std::memcpy(v->data.data(), raw.data(), raw.size());
+    }
+    return true;
+  }
+  auto count_mismatch = [&](size_t have) {
+    return fail(error, label, what + " has " + std::to_string(have) + " values, its shape needs " +
+                                  std::to_string(n));
+  };
+  switch (v->type) {
+    case ElemType::f32:
+      if (is_double) {
+        if (static_cast<uint64_t>(t.double_data_size()) != n) return count_mismatch(t.double_data_size());
+        for (uint64_t i = 0; i < n; ++i) v->as<float>()[i] = static_cast<float>(t.double_data(static_cast<int>(i)));
+      } else {
+        if (static_cast<uint64_t>(t.float_data_size()) != n) return count_mismatch(t.float_data_size());
+        if (n) std::memcpy(v->data.data(), t.float_data().data(), n * 4);
+      }
+      return true;
+    case ElemType::i64:
+      if (static_cast<uint64_t>(t.int64_data_size()) != n) return count_mismatch(t.int64_data_size());
+      if (n) std::memcpy(v->data.data(), t.int64_data().data(), n * 8);
+      return true;
+    case ElemType::i32:
+    case ElemType::u8:
+    case ElemType::s8:
+    case ElemType::boolean:
+      // ONNX stores these widened to int32.
+      if (static_cast<uint64_t>(t.int32_data_size()) != n) return count_mismatch(t.int32_data_size());
+      for (uint64_t i = 0; i < n; ++i) {
+        int32_t x = t.int32_data(static_cast<int>(i));
+        if (v->type == ElemType::i32) v->as<int32_t>()[i] = x;
+        else v->data[i] = static_cast<uint8_t>(x);
+      }
+      return true;
+  }
+  return false;
+}
+
+bool attribute_from_proto(const onnx::AttributeProto& a, const std::string& label, Attribute* out,
+                          std::string* error);
+
+struct Importer {
+  std::string label;
+  const ImportOptions& options;
+  std::string* error;
+
+  bool graph(const onnx::GraphProto& g, int64_t opset, Graph* out);
+};
+
+bool attribute_from_proto(const onnx::AttributeProto& a, const std::string& label, Attribute* out,
+                          std::string* error) {
+  using A = onnx::AttributeProto;
+  switch (a.type()) {
+    case A::INT: out->kind = Attribute::Kind::i; out->i = a.i(); return true;
+    case A::FLOAT: out->kind = Attribute::Kind::f; out->f = a.f(); return true;
+    case A::STRING: out->kind = Attribute::Kind::s; out->s = a.s(); return true;
+    case A::INTS:
+      out->kind = Attribute::Kind::ints;
+      out->ints.assign(a.ints().begin(), a.ints().end());
+      return true;
+    case A::FLOATS:
+      out->kind = Attribute::Kind::floats;
+      out->floats.assign(a.floats().begin(), a.floats().end());
+      return true;
+    case A::STRINGS:
+      out->kind = Attribute::Kind::strings;
+      out->strings.assign(a.strings().begin(), a.strings().end());
+      return true;
+    case A::TENSOR: {
+      out->kind = Attribute::Kind::tensor;
+      out->tensor.resize(1);
+      return value_from_tensor(a.t(), label, &out->tensor[0], error);
+    }
+    case A::GRAPH: {
+      out->kind = Attribute::Kind::graph;
+      out->graph.resize(1);
+      // Subgraphs are imported as they are; control flow is resolved by passes.
+      ImportOptions none;
+      Importer sub{label, none, error};
+      return sub.graph(a.g(), 0, &out->graph[0]);
+    }
+    default:
+      return fail(error, label, "attribute '" + a.name() + "' has an unsupported type");
+  }
+}
+
+bool Importer::graph(const onnx::GraphProto& g, int64_t opset, Graph* out) {
+  out->name = g.name();
+  out->opset = opset;
+  std::unordered_map<std::string, int> ids;
+  auto known = [&](const std::string& name) { return ids.count(name) != 0; };
+
+  for (const onnx::TensorProto& t : g.initializer()) {
+    Value v;
+    if (!value_from_tensor(t, label, &v, error)) return false;
+    if (known(v.name)) return fail(error, label, "initializer '" + v.name + "' is defined twice");
+    const std::string name = v.name;
+    ids[name] = out->add_value(std::move(v));
+  }
+
+  // Shapes and types ONNX knows (inputs, outputs, value_info after inference).
+  std::unordered_map<std::string, const onnx::ValueInfoProto*> infos;
+  for (const auto& vi : g.input()) infos[vi.name()] = &vi;
+  for (const auto& vi : g.value_info()) infos[vi.name()] = &vi;
+  for (const auto& vi : g.output()) infos[vi.name()] = &vi;
+
+  auto typed_value = [&](const std::string& name, Value* v, std::string* why) {
+    v->name = name;
+    auto it = infos.find(name);
+    if (it == infos.end() || !it->second->type().has_tensor_type()) {
+      *why = "has no type or shape information";
+      return false;
+    }
+    const auto& tt = it->second->type().tensor_type();
+    if (!elem_type_from_onnx(tt.elem_type(), &v->type)) {
+      *why = "has unsupported element type " + onnx_type_name(tt.elem_type());
+      return false;
+    }
+    if (!tt.has_shape()) {
+      *why = "has no static shape";
+      return false;
+    }
+    for (int d = 0; d < tt.shape().dim_size(); ++d) {
+      const auto& dim = tt.shape().dim(d);
+      if (!dim.has_dim_value() || dim.dim_value() < 0) {
+        *why = "has a dynamic dimension " + std::to_string(d) +
+               (dim.has_dim_param() ? " ('" + dim.dim_param() + "')" : std::string());
+        return false;
+      }
+      v->shape.push_back(dim.dim_value());
+    }
+    return true;
+  };
+
+  for (const auto& vi : g.input()) {
+    if (known(vi.name())) continue;  // an initializer listed as input (IR < 4)
+    Value v;
+    std::string why;
+    if (!typed_value(vi.name(), &v, &why))
+      return fail(error, label,
+                  "input '" + vi.name() + "' " + why + "; fix it with --input-shape " + vi.name() +
+                      "=d0,d1,...");
+    auto fixed = options.fixed_inputs.find(vi.name());
+    if (fixed != options.fixed_inputs.end()) {
+      v.is_constant = true;
+      uint64_t n = 0;
+      shape_elements(v.shape, &n);
+      v.data.assign(n * elem_size(v.type), 0);
+      for (uint64_t i = 0; i < n; ++i) {
+        switch (v.type) {
+          case ElemType::f32: v.as<float>()[i] = static_cast<float>(fixed->second); break;
+          case ElemType::i32: v.as<int32_t>()[i] = static_cast<int32_t>(fixed->second); break;
+          case ElemType::i64: v.as<int64_t>()[i] = static_cast<int64_t>(fixed->second); break;
+          default: v.data[i] = static_cast<uint8_t>(fixed->second); break;
+        }
+      }
+      const std::string name = v.name;
+      ids[name] = out->add_value(std::move(v));
+      continue;
+    }
+    int id = out->add_value(std::move(v));
+    ids[vi.name()] = id;
+    out->inputs.push_back(id);
+  }
+
+  for (int k = 0; k < g.node_size(); ++k) {
+    const onnx::NodeProto& p = g.node(k);
+    const std::string who = "node '" + p.name() + "' (" + p.op_type() + ")";
+    if (!p.domain().empty() && p.domain() != "ai.onnx")
+      return fail(error, label, who + " is from domain '" + p.domain() + "', which qrt does not support");
+    if (p.op_type() == "Constant") {
+      Value v;
+      for (const auto& a : p.attribute()) {
+        if (a.name() == "value") {
+          if (!value_from_tensor(a.t(), label, &v, error)) return false;
+        } else if (a.name() == "value_float" || a.name() == "value_floats") {
+          v.type = ElemType::f32;
+          std::vector<float> f = a.name() == "value_float" ? std::vector<float>{a.f()}
+                                                           : std::vector<float>(a.floats().begin(), a.floats().end());
+          if (a.name() == "value_floats") v.shape = {static_cast<int64_t>(f.size())};
+          v.data.resize(f.size() * 4);
+          std::memcpy(v.data.data(), f.data(), v.data.size());
+        } else if (a.name() == "value_int" || a.name() == "value_ints") {
+          v.type = ElemType::i64;
+          std::vector<int64_t> n = a.name() == "value_int" ? std::vector<int64_t>{a.i()}
+                                                           : std::vector<int64_t>(a.ints().begin(), a.ints().end());
+          if (a.name() == "value_ints") v.shape = {static_cast<int64_t>(n.size())};
+          v.data.resize(n.size() * 8);
+          std::memcpy(v.data.data(), n.data(), v.data.size());
+        } else {
+          return fail(error, label, who + ": attribute '" + a.name() + "' is not supported");
+        }
+      }
+      if (p.output_size() != 1) return fail(error, label, who + " must have one output");
+      v.is_constant = true;
+      v.name = p.output(0);
+      if (known(v.name)) return fail(error, label, who + ": output '" + v.name + "' is defined twice");
+      const std::string name = v.name;
+      ids[name] = out->add_value(std::move(v));
+      continue;
+    }
+    Node n;
+    n.name = p.name().empty() ? p.op_type() + "_" + std::to_string(k) : p.name();
+    n.op = p.op_type();
+    for (const std::string& in : p.input()) {
+      if (in.empty()) {
+        n.inputs.push_back(-1);
+        continue;
+      }
+      auto it = ids.find(in);
+      if (it == ids.end())
+        return fail(error, label, who + " reads '" + in + "', which nothing before it defines");
+      n.inputs.push_back(it->second);
+    }
+    for (const auto& a : p.attribute())
+      if (!attribute_from_proto(a, label, &n.attrs[a.name()], error)) return false;
+    for (const std::string& o : p.output()) {
+      if (o.empty()) {
+        n.outputs.push_back(-1);
+        continue;
+      }
+      if (known(o)) return fail(error, label, who + ": output '" + o + "' is defined twice");
+      Value v;
+      std::string why;
+      if (!typed_value(o, &v, &why))
+        return fail(error, label, who + ": output '" + o + "' " + why +
+                                      " after shape inference (are all graph inputs static? use "
+                                      "--input-shape)");
+      int id = out->add_value(std::move(v));
+      ids[o] = id;
+      n.outputs.push_back(id);
+    }
+    out->nodes.push_back(std::move(n));
+  }
+
+  for (const auto& vi : g.output()) {
+    auto it = ids.find(vi.name());
+    if (it == ids.end())
+      return fail(error, label, "graph output '" + vi.name() + "' is never computed");
+    out->outputs.push_back(it->second);
+  }
+  out->link();
+  return true;
+}
+
+}  // namespace
+
+bool import_onnx_bytes(const void* data, size_t size, const std::string& label,
+                       const ImportOptions& options, Graph* graph, std::string* error) {
+  onnx::ModelProto model;
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !model.ParseFromArray(data, static_cast<int>(size)))
+    return fail(error, label, "not a valid ONNX model (the protobuf does not parse; truncated?)");
+  if (!model.has_graph()) return fail(error, label, "the ONNX model has no graph");
+
+  int64_t opset = -1;
+  for (const auto& o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
+  if (opset < 0) return fail(error, label, "the model imports no default-domain opset");
+  if (opset < kMinOpset || opset > kMaxOpset)
+    return fail(error, label, "opset " + std::to_string(opset) + " is outside what qrt imports (" +
+                                  std::to_string(kMinOpset) + "-" + std::to_string(kMaxOpset) +
+                                  "); re-export with opset_version in that range");
+
+  // Apply --input-shape before inference so every shape can become static.
+  std::unordered_set<std::string> initializers;
+  for (const auto& t : model.graph().initializer()) initializers.insert(t.name());
+  std::unordered_set<std::string> inputs;
+  for (auto& vi : *model.mutable_graph()->mutable_input()) {
+    if (initializers.count(vi.name())) continue;
+    inputs.insert(vi.name());
+    auto it = options.input_shapes.find(vi.name());
+    if (it == options.input_shapes.end()) continue;
+    auto* shape = vi.mutable_type()->mutable_tensor_type()->mutable_shape();
+    shape->clear_dim();
+    for (int64_t d : it->second) shape->add_dim()->set_dim_value(d);
+  }
+  for (const auto& kv : options.input_shapes)
+    if (!inputs.count(kv.first))
+      return fail(error, label, "--input-shape names '" + kv.first + "', which is not a graph input");
+  for (const auto& kv : options.fixed_inputs)
+    if (!inputs.count(kv.first))
+      return fail(error, label, "--fix-input names '" + kv.first + "', which is not a graph input");
+  // Shapes inferred before may contradict the new input shapes: drop them.
+  model.mutable_graph()->clear_value_info();
+  try {
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(false, 0, true));
+  } catch (const std::exception& e) {
+    return fail(error, label, std::string("ONNX shape inference failed: ") + e.what());
+  }
+  Importer importer{label, options, error};
+  *graph = Graph{};
+  return importer.graph(model.graph(), opset, graph);
+}
+
+bool import_onnx_file(const std::string& path, const ImportOptions& options, Graph* graph,
+                      std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(error, path, "cannot open the file");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  const std::string data = bytes.str();
+  if (data.empty()) return fail(error, path, "the file is empty");
+  return import_onnx_bytes(data.data(), data.size(), path, options, graph, error);
+}
+
+}  // namespace qrt::convert

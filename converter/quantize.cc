@@ -1,0 +1,256 @@
+#include "quantize.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "passes.h"
+
+namespace qrt::convert {
+
+namespace {
+
+enum class Role : uint8_t { float_op, observed, passthrough, fused_relu };
+
+bool is_graph_output(const Graph& g, int v) {
+  return std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end();
+}
+
+const Value& value(const Graph& g, int v) { return g.values[static_cast<size_t>(v)]; }
+
+bool activation(const Graph& g, int v) {
+  return v >= 0 && !value(g, v).is_constant && value(g, v).type == ElemType::f32;
+}
+
+bool constant_2d(const Graph& g, int v) {
+  return v >= 0 && value(g, v).is_constant && value(g, v).type == ElemType::f32 &&
+         value(g, v).shape.size() == 2;
+}
+
+// Ops PyTorch eager mode quantizes with their own output observer (the
+// shapes and constness its quantized modules accept).
+bool observed_kind(const Graph& g, const Node& n) {
+  const std::string& op = n.op;
+  if (n.inputs.empty() || !activation(g, n.inputs[0])) return false;
+  for (int o : n.outputs)
+    if (o >= 0 && value(g, o).type != ElemType::f32) return false;
+  const Value& x = value(g, n.inputs[0]);
+  if (op == "Conv") {
+    const int w = n.inputs.size() > 1 ? n.inputs[1] : -1;
+    return x.shape.size() == 4 && w >= 0 && value(g, w).is_constant &&
+           value(g, w).type == ElemType::f32 && value(g, w).shape.size() == 4;
+  }
+  if (op == "Gemm")
+    return x.shape.size() == 2 && constant_2d(g, n.inputs[1]) && n.get_int("transA", 0) == 0 &&
+           n.get_float("alpha", 1.f) == 1.f;
+  if (op == "MatMul") return x.shape.size() >= 2 && constant_2d(g, n.inputs[1]);
+  if (op == "Add" || op == "Mul")
+    return n.inputs.size() == 2 && activation(g, n.inputs[1]) && value(g, n.inputs[1]).shape == x.shape;
+  if (op == "Concat") {
+    for (int i : n.inputs)
+      if (!activation(g, i)) return false;
+    return true;
+  }
+  return op == "HardSwish" || op == "LeakyRelu";
+}
+
+// Ops whose quantized form keeps the input's params.
+bool passthrough_kind(const Graph& g, const Node& n) {
+  static const std::set<std::string> ops = {"Relu",    "Clip",    "MaxPool",   "AveragePool",
+                                            "GlobalAveragePool",  "Reshape",   "Flatten",
+                                            "Squeeze", "Unsqueeze", "Transpose", "Identity",
+                                            "Dropout"};
+  if (!ops.count(n.op) || n.inputs.empty() || !activation(g, n.inputs[0])) return false;
+  // MaxPool's indices or Dropout's mask must not be wanted.
+  for (size_t k = 1; k < n.outputs.size(); ++k)
+    if (n.outputs[k] >= 0) return false;
+  if (n.op == "Clip")
+    for (size_t k = 1; k < n.inputs.size(); ++k) {
+      const int b = n.inputs[k];
+      if (b >= 0 && (!value(g, b).is_constant || value(g, b).elements() != 1)) return false;
+    }
+  return true;
+}
+
+// The condition under which passes.h fuse_activations folds a Relu into its
+// producer (kept in step with passes.cc).
+bool fusable_relu(const Graph& g, const Node& act, const std::vector<int>& uses) {
+  if (act.op != "Relu") return false;
+  const int x = act.inputs[0];
+  const int p = value(g, x).producer;
+  if (p < 0 || uses[static_cast<size_t>(x)] != 1 || is_graph_output(g, x)) return false;
+  const Node& prod = g.nodes[static_cast<size_t>(p)];
+  if (prod.op != "Conv" && prod.op != "Gemm" && prod.op != "MatMul" && prod.op != "Add") return false;
+  return !prod.has("qrt_act_min") && !prod.has("qrt_act_max");
+}
+
+int weight_axis(const Node& n) {
+  if (n.op == "Conv") return 0;
+  if (n.op == "Gemm") return n.get_int("transB", 0) != 0 ? 0 : 1;
+  return 1;  // MatMul: [K, N]
+}
+
+bool fail(std::string* error, const std::string& what) {
+  if (error) *error = what;
+  return false;
+}
+
+}  // namespace
+
+QuantizeConfig default_qconfig(fb::Profile profile) {
+  QuantizeConfig c;
+  c.profile = profile;
+  c.activation.kind = ObserverKind::histogram;
+  c.activation.reduce_range = profile == fb::Profile::Fbgemm;
+  c.weight.qint8 = true;
+  c.weight.scheme = QScheme::symmetric;
+  c.weight.kind = profile == fb::Profile::Fbgemm ? ObserverKind::per_channel_min_max : ObserverKind::min_max;
+  return c;
+}
+
+bool plan_static_quantization(const Graph& g, const QuantizeConfig& config, QuantPlan* plan,
+                              std::string* error) {
+  for (const std::string& name : config.keep_float)
+    if (std::none_of(g.nodes.begin(), g.nodes.end(), [&](const Node& n) { return n.name == name; }))
+      return fail(error, "--keep-float names '" + name + "', which is not a node of the graph");
+
+  const size_t nodes = g.nodes.size();
+  std::vector<int> uses(g.values.size(), 0);
+  std::vector<std::vector<int>> consumers(g.values.size());
+  for (size_t k = 0; k < nodes; ++k)
+    for (int i : g.nodes[k].inputs)
+      if (i >= 0) {
+        uses[static_cast<size_t>(i)]++;
+        consumers[static_cast<size_t>(i)].push_back(static_cast<int>(k));
+      }
+  for (int o : g.outputs) uses[static_cast<size_t>(o)]++;
+
+  std::vector<Role> role(nodes, Role::float_op);
+  std::vector<bool> quant(nodes, false);
+  for (size_t k = 0; k < nodes; ++k) {
+    const Node& n = g.nodes[k];
+    if (passthrough_kind(g, n)) role[k] = Role::passthrough;
+    if (config.keep_float.count(n.name)) continue;
+    if (observed_kind(g, n)) {
+      role[k] = Role::observed;
+      quant[k] = true;
+    }
+  }
+  auto produced_quantized = [&](int v) {
+    const int p = value(g, v).producer;
+    return p >= 0 && quant[static_cast<size_t>(p)];
+  };
+  // reaches(v): a float value feeds a quantized op, directly or through ops
+  // that keep their input's params; it is then quantized where it is made
+  // (a QuantStub right after the graph input or float op).
+  std::vector<int> memo(g.values.size(), -1);
+  std::function<bool(int)> reaches = [&](int v) -> bool {
+    int& m = memo[static_cast<size_t>(v)];
+    if (m >= 0) return m != 0;
+    m = 0;
+    for (int c : consumers[static_cast<size_t>(v)]) {
+      const Node& n = g.nodes[static_cast<size_t>(c)];
+      if (quant[static_cast<size_t>(c)] && role[static_cast<size_t>(c)] == Role::observed) m = 1;
+      else if (role[static_cast<size_t>(c)] == Role::passthrough && !config.keep_float.count(n.name) &&
+               n.inputs[0] == v && n.outputs[0] >= 0 && reaches(n.outputs[0]))
+        m = 1;
+      if (m) break;
+    }
+    return m != 0;
+  };
+  auto float_made = [&](int v) { return activation(g, v) && !produced_quantized(v); };
+
+  // Relus the fusion pass will fold into a quantized producer: the
+  // producer's own output disappears and the Relu's is observed instead.
+  std::vector<bool> fused(nodes, false);
+  std::set<int> fused_away;
+  for (size_t k = 0; k < nodes; ++k) {
+    const Node& n = g.nodes[k];
+    if (role[k] == Role::passthrough && n.op == "Relu" && produced_quantized(n.inputs[0]) &&
+        fusable_relu(g, n, uses)) {
+      fused[k] = true;
+      fused_away.insert(n.inputs[0]);
+    }
+  }
+
+  QuantPlan p;
+  std::set<int> observed;
+  auto observe = [&](int v) {
+    if (observed.insert(v).second) p.observed.push_back(value(g, v).name);
+  };
+  for (int v : g.inputs)
+    if (activation(g, v) && reaches(v)) observe(v);
+
+  for (size_t k = 0; k < nodes; ++k) {
+    const Node& n = g.nodes[k];
+    if (fused[k]) {
+      role[k] = Role::fused_relu;
+      quant[k] = true;
+    } else if (role[k] == Role::passthrough && !config.keep_float.count(n.name)) {
+      const int x = n.inputs[0];
+      if (produced_quantized(x) || observed.count(x)) quant[k] = true;
+    }
+    if (!quant[k]) {
+      p.float_nodes.push_back(n.name);
+      for (int o : n.outputs)
+        if (o >= 0 && float_made(o) && reaches(o)) observe(o);
+      continue;
+    }
+    p.quantized_nodes.push_back(n.name);
+    switch (role[k]) {
+      case Role::observed:
+        for (int i : n.inputs)
+          if (activation(g, i) && !produced_quantized(i)) observe(i);
+        if (!fused_away.count(n.outputs[0])) observe(n.outputs[0]);
+        if (n.op == "Conv" || n.op == "Gemm" || n.op == "MatMul")
+          p.weights.push_back({value(g, n.inputs[1]).name, weight_axis(n)});
+        break;
+      case Role::fused_relu:
+        observe(n.outputs[0]);
+        break;
+      case Role::passthrough:
+        p.aliases.emplace_back(value(g, n.outputs[0]).name, value(g, n.inputs[0]).name);
+        break;
+      case Role::float_op:
+        break;
+    }
+  }
+  *plan = std::move(p);
+  return true;
+}
+
+bool observe_weights(const Graph& g, const QuantPlan& plan, const QuantizeConfig& config,
+                     QuantTable* table, std::string* error) {
+  for (const QuantPlan::Weight& w : plan.weights) {
+    if (table->count(w.name)) continue;
+    const int v = g.find_value(w.name);
+    if (v < 0) return fail(error, "weight '" + w.name + "' is not in the graph");
+    const Value& val = value(g, v);
+    ObserverConfig c = config.weight;
+    c.ch_axis = w.axis;
+    Observer o;
+    if (!make_observer(c, &o, error)) return false;
+    std::string why;
+    if (!observe(o, val.as<float>(), val.shape, &why)) return fail(error, "weight '" + w.name + "': " + why);
+    (*table)[w.name] = calculate_qparams(o);
+  }
+  return true;
+}
+
+void resolve_aliases(const QuantPlan& plan, QuantTable* table) {
+  for (const auto& [to, from] : plan.aliases) {
+    auto it = table->find(from);
+    if (it != table->end()) (*table)[to] = it->second;
+  }
+}
+
+bool apply_quantization(Graph& g, const QuantTable& table, std::string* error) {
+  for (const auto& [name, q] : table) {
+    const int v = g.find_value(name);
+    if (v < 0) return fail(error, "quantized value '" + name + "' is missing from the graph");
+    g.values[static_cast<size_t>(v)].quant = q;
+  }
+  fuse_activations(g);
+  return true;
+}
+
+}  // namespace qrt::convert

@@ -1,0 +1,83 @@
+// Post-training static quantization: where PyTorch eager mode observes.
+//
+// The plan is made on the graph after BatchNorm folding and before
+// activation fusion, so every tensor PyTorch's observers see exists as a
+// value. Placement follows a model prepared the eager way (fuse_modules for
+// Conv/Linear(+BN)(+ReLU), QuantStub at the inputs, DeQuantStub at the
+// outputs, FloatFunctional for add/mul/cat), checked against PyTorch 1.13's
+// prepare/convert:
+//   - observed (own activation_post_process, used by convert): Conv, Gemm,
+//     MatMul with a constant 2-D weight (Linear), Add and Mul of two
+//     activations (FloatFunctional.add/add_relu/mul), Concat (cat),
+//     HardSwish, LeakyRelu; graph inputs (QuantStub).
+//   - a Relu that the fusion pass folds into its Conv/Gemm/MatMul/Add moves
+//     that op's observation to after the ReLU (ConvReLU2d, LinearReLU,
+//     add_relu); such a Relu follows its producer, --keep-float or not.
+//   - keeping their input's params (no observer, or one convert ignores):
+//     other Relu, Clip (ReLU6/hardtanh), MaxPool, AveragePool,
+//     GlobalAveragePool (AdaptiveAvgPool2d(1)), Reshape, Flatten, Squeeze,
+//     Unsqueeze, Transpose, Identity, Dropout.
+//   - everything else runs in float32. Its output is observed (as a
+//     QuantStub would be) where a quantized op reads it, and --keep-float
+//     nodes are treated the same way.
+// Weights of quantized Conv/Gemm/MatMul take the weight observer.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "graph.h"
+#include "observers.h"
+
+namespace qrt::convert {
+
+struct QuantizeConfig {
+  fb::Profile profile = fb::Profile::Qnnpack;
+  ObserverConfig activation;
+  ObserverConfig weight;
+  std::set<std::string> keep_float;  // ONNX node names
+};
+
+// PyTorch's get_default_qconfig(backend):
+//   qnnpack: HistogramObserver(reduce_range=False), MinMaxObserver(qint8,
+//            per_tensor_symmetric) weights;
+//   fbgemm:  HistogramObserver(reduce_range=True), PerChannelMinMaxObserver(
+//            qint8, per_channel_symmetric, ch_axis=0) weights.
+QuantizeConfig default_qconfig(fb::Profile profile);
+
+struct QuantPlan {
+  // Activation values with their own observer, by name, in graph order.
+  std::vector<std::string> observed;
+  // Values that take another value's params: (value, source), in graph
+  // order, so sources come first.
+  std::vector<std::pair<std::string, std::string>> aliases;
+  struct Weight {
+    std::string name;
+    int axis = 0;  // the output-channel axis of the ONNX tensor
+  };
+  std::vector<Weight> weights;
+  std::vector<std::string> quantized_nodes;
+  std::vector<std::string> float_nodes;
+};
+
+// Fails on --keep-float names that are not nodes of `g`.
+bool plan_static_quantization(const Graph& g, const QuantizeConfig& config, QuantPlan* plan,
+                              std::string* error);
+
+using QuantTable = std::map<std::string, QuantParams>;
+
+// Runs the weight observer over each planned weight of `g` into `table`.
+bool observe_weights(const Graph& g, const QuantPlan& plan, const QuantizeConfig& config,
+                     QuantTable* table, std::string* error);
+
+// Copies params along plan.aliases (after the observed ones are in `table`).
+void resolve_aliases(const QuantPlan& plan, QuantTable* table);
+
+// Attaches `table` to the values of `g` by name, then folds Relu/Clip into
+// their producers (passes.h fuse_activations) and drops dead nodes. `g` must
+// come from the same model and passes as the planned graph (any batch size).
+bool apply_quantization(Graph& g, const QuantTable& table, std::string* error);
+
+}  // namespace qrt::convert

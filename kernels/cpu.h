@@ -1,0 +1,146 @@
+// CPU feature detection and kernel dispatch.
+//
+// Detection runs at prepare time (CPUID/XGETBV on x86, build-time features
+// on ARM); invoke only calls the function pointers chosen then. Each kernel
+// family has one selection point that returns a table of pure functions, or
+// null when the ISA has no fast kernel for it (the caller then uses
+// kernels/ref, which every fast kernel matches bit for bit).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "kernels/params.h"
+
+namespace qrt::kernels {
+
+// Instruction set tiers, from slowest to fastest within an architecture.
+enum class Isa : uint8_t { ref, avx2, avxvnni, avx512vnni, neon, neon_dotprod };
+
+// The fastest tier this CPU and OS support (ymm/zmm state enabled by the OS,
+// not only the CPUID bits).
+Isa best_isa();
+bool isa_available(Isa isa);
+const char* isa_name(Isa isa);  // "ref", "avx2", "avxvnni", "avx512vnni", "neon", "neon_dotprod"
+bool parse_isa(const char* name, Isa* isa);
+
+// best_isa(), or the tier named by the environment variable QRT_ISA. An
+// unknown name or a tier this CPU lacks sets *error (when error is not null)
+// and returns Isa::ref; otherwise *error is cleared.
+Isa selected_isa(std::string* error);
+
+// ---------------------------------------------------------------------------
+// GEMM: 1x1 convolutions (stride 1, no padding) and FullyConnected.
+//   out[m][n] = requantize(sum_k (a[m][k] - a_zp) * w[n][k], rq, n)
+// exactly as conv2d_u8s8_ref / fully_connected_u8s8_ref.
+
+struct GemmPackParams {
+  int n = 0;                    // output columns (channels / out_features)
+  int k = 0;                    // reduction depth, 1..kMaxAccumulationDepth
+  const int8_t* w = nullptr;    // [n][k], row per output column
+  int32_t a_zp = 0;             // activation zero point
+  const Requant* rq = nullptr;  // arrays indexed by output column
+};
+
+struct GemmArgs {
+  const void* packed = nullptr;  // written by pack(), at least 4-byte aligned
+  const uint8_t* a = nullptr;    // row m at a + m * a_stride, k bytes
+  size_t a_stride = 0;
+  uint8_t* out = nullptr;  // row m at out + m * out_stride, n bytes
+  size_t out_stride = 0;
+};
+
+struct GemmKernel {
+  const char* name;  // e.g. "gemm_u8s8_8x32_avx512vnni"
+  Isa isa;
+  int mr, nr;  // register tile: rows x columns
+  size_t (*packed_bytes)(int n, int k);
+  // Packs the weights into MR x NR panels and bakes everything per column
+  // that run needs: the accumulator start bias_q[n] - a_zp * sum_k w[n][k]
+  // (qnnpack) or -a_zp * sum_k w[n][k] (fbgemm), mod 2^32, the multiplier,
+  // the float bias, and rq's zero point and clamp. Prepare-time only.
+  void (*pack)(const GemmPackParams& p, void* packed);
+  size_t (*scratch_bytes)(int k);  // per concurrent run call
+  // Rows [m_begin, m_end). No allocation; scratch holds scratch_bytes(k).
+  void (*run)(const GemmArgs& args, int m_begin, int m_end, void* scratch);
+};
+
+const GemmKernel* select_gemm_kernel(Isa isa);
+
+// ---------------------------------------------------------------------------
+// General convolution (any kernel, stride, dilation, padding, groups), exactly
+// as conv2d_u8s8_ref. pack() picks a path from the shape: 1x1 stride 1
+// unpadded ungrouped convs run as a GEMM over the input pixels; ungrouped
+// convs with narrow kernel rows (in_c * kernel_w <= 64, e.g. the first 3x3
+// layer on an RGB image) gather their rows straight from the input; all
+// others read the input through an indirection buffer of kernel_h * kernel_w
+// pointers per output pixel, built once at prepare. Output pixels are
+// numbered m = (n * out_h + oy) * out_w + ox.
+
+struct ConvPackParams {
+  Conv2DShape shape;
+  const int8_t* w = nullptr;  // OHWI
+  int32_t in_zp = 0;
+  const Requant* rq = nullptr;
+};
+
+struct ConvArgs {
+  const void* packed = nullptr;
+  const uint8_t* in = nullptr;                    // NHWC
+  const uint8_t* const* indirection = nullptr;    // when indirection_entries > 0
+  uint8_t* out = nullptr;                         // NHWC
+};
+
+struct ConvKernel {
+  const char* name;
+  Isa isa;
+  const char* (*path)(const Conv2DShape& s);  // "gemm", "direct" or "indirect"
+  size_t (*packed_bytes)(const Conv2DShape& s);
+  void (*pack)(const ConvPackParams& p, void* packed);
+  size_t (*indirection_entries)(const Conv2DShape& s);  // pointers; 0 = none needed
+  // Points each output pixel's taps at its input pixel, or at a row of
+  // in_zp stored in packed. The input must stay where it is afterwards.
+  void (*build_indirection)(const void* packed, const uint8_t* in, const uint8_t** indirection);
+  size_t (*scratch_bytes)(const Conv2DShape& s);  // per concurrent run call
+  // Output pixels [m_begin, m_end), all channels.
+  void (*run)(const ConvArgs& args, int m_begin, int m_end, void* scratch);
+};
+
+const ConvKernel* select_conv_kernel(Isa isa);
+
+// ---------------------------------------------------------------------------
+// Depthwise convolution, channel multiplier 1 (groups == in_c == out_c), any
+// kernel size, stride, dilation and padding (3x3 and 5x5 have unrolled
+// kernels), exactly as conv2d_u8s8_ref.
+
+struct DwConvPackParams {
+  Conv2DShape shape;
+  const int8_t* w = nullptr;  // OHWI with I = 1, i.e. [C][kernel_h][kernel_w]
+  int32_t in_zp = 0;
+  const Requant* rq = nullptr;
+};
+
+struct DwConvArgs {
+  const void* packed = nullptr;
+  const uint8_t* const* indirection = nullptr;
+  uint8_t* out = nullptr;  // NHWC
+};
+
+struct DwConvKernel {
+  const char* name;  // e.g. "dwconv3x3_u8s8_avx512vnni"
+  Isa isa;
+  int channel_block;  // channels per vector step
+  size_t (*packed_bytes)(const Conv2DShape& s);
+  void (*pack)(const DwConvPackParams& p, void* packed);
+  size_t (*indirection_entries)(const Conv2DShape& s);
+  void (*build_indirection)(const void* packed, const uint8_t* in, const uint8_t** indirection);
+  // Output pixels [m_begin, m_end), numbered as for ConvKernel.
+  void (*run)(const DwConvArgs& args, int m_begin, int m_end);
+};
+
+bool is_depthwise(const Conv2DShape& s);
+// Null unless is_depthwise(s) and the ISA has a depthwise kernel.
+const DwConvKernel* select_dwconv_kernel(Isa isa, const Conv2DShape& s);
+
+}  // namespace qrt::kernels

@@ -1,0 +1,229 @@
+#include "kernels/ref/layout.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/ref/quant_math.h"
+
+namespace qrt::kernels {
+namespace {
+
+// Elements are copied with fixed-size memcpy: no aliasing questions, and
+// the compiler turns each into one load and store.
+template <size_t N>
+void copy_elem(const uint8_t* src, uint8_t* dst) {
+  std::memcpy(dst, src, N);
+}
+
+// Writes every output element in order, reading input element
+// base + sum_k i_k * stride[k] for output index (i_0, ..., i_{rank-1}).
+template <size_t N>
+void strided_copy(int rank, const int32_t* out_dims, int64_t base, const int64_t* stride,
+                  const uint8_t* in, uint8_t* out) {
+  if (rank == 0) {
+    copy_elem<N>(in + base * static_cast<int64_t>(N), out);
+    return;
+  }
+  const int last = rank - 1;
+  int32_t index[kLayoutMaxRank] = {};
+  int64_t offset = base;  // input element of index (.., 0) on the current row
+  for (;;) {
+    int64_t src = offset;
+    for (int32_t i = 0; i < out_dims[last]; ++i, src += stride[last]) {
+      copy_elem<N>(in + src * static_cast<int64_t>(N), out);
+      out += N;
+    }
+    int k = last - 1;
+    for (; k >= 0; --k) {
+      offset += stride[k];
+      if (++index[k] < out_dims[k]) break;
+      offset -= stride[k] * out_dims[k];
+      index[k] = 0;
+    }
+    if (k < 0) return;
+  }
+}
+
+void strided_copy(size_t elem_size, int rank, const int32_t* out_dims, int64_t base,
+                  const int64_t* stride, const void* in, void* out) {
+  const auto* i = static_cast<const uint8_t*>(in);
+  auto* o = static_cast<uint8_t*>(out);
+  switch (elem_size) {
+    case 1: return strided_copy<1>(rank, out_dims, base, stride, i, o);
+    case 2: return strided_copy<2>(rank, out_dims, base, stride, i, o);
+    case 4: return strided_copy<4>(rank, out_dims, base, stride, i, o);
+    case 8: return strided_copy<8>(rank, out_dims, base, stride, i, o);
+    default: return;
+  }
+}
+
+// Row-major element strides of dims.
+void row_major_strides(int rank, const int32_t* dims, int64_t* strides) {
+  int64_t s = 1;
+  for (int k = rank - 1; k >= 0; --k) {
+    strides[k] = s;
+    s *= dims[k];
+  }
+}
+
+// Input index along one axis for output index o, or -1 for the constant.
+int64_t pad_source(PadMode mode, int64_t o, int32_t before, int32_t n) {
+  int64_t i = o - before;
+  if (i >= 0 && i < n) return i;
+  switch (mode) {
+    case PadMode::constant: return -1;
+    case PadMode::reflect: return i < 0 ? -i : 2 * (int64_t{n} - 1) - i;
+    case PadMode::edge: return i < 0 ? 0 : n - 1;
+  }
+  return -1;
+}
+
+template <size_t N>
+void pad_impl(const PadParams& p, const uint8_t* in, uint8_t* out) {
+  int32_t out_dims[kLayoutMaxRank] = {};
+  int64_t strides[kLayoutMaxRank] = {};
+  int64_t total = 1;
+  for (int k = 0; k < p.rank; ++k) {
+    out_dims[k] = p.in_dims[k] + p.before[k] + p.after[k];
+    total *= out_dims[k];
+  }
+  row_major_strides(p.rank, p.in_dims, strides);
+  int32_t index[kLayoutMaxRank] = {};
+  for (int64_t e = 0; e < total; ++e) {
+    int64_t src = 0;
+    bool inside = true;
+    for (int k = 0; k < p.rank && inside; ++k) {
+      const int64_t i = pad_source(p.mode, index[k], p.before[k], p.in_dims[k]);
+      inside = i >= 0;
+      src += i * strides[k];
+    }
+    copy_elem<N>(inside ? in + src * static_cast<int64_t>(N) : p.value, out + e * N);
+    for (int k = p.rank - 1; k >= 0; --k) {
+      if (++index[k] < out_dims[k]) break;
+      index[k] = 0;
+    }
+  }
+}
+
+// Rounds differently from f32(s * (q - zp)) in the last place for some q.
+float dequantize_fma(float s, uint8_t q, float s_times_neg_zp) {
+  return std::fma(s, static_cast<float>(q), s_times_neg_zp);
+}
+
+}  // namespace
+
+void transpose_ref(const TransposeParams& p, const void* in, void* out) {
+  int64_t in_strides[kLayoutMaxRank] = {};
+  row_major_strides(p.rank, p.in_dims, in_strides);
+  int32_t out_dims[kLayoutMaxRank] = {};
+  int64_t stride[kLayoutMaxRank] = {};
+  for (int k = 0; k < p.rank; ++k) {
+    out_dims[k] = p.in_dims[p.perm[k]];
+    stride[k] = in_strides[p.perm[k]];
+  }
+  strided_copy(p.elem_size, p.rank, out_dims, 0, stride, in, out);
+}
+
+void slice_ref(const SliceParams& p, const void* in, void* out) {
+  int64_t in_strides[kLayoutMaxRank] = {};
+  row_major_strides(p.rank, p.in_dims, in_strides);
+  int64_t stride[kLayoutMaxRank] = {};
+  int64_t base = 0;
+  for (int k = 0; k < p.rank; ++k) {
+    base += int64_t{p.begin[k]} * in_strides[k];
+    stride[k] = int64_t{p.step[k]} * in_strides[k];
+  }
+  strided_copy(p.elem_size, p.rank, p.out_dims, base, stride, in, out);
+}
+
+void pad_ref(const PadParams& p, const void* in, void* out) {
+  const auto* i = static_cast<const uint8_t*>(in);
+  auto* o = static_cast<uint8_t*>(out);
+  switch (p.elem_size) {
+    case 1: return pad_impl<1>(p, i, o);
+    case 2: return pad_impl<2>(p, i, o);
+    case 4: return pad_impl<4>(p, i, o);
+    case 8: return pad_impl<8>(p, i, o);
+    default: return;
+  }
+}
+
+void concat_ref(const ConcatParams& p, void* out) {
+  auto* o = static_cast<uint8_t*>(out);
+  for (int64_t outer = 0; outer < p.outer; ++outer) {
+    for (int t = 0; t < p.num_inputs; ++t) {
+      const ConcatPart& in = p.inputs[t];
+      const size_t bytes = static_cast<size_t>(in.axis_size * p.inner) * p.elem_size;
+      std::memcpy(o, static_cast<const uint8_t*>(in.data) + outer * bytes, bytes);
+      o += bytes;
+    }
+  }
+}
+
+void concat_u8_ref(const ConcatParams& p, float out_scale, int32_t out_zp, CatDequant form,
+                   uint8_t* out) {
+  const float inv_scale = 1.0f / out_scale;
+  for (int64_t outer = 0; outer < p.outer; ++outer) {
+    for (int t = 0; t < p.num_inputs; ++t) {
+      const ConcatPart& in = p.inputs[t];
+      const int64_t count = in.axis_size * p.inner;
+      const uint8_t* q = static_cast<const uint8_t*>(in.data) + outer * count;
+      if (in.scale == out_scale && in.zero_point == out_zp) {
+        std::memcpy(out, q, static_cast<size_t>(count));
+        out += count;
+        continue;
+      }
+      const float s = in.scale;
+      const float s_times_neg_zp = s * static_cast<float>(-in.zero_point);
+      // Axis positions below this take the vector (fma) dequantize.
+      const int64_t fma_end =
+          form == CatDequant::avx2_channels_last ? (in.axis_size - in.axis_size % 8) * p.inner : 0;
+      for (int64_t e = 0; e < count; ++e) {
+        const float x = e < fma_end ? dequantize_fma(s, q[e], s_times_neg_zp)
+                                    : s * static_cast<float>(q[e] - in.zero_point);
+        *out++ = static_cast<uint8_t>(rne_add_clamp(x * inv_scale, out_zp, 0, 255));
+      }
+    }
+  }
+}
+
+void split_ref(const SplitParams& p, const void* in) {
+  const auto* i = static_cast<const uint8_t*>(in);
+  for (int64_t outer = 0; outer < p.outer; ++outer) {
+    for (int t = 0; t < p.num_outputs; ++t) {
+      const SplitPart& o = p.outputs[t];
+      const size_t bytes = static_cast<size_t>(o.axis_size * p.inner) * p.elem_size;
+      std::memcpy(static_cast<uint8_t*>(o.data) + outer * bytes, i, bytes);
+      i += bytes;
+    }
+  }
+}
+
+int64_t find_bad_gather_index(const GatherParams& p, const void* indices) {
+  for (int64_t j = 0; j < p.num_indices; ++j) {
+    const int64_t k = p.indices_i64 ? static_cast<const int64_t*>(indices)[j]
+                                    : static_cast<const int32_t*>(indices)[j];
+    if (k < -p.axis_size || k >= p.axis_size) return j;
+  }
+  return -1;
+}
+
+int64_t gather_ref(const GatherParams& p, const void* data, const void* indices, void* out) {
+  const int64_t bad = find_bad_gather_index(p, indices);
+  if (bad >= 0) return bad;
+  const size_t row = static_cast<size_t>(p.inner) * p.elem_size;
+  const auto* d = static_cast<const uint8_t*>(data);
+  auto* o = static_cast<uint8_t*>(out);
+  for (int64_t outer = 0; outer < p.outer; ++outer) {
+    for (int64_t j = 0; j < p.num_indices; ++j) {
+      int64_t k = p.indices_i64 ? static_cast<const int64_t*>(indices)[j]
+                                : static_cast<const int32_t*>(indices)[j];
+      if (k < 0) k += p.axis_size;
+      std::memcpy(o, d + (outer * p.axis_size + k) * static_cast<int64_t>(row), row);
+      o += row;
+    }
+  }
+  return -1;
+}
+
+}  // namespace qrt::kernels

@@ -1,0 +1,169 @@
+// GEMM microkernels on zmm vpdpbusd (AVX512-VNNI): gemm_u8s8_8x32_avx512vnni.
+//
+// Register tile: 8 rows x 2 panels of 16 columns = 16 int32 accumulators.
+// Per k group of 4, each row broadcasts a[m][k..k+3] (the u8 operand) and
+// each panel supplies w[n][k..k+3] for 16 columns (the s8 operand); vpdpbusd
+// adds the four exact u8 x s8 products to the int32 lane, wrapping like the
+// reference's int32 sum.
+// GCC 12.1-12.2 warn inside their own AVX-512 headers, whose
+// _mm512_undefined_* initialise a variable with itself (GCC PR 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/x86/layout.h"
+#include "kernels/x86/requant_avx512.h"
+
+namespace qrt::kernels::x86 {
+namespace {
+
+constexpr int kMr = 8;
+constexpr int kNb = 2;  // panels per tile (1 or 2)
+constexpr int kNr = 16;
+
+// acc += dot4(a u8, w s8). GCC 12 does not tie the accumulator of the
+// vpdpbusd builtin to its output inside loops and shuffles every accumulator
+// through a copy (and the stack) per k step; the asm ties it.
+static inline void dpbusd(__m512i& acc, __m512i a, __m512i w) {
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+}
+
+template <int MR, int NB, bool kFbgemm>
+void tile(const GemmPacked* g, const uint8_t* a, size_t a_stride, int panel, uint8_t* out,
+          size_t out_stride, int n_valid, const ZmmRequant& q) {
+  static_assert(NB == 1 || NB == 2, "the epilogue packs 2 rows x 2 panels or 4 rows x 1");
+  const uint8_t* w = gemm_weights(g) + g->panel_bytes * panel;
+  const size_t panel_bytes = g->panel_bytes;
+  const int32_t* init = gemm_init(g) + panel * kNr;
+  __m512i acc[MR][NB];
+#pragma GCC unroll 4
+  for (int j = 0; j < NB; ++j) {
+    const __m512i v = _mm512_loadu_si512(init + j * kNr);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) acc[r][j] = v;
+  }
+  const int groups = g->k_pad / 4;
+  for (int kg = 0; kg < groups; ++kg) {
+    __m512i wv[NB];
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_si512(w + j * panel_bytes + kg * 64);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const __m512i av = zmm_broadcast_i32(a + r * a_stride + kg * 4);
+#pragma GCC unroll 4
+      for (int j = 0; j < NB; ++j) dpbusd(acc[r][j], av, wv[j]);
+    }
+  }
+  const float* mult = gemm_mult(g) + panel * kNr;
+  const float* bias = gemm_bias(g) + panel * kNr;
+  __m512i v[MR][NB];
+#pragma GCC unroll 4
+  for (int j = 0; j < NB; ++j) {
+    const __m512 m = _mm512_loadu_ps(mult + j * kNr);
+    const __m512 b = _mm512_loadu_ps(bias + j * kNr);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) v[r][j] = zmm_requant<kFbgemm>(acc[r][j], m, b, q);
+  }
+  const int cols = n_valid < NB * kNr ? n_valid : NB * kNr;
+  if (NB == 2) {
+    // Two rows of 32 columns per 64 bytes.
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r += 2) {
+      const int r1 = r + 1 < MR ? r + 1 : r;
+      const __m512i bytes = zmm_pack64(v[r][0], v[r][NB - 1], v[r1][0], v[r1][NB - 1], q);
+      const __m256i lo = _mm512_castsi512_si256(bytes);
+      const __m256i hi = _mm512_extracti64x4_epi64(bytes, 1);
+      uint8_t* d0 = out + r * out_stride;
+      uint8_t* d1 = out + r1 * out_stride;
+      if (cols == 32) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d0), lo);
+        if (r1 != r) _mm256_storeu_si256(reinterpret_cast<__m256i*>(d1), hi);
+      } else {
+        _mm256_mask_storeu_epi8(d0, mask32(cols), lo);
+        if (r1 != r) _mm256_mask_storeu_epi8(d1, mask32(cols), hi);
+      }
+    }
+  } else {
+    // Four rows of 16 columns per 64 bytes.
+#pragma GCC unroll 2
+    for (int r = 0; r < MR; r += 4) {
+      const int r1 = r + 1 < MR ? r + 1 : r;
+      const int r2 = r + 2 < MR ? r + 2 : r;
+      const int r3 = r + 3 < MR ? r + 3 : r;
+      const __m512i bytes = zmm_pack64(v[r][0], v[r1][0], v[r2][0], v[r3][0], q);
+      const __mmask16 mask = mask16(cols);
+      _mm_mask_storeu_epi8(out + r * out_stride, mask, _mm512_castsi512_si128(bytes));
+      if (r1 != r) {
+        _mm_mask_storeu_epi8(out + r1 * out_stride, mask, _mm512_extracti32x4_epi32(bytes, 1));
+      }
+      if (r2 != r) {
+        _mm_mask_storeu_epi8(out + r2 * out_stride, mask, _mm512_extracti32x4_epi32(bytes, 2));
+      }
+      if (r3 != r) {
+        _mm_mask_storeu_epi8(out + r3 * out_stride, mask, _mm512_extracti32x4_epi32(bytes, 3));
+      }
+    }
+  }
+}
+
+template <int MR, bool kFbgemm>
+void row_block(const GemmPacked* g, const uint8_t* a, size_t a_stride, uint8_t* out,
+               size_t out_stride, const ZmmRequant& q) {
+  int p = 0;
+  for (; p + kNb <= g->panels; p += kNb) {
+    tile<MR, kNb, kFbgemm>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+  }
+  for (; p < g->panels; ++p) {
+    tile<MR, 1, kFbgemm>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+  }
+}
+
+template <bool kFbgemm>
+void rows_impl(const GemmRows& r) {
+  const GemmPacked* g = r.g;
+  const ZmmRequant q = zmm_requant_setup(g->out_zp, g->out_min, g->out_max);
+  // Rows must hold k_pad bytes; copy them out zero-padded when k % 4 != 0.
+  const bool copy = !r.a_padded && g->k != g->k_pad;
+  uint8_t* buf = static_cast<uint8_t*>(r.scratch);
+  for (int m = 0; m < r.rows; m += kMr) {
+    const int mr = r.rows - m < kMr ? r.rows - m : kMr;
+    const uint8_t* a = r.a + m * r.a_stride;
+    size_t a_stride = r.a_stride;
+    if (copy) {
+      for (int i = 0; i < mr; ++i) {
+        std::memcpy(buf + i * g->k_pad, a + i * r.a_stride, g->k);
+        std::memset(buf + i * g->k_pad + g->k, 0, g->k_pad - g->k);
+      }
+      a = buf;
+      a_stride = g->k_pad;
+    }
+    uint8_t* out = r.out + m * r.out_stride;
+    switch (mr) {
+      case 8: row_block<8, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      case 7: row_block<7, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      case 6: row_block<6, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      case 5: row_block<5, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      case 4: row_block<4, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      case 3: row_block<3, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      case 2: row_block<2, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      default: row_block<1, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+    }
+  }
+}
+
+void rows(const GemmRows& r) {
+  if (r.g->profile == static_cast<int32_t>(Profile::fbgemm)) {
+    rows_impl<true>(r);
+  } else {
+    rows_impl<false>(r);
+  }
+}
+
+size_t scratch_bytes(int k) { return round_up(static_cast<size_t>(kMr) * round_up(k, 4), 64); }
+
+}  // namespace
+
+const GemmTier kGemmTierAvx512vnni = {{kNr, 4, false}, kMr, &rows, &scratch_bytes};
+
+}  // namespace qrt::kernels::x86

@@ -1,0 +1,153 @@
+// GEMM microkernels on ymm vpdpbusd (AVX-VNNI, VEX encoded):
+// gemm_u8s8_6x16_avxvnni.
+//
+// Register tile: 6 rows x 2 panels of 8 columns = 12 int32 accumulators (of
+// 16 ymm registers). Per k group of 4, each row broadcasts a[m][k..k+3] (the
+// u8 operand) against w[n][k..k+3] of 8 columns (the s8 operand); vpdpbusd's
+// four u8 x s8 products are exact and its int32 sum wraps like the
+// reference's.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/x86/layout.h"
+#include "kernels/x86/requant_avx2.h"
+
+namespace qrt::kernels::x86 {
+namespace {
+
+constexpr int kMr = 6;
+constexpr int kNb = 2;
+constexpr int kNr = 8;
+
+// acc += dot4(a u8, w s8), VEX encoded. GCC 12 does not tie the accumulator
+// of the vpdpbusd builtin to its output inside loops and copies every
+// accumulator (through the stack) per k step; the asm ties it.
+static inline void dpbusd(__m256i& acc, __m256i a, __m256i w) {
+  __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(w));
+}
+
+template <int MR, int NB, bool kFbgemm>
+void tile(const GemmPacked* g, const uint8_t* a, size_t a_stride, int panel, uint8_t* out,
+          size_t out_stride, int n_valid, const YmmRequant& q) {
+  static_assert(NB == 1 || NB == 2, "the epilogue packs 2 rows x 2 panels or 4 rows x 1");
+  const uint8_t* w = gemm_weights(g) + g->panel_bytes * panel;
+  const size_t panel_bytes = g->panel_bytes;
+  const int32_t* init = gemm_init(g) + panel * kNr;
+  __m256i acc[MR][NB];
+#pragma GCC unroll 2
+  for (int j = 0; j < NB; ++j) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(init + j * kNr));
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) acc[r][j] = v;
+  }
+  const int groups = g->k_pad / 4;
+  for (int kg = 0; kg < groups; ++kg) {
+    __m256i wv[NB];
+#pragma GCC unroll 2
+    for (int j = 0; j < NB; ++j) {
+      wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * panel_bytes + kg * 32));
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const __m256i av = ymm_broadcast_i32(a + r * a_stride + kg * 4);
+#pragma GCC unroll 2
+      for (int j = 0; j < NB; ++j) dpbusd(acc[r][j], av, wv[j]);
+    }
+  }
+  const float* mult = gemm_mult(g) + panel * kNr;
+  const float* bias = gemm_bias(g) + panel * kNr;
+  __m256i v[MR][NB];
+#pragma GCC unroll 2
+  for (int j = 0; j < NB; ++j) {
+    const __m256 m = _mm256_loadu_ps(mult + j * kNr);
+    const __m256 b = _mm256_loadu_ps(bias + j * kNr);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) v[r][j] = ymm_requant<kFbgemm>(acc[r][j], m, b, q);
+  }
+  const int cols = n_valid < NB * kNr ? n_valid : NB * kNr;
+  if (NB == 2) {
+    // Two rows of 16 columns per 32 bytes.
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r += 2) {
+      const int r1 = r + 1 < MR ? r + 1 : r;
+      const __m256i bytes = ymm_pack32(v[r][0], v[r][NB - 1], v[r1][0], v[r1][NB - 1], q);
+      store_bytes16(out + r * out_stride, _mm256_castsi256_si128(bytes), cols);
+      if (r1 != r) store_bytes16(out + r1 * out_stride, _mm256_extracti128_si256(bytes, 1), cols);
+    }
+  } else {
+    // Four rows of 8 columns per 32 bytes.
+#pragma GCC unroll 2
+    for (int r = 0; r < MR; r += 4) {
+      const int r1 = r + 1 < MR ? r + 1 : r;
+      const int r2 = r + 2 < MR ? r + 2 : r;
+      const int r3 = r + 3 < MR ? r + 3 : r;
+      const __m256i bytes = ymm_pack32(v[r][0], v[r1][0], v[r2][0], v[r3][0], q);
+      const __m128i b01 = _mm256_castsi256_si128(bytes);
+      const __m128i b23 = _mm256_extracti128_si256(bytes, 1);
+      store_bytes16(out + r * out_stride, b01, cols);
+      if (r1 != r) store_bytes16(out + r1 * out_stride, _mm_unpackhi_epi64(b01, b01), cols);
+      if (r2 != r) store_bytes16(out + r2 * out_stride, b23, cols);
+      if (r3 != r) store_bytes16(out + r3 * out_stride, _mm_unpackhi_epi64(b23, b23), cols);
+    }
+  }
+}
+
+template <int MR, bool kFbgemm>
+void row_block(const GemmPacked* g, const uint8_t* a, size_t a_stride, uint8_t* out,
+               size_t out_stride, const YmmRequant& q) {
+  int p = 0;
+  for (; p + kNb <= g->panels; p += kNb) {
+    tile<MR, kNb, kFbgemm>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+  }
+  for (; p < g->panels; ++p) {
+    tile<MR, 1, kFbgemm>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+  }
+}
+
+template <bool kFbgemm>
+void rows_impl(const GemmRows& r) {
+  const GemmPacked* g = r.g;
+  const YmmRequant q = ymm_requant_setup(g->out_zp, g->out_min, g->out_max);
+  // Rows must hold k_pad bytes; copy them out zero-padded when k % 4 != 0.
+  const bool copy = !r.a_padded && g->k != g->k_pad;
+  uint8_t* buf = static_cast<uint8_t*>(r.scratch);
+  for (int m = 0; m < r.rows; m += kMr) {
+    const int mr = r.rows - m < kMr ? r.rows - m : kMr;
+    const uint8_t* a = r.a + m * r.a_stride;
+    size_t a_stride = r.a_stride;
+    if (copy) {
+      for (int i = 0; i < mr; ++i) {
+        std::memcpy(buf + i * g->k_pad, a + i * r.a_stride, g->k);
+        std::memset(buf + i * g->k_pad + g->k, 0, g->k_pad - g->k);
+      }
+      a = buf;
+      a_stride = g->k_pad;
+    }
+    uint8_t* out = r.out + m * r.out_stride;
+    switch (mr) {
+      case 6: row_block<6, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      case 5: row_block<5, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      case 4: row_block<4, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      case 3: row_block<3, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      case 2: row_block<2, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+      default: row_block<1, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
+    }
+  }
+}
+
+void rows(const GemmRows& r) {
+  if (r.g->profile == static_cast<int32_t>(Profile::fbgemm)) {
+    rows_impl<true>(r);
+  } else {
+    rows_impl<false>(r);
+  }
+}
+
+size_t scratch_bytes(int k) { return round_up(static_cast<size_t>(kMr) * round_up(k, 4), 64); }
+
+}  // namespace
+
+const GemmTier kGemmTierAvxvnni = {{kNr, 4, false}, kMr, &rows, &scratch_bytes};
+
+}  // namespace qrt::kernels::x86

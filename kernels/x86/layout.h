@@ -1,0 +1,190 @@
+// Packed-buffer layouts shared by the x86 kernels and their prepare-time
+// packing code, and the internal entry points between them.
+//
+// Files here are compiled with different -m flags. This header therefore
+// holds only plain structs, declarations and `static inline` helpers
+// (internal linkage): an ordinary inline function compiled in an AVX-512 file
+// could otherwise be the copy the linker keeps for a baseline caller.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu.h"
+#include "kernels/params.h"
+
+namespace qrt::kernels::x86 {
+
+static inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+// ---------------------------------------------------------------------------
+// GEMM
+
+// Weight layout of a GEMM tier: panels of nr columns (one vector of int32
+// accumulators), k split into groups of kr values that share a 32-bit lane:
+// kr = 4 for u8 x s8 vpdpbusd, kr = 2 with weights widened to int16 for
+// vpmaddwd. Panel p, k group g, column j, element i holds
+// w[p * nr + j][g * kr + i] (zero past n or k).
+struct GemmLayout {
+  int nr;
+  int kr;
+  bool wide;  // int16 elements
+};
+
+// Header of a packed GEMM buffer, followed (at 64-byte aligned offsets) by
+//   init[n_pad] int32   accumulator start per column
+//   mult[n_pad] float   requantization multiplier per column
+//   bias[n_pad] float   fbgemm float bias per column (0 when none)
+//   weights, panel after panel
+// with n_pad = panels * nr. Padding columns are all zero.
+struct GemmPacked {
+  int32_t n, k, k_pad, panels;
+  int32_t nr, kr;
+  int32_t profile;  // Profile
+  int32_t out_zp, out_min, out_max;
+  uint64_t init_offset, mult_offset, bias_offset, w_offset;
+  uint64_t panel_bytes;
+  uint64_t total_bytes;
+};
+
+static inline const int32_t* gemm_init(const GemmPacked* g) {
+  return reinterpret_cast<const int32_t*>(reinterpret_cast<const uint8_t*>(g) + g->init_offset);
+}
+static inline const float* gemm_mult(const GemmPacked* g) {
+  return reinterpret_cast<const float*>(reinterpret_cast<const uint8_t*>(g) + g->mult_offset);
+}
+static inline const float* gemm_bias(const GemmPacked* g) {
+  return reinterpret_cast<const float*>(reinterpret_cast<const uint8_t*>(g) + g->bias_offset);
+}
+static inline const uint8_t* gemm_weights(const GemmPacked* g) {
+  return reinterpret_cast<const uint8_t*>(g) + g->w_offset;
+}
+
+size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k);
+void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed);
+
+// A block of rows for a tier's GEMM. Row r of A is a + r * a_stride with k
+// bytes, or k_pad bytes zero-padded past k when a_padded.
+struct GemmRows {
+  const GemmPacked* g;
+  const uint8_t* a;
+  size_t a_stride;
+  int rows;
+  bool a_padded;
+  uint8_t* out;
+  size_t out_stride;
+  void* scratch;  // GemmTier::scratch_bytes(k)
+};
+using GemmRowsFn = void (*)(const GemmRows& r);
+
+// What the ISA-independent drivers need to know about a GEMM tier.
+struct GemmTier {
+  GemmLayout layout;
+  int mr;
+  GemmRowsFn rows;
+  size_t (*scratch_bytes)(int k);
+};
+
+// Defined by the tier's own file (constant-initialized, no code runs).
+extern const GemmTier kGemmTierAvx2;
+extern const GemmTier kGemmTierAvxvnni;
+extern const GemmTier kGemmTierAvx512vnni;
+
+// ---------------------------------------------------------------------------
+// Convolution through the GEMM tiers
+
+enum ConvPath : int32_t { kConvGemm = 0, kConvDirect = 1, kConvIndirect = 2 };
+
+// Header of a packed conv: one GemmPacked per group (group_bytes apart) and
+// a row of in_zp for padding taps.
+struct ConvPacked {
+  Conv2DShape shape;
+  int32_t path;
+  int32_t k;      // kernel_h * kernel_w * in_c / groups
+  int32_t k_pad;  // gathered row length
+  int32_t in_zp;
+  uint64_t gemm_offset, group_bytes;
+  uint64_t zero_offset;
+};
+
+static inline const GemmPacked* conv_group(const ConvPacked* c, int g) {
+  return reinterpret_cast<const GemmPacked*>(reinterpret_cast<const uint8_t*>(c) + c->gemm_offset +
+                                             c->group_bytes * static_cast<uint64_t>(g));
+}
+static inline const uint8_t* conv_zero(const ConvPacked* c) {
+  return reinterpret_cast<const uint8_t*>(c) + c->zero_offset;
+}
+
+ConvPath conv_path(const Conv2DShape& s);
+const char* conv_path_name(const Conv2DShape& s);
+size_t conv_packed_bytes(const GemmTier& tier, const Conv2DShape& s);
+void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed);
+size_t conv_indirection_entries(const Conv2DShape& s);
+void conv_build_indirection(const void* packed, const uint8_t* in, const uint8_t** indirection);
+size_t conv_scratch_bytes(const GemmTier& tier, const Conv2DShape& s);
+void conv_run(const GemmTier& tier, const ConvArgs& args, int m_begin, int m_end, void* scratch);
+
+// Per output pixel, kernel_h * kernel_w pointers (tap order ky, kx) to the
+// input pixel's first channel, or to zero for a tap in the padding.
+void build_indirection(const Conv2DShape& s, const uint8_t* in, const uint8_t* zero,
+                       const uint8_t** indirection);
+
+// ---------------------------------------------------------------------------
+// Depthwise
+
+// Channel layout of a depthwise tier. A block of vc = lanes * 4 * nv
+// channels is held in nv vectors; vector i, 128-bit lane L, 32-bit element d
+// holds channel L * 4 * nv + 4 * i + d of the block: the order in which
+// unpacking tg taps' inputs per lane leaves them. Each element packs tg
+// consecutive taps' weights (int8 for tg = 4, int16 for tg = 2).
+struct DwLayout {
+  int lanes;
+  int nv;
+  int tg;
+  bool overlap_tail;  // the last full-width block ends at channel C (needs C >= vc)
+};
+
+// Header of a packed depthwise conv, followed by `blocks` blocks of
+// block_bytes: tap groups x nv weight vectors, then init, mult and bias as
+// nv vectors each (int32/float per channel in layout order), and a row of
+// in_zp for padding taps.
+struct DwPacked {
+  Conv2DShape shape;
+  int32_t channels, taps, tap_groups, blocks, vc;
+  int32_t profile, out_zp, out_min, out_max;
+  int32_t overlap;  // block starts are min(b * vc, C - vc)
+  uint64_t vector_bytes, block_bytes;
+  uint64_t blocks_offset, zero_offset;
+};
+
+static inline const uint8_t* dw_block(const DwPacked* d, int b) {
+  return reinterpret_cast<const uint8_t*>(d) + d->blocks_offset +
+         d->block_bytes * static_cast<uint64_t>(b);
+}
+static inline const uint8_t* dw_zero(const DwPacked* d) {
+  return reinterpret_cast<const uint8_t*>(d) + d->zero_offset;
+}
+static inline int dw_block_start(const DwPacked* d, int b) {
+  const int start = b * d->vc;
+  if (d->overlap && start > d->channels - d->vc) return d->channels - d->vc;
+  return start;
+}
+
+size_t dw_packed_bytes(const DwLayout& layout, const Conv2DShape& s);
+void dw_pack(const DwLayout& layout, const DwConvPackParams& p, void* packed);
+void dw_build_indirection(const void* packed, const uint8_t* in, const uint8_t** indirection);
+
+using DwRunFn = void (*)(const DwConvArgs& a, int m_begin, int m_end);
+
+// A depthwise tier: its layout and runs unrolled for 3x3 and 5x5 kernels
+// and for any tap count.
+struct DwTier {
+  DwLayout layout;
+  DwRunFn run3x3, run5x5, run_any;
+};
+
+extern const DwTier kDwTierAvx2;
+extern const DwTier kDwTierAvxvnni;
+extern const DwTier kDwTierAvx512vnni;
+
+}  // namespace qrt::kernels::x86

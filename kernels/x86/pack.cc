@@ -1,0 +1,293 @@
+// Prepare-time packing for the x86 kernels (compiled without ISA flags).
+#include <cstring>
+
+#include "kernels/x86/layout.h"
+
+namespace qrt::kernels::x86 {
+namespace {
+
+constexpr size_t kAlign = 64;
+
+size_t header_bytes(size_t bytes) { return round_up(bytes, kAlign); }
+
+// The accumulator start: bias_q - a_zp * sum(w) for qnnpack (QNNPACK seeds
+// its accumulators with the bias), -a_zp * sum(w) for fbgemm (its bias is a
+// float added after the int32 sum). Computed mod 2^32, like the int32 sum it
+// seeds: sum_k a*w + init = sum_k (a - a_zp) * w + bias_q (mod 2^32).
+int32_t accumulator_start(const Requant& rq, int32_t a_zp, const int8_t* w, size_t k, int c) {
+  int64_t sum = 0;
+  for (size_t i = 0; i < k; ++i) sum += w[i];
+  uint32_t init = static_cast<uint32_t>(-static_cast<int64_t>(a_zp) * sum);
+  if (rq.profile == Profile::qnnpack && rq.bias_q) init += static_cast<uint32_t>(rq.bias_q[c]);
+  return static_cast<int32_t>(init);
+}
+
+float multiplier_of(const Requant& rq, int c) { return rq.multiplier[rq.per_channel ? c : 0]; }
+
+float float_bias_of(const Requant& rq, int c) {
+  return rq.profile == Profile::fbgemm && rq.bias_f ? rq.bias_f[c] : 0.f;
+}
+
+// Offsets of a packed GEMM: header, init, mult, bias, weights.
+struct GemmSizes {
+  int panels, k_pad;
+  size_t params, panel_bytes, init, mult, bias, w, total;
+};
+
+GemmSizes gemm_sizes(const GemmLayout& layout, int n, int k) {
+  GemmSizes s;
+  s.panels = (n + layout.nr - 1) / layout.nr;
+  s.k_pad = static_cast<int>(round_up(static_cast<size_t>(k), static_cast<size_t>(layout.kr)));
+  const size_t n_pad = static_cast<size_t>(s.panels) * layout.nr;
+  s.params = round_up(n_pad * 4, kAlign);
+  s.panel_bytes = n_pad == 0 ? 0
+                             : static_cast<size_t>(s.k_pad) * layout.nr * (layout.wide ? 2 : 1);
+  s.init = header_bytes(sizeof(GemmPacked));
+  s.mult = s.init + s.params;
+  s.bias = s.mult + s.params;
+  s.w = s.bias + s.params;
+  s.total = round_up(s.w + s.panel_bytes * s.panels, kAlign);
+  return s;
+}
+
+Requant group_view(const Requant& rq, int first_channel) {
+  Requant v = rq;
+  if (rq.per_channel) v.multiplier += first_channel;
+  if (rq.bias_q) v.bias_q += first_channel;
+  if (rq.bias_f) v.bias_f += first_channel;
+  return v;
+}
+
+}  // namespace
+
+size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k) {
+  return gemm_sizes(layout, n, k).total;
+}
+
+void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed) {
+  const GemmSizes s = gemm_sizes(layout, p.n, p.k);
+  uint8_t* base = static_cast<uint8_t*>(packed);
+  std::memset(base, 0, s.total);
+  GemmPacked* h = reinterpret_cast<GemmPacked*>(base);
+  h->n = p.n;
+  h->k = p.k;
+  h->k_pad = s.k_pad;
+  h->panels = s.panels;
+  h->nr = layout.nr;
+  h->kr = layout.kr;
+  h->profile = static_cast<int32_t>(p.rq->profile);
+  h->out_zp = p.rq->out_zp;
+  h->out_min = p.rq->out_min;
+  h->out_max = p.rq->out_max;
+  h->init_offset = s.init;
+  h->mult_offset = s.mult;
+  h->bias_offset = s.bias;
+  h->w_offset = s.w;
+  h->panel_bytes = s.panel_bytes;
+  h->total_bytes = s.total;
+
+  const size_t k = static_cast<size_t>(p.k);
+  int32_t* init = reinterpret_cast<int32_t*>(base + s.init);
+  float* mult = reinterpret_cast<float*>(base + s.mult);
+  float* bias = reinterpret_cast<float*>(base + s.bias);
+  for (int c = 0; c < p.n; ++c) {
+    init[c] = accumulator_start(*p.rq, p.a_zp, p.w + c * k, k, c);
+    mult[c] = multiplier_of(*p.rq, c);
+    bias[c] = float_bias_of(*p.rq, c);
+  }
+
+  const int groups = s.k_pad / layout.kr;
+  for (int panel = 0; panel < s.panels; ++panel) {
+    uint8_t* dst = base + s.w + s.panel_bytes * panel;
+    for (int g = 0; g < groups; ++g) {
+      for (int j = 0; j < layout.nr; ++j) {
+        const int c = panel * layout.nr + j;
+        for (int i = 0; i < layout.kr; ++i) {
+          const int kk = g * layout.kr + i;
+          const int8_t v = (c < p.n && kk < p.k) ? p.w[c * k + kk] : 0;
+          const size_t e = (static_cast<size_t>(g) * layout.nr + j) * layout.kr + i;
+          if (layout.wide) {
+            const int16_t v16 = v;
+            std::memcpy(dst + 2 * e, &v16, 2);
+          } else {
+            dst[e] = static_cast<uint8_t>(v);
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+ConvPath conv_path(const Conv2DShape& s) {
+  if (s.groups == 1 && s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+      s.pad_top == 0 && s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w) {
+    return kConvGemm;
+  }
+  // A whole kernel row is in_c * kernel_w contiguous bytes: cheaper to copy
+  // straight from the image than through kernel_w pointers, and there is no
+  // indirection buffer to store (the first layer has the most output pixels).
+  if (s.groups == 1 && s.dilation_w == 1 && s.in_c * s.kernel_w <= 64) return kConvDirect;
+  return kConvIndirect;
+}
+
+const char* conv_path_name(const Conv2DShape& s) {
+  switch (conv_path(s)) {
+    case kConvGemm: return "gemm";
+    case kConvDirect: return "direct";
+    case kConvIndirect: return "indirect";
+  }
+  return "";
+}
+
+namespace {
+
+struct ConvSizes {
+  int k;
+  size_t gemm, group, zero, total;
+};
+
+ConvSizes conv_sizes(const GemmTier& tier, const Conv2DShape& s) {
+  ConvSizes z;
+  z.k = s.kernel_h * s.kernel_w * (s.in_c / s.groups);
+  z.gemm = header_bytes(sizeof(ConvPacked));
+  z.group = gemm_packed_bytes(tier.layout, s.out_c / s.groups, z.k);
+  z.zero = z.gemm + z.group * s.groups;
+  z.total = z.zero + round_up(static_cast<size_t>(s.in_c), kAlign);
+  return z;
+}
+
+}  // namespace
+
+size_t conv_packed_bytes(const GemmTier& tier, const Conv2DShape& s) {
+  return conv_sizes(tier, s).total;
+}
+
+void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
+  const Conv2DShape& s = p.shape;
+  const ConvSizes z = conv_sizes(tier, s);
+  uint8_t* base = static_cast<uint8_t*>(packed);
+  ConvPacked* h = reinterpret_cast<ConvPacked*>(base);
+  std::memset(base, 0, z.gemm);
+  h->shape = s;
+  h->path = conv_path(s);
+  h->k = z.k;
+  h->k_pad = static_cast<int32_t>(round_up(static_cast<size_t>(z.k), tier.layout.kr));
+  h->in_zp = p.in_zp;
+  h->gemm_offset = z.gemm;
+  h->group_bytes = z.group;
+  h->zero_offset = z.zero;
+  const int ocg = s.out_c / s.groups;
+  for (int g = 0; g < s.groups; ++g) {
+    const Requant view = group_view(*p.rq, g * ocg);
+    GemmPackParams gp;
+    gp.n = ocg;
+    gp.k = z.k;
+    gp.w = p.w + static_cast<size_t>(g) * ocg * z.k;
+    gp.a_zp = p.in_zp;
+    gp.rq = &view;
+    gemm_pack(tier.layout, gp, base + z.gemm + z.group * g);
+  }
+  std::memset(base + z.zero, p.in_zp, z.total - z.zero);
+}
+
+// ---------------------------------------------------------------------------
+
+namespace {
+
+struct DwSizes {
+  int taps, tap_groups, blocks, vc;
+  bool overlap;
+  size_t vector_bytes, block_bytes, blocks_offset, zero, total;
+};
+
+DwSizes dw_sizes(const DwLayout& layout, const Conv2DShape& s) {
+  DwSizes z;
+  const int c = s.out_c;
+  z.taps = s.kernel_h * s.kernel_w;
+  z.tap_groups = (z.taps + layout.tg - 1) / layout.tg;
+  z.vc = layout.lanes * 4 * layout.nv;
+  z.blocks = (c + z.vc - 1) / z.vc;
+  z.overlap = layout.overlap_tail && c >= z.vc;
+  z.vector_bytes = static_cast<size_t>(layout.lanes) * 16;
+  z.block_bytes = z.vector_bytes * layout.nv * (z.tap_groups + 3);
+  z.blocks_offset = header_bytes(sizeof(DwPacked));
+  z.zero = z.blocks_offset + z.block_bytes * z.blocks;
+  z.total = z.zero + round_up(static_cast<size_t>(c), kAlign);
+  return z;
+}
+
+}  // namespace
+
+size_t dw_packed_bytes(const DwLayout& layout, const Conv2DShape& s) {
+  return dw_sizes(layout, s).total;
+}
+
+void dw_pack(const DwLayout& layout, const DwConvPackParams& p, void* packed) {
+  const Conv2DShape& s = p.shape;
+  const DwSizes z = dw_sizes(layout, s);
+  uint8_t* base = static_cast<uint8_t*>(packed);
+  std::memset(base, 0, z.zero);
+  DwPacked* h = reinterpret_cast<DwPacked*>(base);
+  h->shape = s;
+  h->channels = s.out_c;
+  h->taps = z.taps;
+  h->tap_groups = z.tap_groups;
+  h->blocks = z.blocks;
+  h->vc = z.vc;
+  h->profile = static_cast<int32_t>(p.rq->profile);
+  h->out_zp = p.rq->out_zp;
+  h->out_min = p.rq->out_min;
+  h->out_max = p.rq->out_max;
+  h->overlap = z.overlap ? 1 : 0;
+  h->vector_bytes = z.vector_bytes;
+  h->block_bytes = z.block_bytes;
+  h->blocks_offset = z.blocks_offset;
+  h->zero_offset = z.zero;
+
+  const int elem = layout.tg == 4 ? 1 : 2;
+  const size_t taps = static_cast<size_t>(z.taps);
+  for (int b = 0; b < z.blocks; ++b) {
+    uint8_t* block = base + z.blocks_offset + z.block_bytes * b;
+    const int start = dw_block_start(h, b);
+    uint8_t* params = block + z.vector_bytes * layout.nv * z.tap_groups;
+    for (int i = 0; i < layout.nv; ++i) {
+      for (int lane = 0; lane < layout.lanes; ++lane) {
+        for (int d = 0; d < 4; ++d) {
+          const int c = start + lane * 4 * layout.nv + 4 * i + d;
+          if (c >= s.out_c) continue;
+          const int8_t* wc = p.w + c * taps;
+          const size_t slot = static_cast<size_t>(lane) * 4 + d;
+          for (int g = 0; g < z.tap_groups; ++g) {
+            uint8_t* v = block + (static_cast<size_t>(g) * layout.nv + i) * z.vector_bytes;
+            for (int e = 0; e < layout.tg; ++e) {
+              const int t = g * layout.tg + e;
+              const int8_t w = t < z.taps ? wc[t] : 0;
+              if (elem == 1) {
+                v[slot * 4 + e] = static_cast<uint8_t>(w);
+              } else {
+                const int16_t w16 = w;
+                std::memcpy(v + slot * 4 + 2 * e, &w16, 2);
+              }
+            }
+          }
+          const int32_t init = accumulator_start(*p.rq, p.in_zp, wc, taps, c);
+          const float m = multiplier_of(*p.rq, c);
+          const float bias = float_bias_of(*p.rq, c);
+          std::memcpy(params + i * z.vector_bytes + slot * 4, &init, 4);
+          std::memcpy(params + (layout.nv + i) * z.vector_bytes + slot * 4, &m, 4);
+          std::memcpy(params + (2 * layout.nv + i) * z.vector_bytes + slot * 4, &bias, 4);
+        }
+      }
+    }
+  }
+  std::memset(base + z.zero, p.in_zp, z.total - z.zero);
+}
+
+void dw_build_indirection(const void* packed, const uint8_t* in, const uint8_t** indirection) {
+  const DwPacked* h = static_cast<const DwPacked*>(packed);
+  build_indirection(h->shape, in, dw_zero(h), indirection);
+}
+
+}  // namespace qrt::kernels::x86

@@ -1,0 +1,156 @@
+// Kernel tables: the ISA-specific hot loops (in the tier files) joined with
+// the ISA-independent packing and drivers (compiled without ISA flags).
+#include "kernels/x86/tables.h"
+
+#include "kernels/x86/layout.h"
+
+namespace qrt::kernels::x86 {
+namespace {
+
+template <const GemmTier& T>
+size_t gemm_packed_bytes_t(int n, int k) {
+  return gemm_packed_bytes(T.layout, n, k);
+}
+
+template <const GemmTier& T>
+void gemm_pack_t(const GemmPackParams& p, void* packed) {
+  gemm_pack(T.layout, p, packed);
+}
+
+template <const GemmTier& T>
+size_t gemm_scratch_t(int k) {
+  return T.scratch_bytes(k);
+}
+
+template <const GemmTier& T>
+void gemm_run_t(const GemmArgs& args, int m_begin, int m_end, void* scratch) {
+  if (m_end <= m_begin) return;
+  GemmRows r;
+  r.g = static_cast<const GemmPacked*>(args.packed);
+  r.a = args.a + static_cast<size_t>(m_begin) * args.a_stride;
+  r.a_stride = args.a_stride;
+  r.rows = m_end - m_begin;
+  r.a_padded = false;
+  r.out = args.out + static_cast<size_t>(m_begin) * args.out_stride;
+  r.out_stride = args.out_stride;
+  r.scratch = scratch;
+  T.rows(r);
+}
+
+template <const GemmTier& T>
+size_t conv_packed_bytes_t(const Conv2DShape& s) {
+  return conv_packed_bytes(T, s);
+}
+
+template <const GemmTier& T>
+void conv_pack_t(const ConvPackParams& p, void* packed) {
+  conv_pack(T, p, packed);
+}
+
+template <const GemmTier& T>
+size_t conv_scratch_t(const Conv2DShape& s) {
+  return conv_scratch_bytes(T, s);
+}
+
+template <const GemmTier& T>
+void conv_run_t(const ConvArgs& args, int m_begin, int m_end, void* scratch) {
+  conv_run(T, args, m_begin, m_end, scratch);
+}
+
+template <const GemmTier& T>
+constexpr GemmKernel gemm_kernel(const char* name, Isa isa, int mr, int nr) {
+  return GemmKernel{name,          isa, mr, nr, &gemm_packed_bytes_t<T>, &gemm_pack_t<T>,
+                    &gemm_scratch_t<T>, &gemm_run_t<T>};
+}
+
+template <const GemmTier& T>
+constexpr ConvKernel conv_kernel(const char* name, Isa isa) {
+  return ConvKernel{name,
+                    isa,
+                    &conv_path_name,
+                    &conv_packed_bytes_t<T>,
+                    &conv_pack_t<T>,
+                    &conv_indirection_entries,
+                    &conv_build_indirection,
+                    &conv_scratch_t<T>,
+                    &conv_run_t<T>};
+}
+
+template <const DwTier& T>
+size_t dw_packed_bytes_t(const Conv2DShape& s) {
+  return dw_packed_bytes(T.layout, s);
+}
+
+template <const DwTier& T>
+void dw_pack_t(const DwConvPackParams& p, void* packed) {
+  dw_pack(T.layout, p, packed);
+}
+
+size_t dw_indirection_entries(const Conv2DShape& s) {
+  return static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.kernel_h * s.kernel_w;
+}
+
+template <const DwTier& T>
+constexpr DwConvKernel dw_kernel(const char* name, Isa isa, DwRunFn run) {
+  return DwConvKernel{name,
+                      isa,
+                      T.layout.lanes * 4 * T.layout.nv,
+                      &dw_packed_bytes_t<T>,
+                      &dw_pack_t<T>,
+                      &dw_indirection_entries,
+                      &dw_build_indirection,
+                      run};
+}
+
+}  // namespace
+
+const GemmKernel kGemmAvx2 = gemm_kernel<kGemmTierAvx2>("gemm_u8s8_4x16_avx2", Isa::avx2, 4, 16);
+const ConvKernel kConvAvx2 = conv_kernel<kGemmTierAvx2>("conv_u8s8_4x16_avx2", Isa::avx2);
+const DwConvKernel* dwconv_avx2(int kernel_h, int kernel_w) {
+  static const DwConvKernel k3 =
+      dw_kernel<kDwTierAvx2>("dwconv3x3_u8s8_avx2", Isa::avx2, kDwTierAvx2.run3x3);
+  static const DwConvKernel k5 =
+      dw_kernel<kDwTierAvx2>("dwconv5x5_u8s8_avx2", Isa::avx2, kDwTierAvx2.run5x5);
+  static const DwConvKernel any =
+      dw_kernel<kDwTierAvx2>("dwconv_u8s8_avx2", Isa::avx2, kDwTierAvx2.run_any);
+  if (kernel_h == 3 && kernel_w == 3) return &k3;
+  if (kernel_h == 5 && kernel_w == 5) return &k5;
+  return &any;
+}
+
+#if defined(QRT_X86_AVXVNNI)
+const GemmKernel kGemmAvxvnni =
+    gemm_kernel<kGemmTierAvxvnni>("gemm_u8s8_6x16_avxvnni", Isa::avxvnni, 6, 16);
+const ConvKernel kConvAvxvnni = conv_kernel<kGemmTierAvxvnni>("conv_u8s8_6x16_avxvnni", Isa::avxvnni);
+const DwConvKernel* dwconv_avxvnni(int kernel_h, int kernel_w) {
+  static const DwConvKernel k3 =
+      dw_kernel<kDwTierAvxvnni>("dwconv3x3_u8s8_avxvnni", Isa::avxvnni, kDwTierAvxvnni.run3x3);
+  static const DwConvKernel k5 =
+      dw_kernel<kDwTierAvxvnni>("dwconv5x5_u8s8_avxvnni", Isa::avxvnni, kDwTierAvxvnni.run5x5);
+  static const DwConvKernel any =
+      dw_kernel<kDwTierAvxvnni>("dwconv_u8s8_avxvnni", Isa::avxvnni, kDwTierAvxvnni.run_any);
+  if (kernel_h == 3 && kernel_w == 3) return &k3;
+  if (kernel_h == 5 && kernel_w == 5) return &k5;
+  return &any;
+}
+#endif
+
+#if defined(QRT_X86_AVX512VNNI)
+const GemmKernel kGemmAvx512vnni =
+    gemm_kernel<kGemmTierAvx512vnni>("gemm_u8s8_8x32_avx512vnni", Isa::avx512vnni, 8, 32);
+const ConvKernel kConvAvx512vnni =
+    conv_kernel<kGemmTierAvx512vnni>("conv_u8s8_8x32_avx512vnni", Isa::avx512vnni);
+const DwConvKernel* dwconv_avx512vnni(int kernel_h, int kernel_w) {
+  static const DwConvKernel k3 = dw_kernel<kDwTierAvx512vnni>(
+      "dwconv3x3_u8s8_avx512vnni", Isa::avx512vnni, kDwTierAvx512vnni.run3x3);
+  static const DwConvKernel k5 = dw_kernel<kDwTierAvx512vnni>(
+      "dwconv5x5_u8s8_avx512vnni", Isa::avx512vnni, kDwTierAvx512vnni.run5x5);
+  static const DwConvKernel any = dw_kernel<kDwTierAvx512vnni>(
+      "dwconv_u8s8_avx512vnni", Isa::avx512vnni, kDwTierAvx512vnni.run_any);
+  if (kernel_h == 3 && kernel_w == 3) return &k3;
+  if (kernel_h == 5 && kernel_w == 5) return &k5;
+  return &any;
+}
+#endif
+
+}  // namespace qrt::kernels::x86

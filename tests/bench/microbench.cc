@@ -1,0 +1,406 @@
+// Kernel microbenchmarks (Google Benchmark), per kernel family and ISA tier:
+// the MobileNetV2 shapes where the fast paths matter. Each reports GMAC/s and
+// the fraction of the tier's multiply-accumulate limit (BENCHMARKS.md:
+// 32 / 64 / 128 MAC per cycle for avx2 / avxvnni / avx512vnni) at the clock
+// measured at start-up. Medians over repetitions; compare ratios within one
+// run, not absolute numbers across runs.
+//
+//   qrt-microbench --benchmark_filter=gemm1x1   (see --help)
+#include <benchmark/benchmark.h>
+
+#include <ctime>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu.h"
+#include "kernels/ref/conv2d.h"
+#include "kernels/ref/quant_math.h"
+
+namespace k = qrt::kernels;
+
+namespace {
+
+double g_ghz = 3.3;
+
+double thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+// Core clock from a chain of dependent 1-cycle adds timed in thread CPU
+// time (other processes' time slices do not count); 3.3 GHz if the
+// measurement is implausible (or off x86).
+double measure_ghz() {
+#if defined(__x86_64__)
+  constexpr long kIters = 2000000;
+  double best = 0;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    uint64_t x = 0;
+    const double t0 = thread_cpu_ns();
+    for (long i = 0; i < kIters; ++i) {
+      __asm__ volatile(
+          ".rept 100\n\t"
+          "add $1, %0\n\t"
+          ".endr"
+          : "+r"(x));
+    }
+    const double ghz = 100.0 * kIters / (thread_cpu_ns() - t0);
+    if (ghz > best) best = ghz;
+  }
+  if (best > 0.5 && best < 7) return best;
+#endif
+  return 3.3;
+}
+
+int mac_per_cycle(k::Isa isa) {
+  switch (isa) {
+    case k::Isa::avx2: return 32;
+    case k::Isa::avxvnni: return 64;
+    case k::Isa::avx512vnni: return 128;
+    default: return 0;
+  }
+}
+
+void report(benchmark::State& state, k::Isa isa, double macs) {
+  state.counters["GMAC/s"] =
+      benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  const int limit = mac_per_cycle(isa);
+  if (limit > 0) {
+    state.counters["of_limit"] = benchmark::Counter(
+        macs / (limit * g_ghz * 1e9), benchmark::Counter::kIsIterationInvariantRate);
+  }
+}
+
+#if defined(__x86_64__)
+// Peak loops: 12 independent accumulators of the tier's multiply-accumulate
+// sequence, to see what this machine delivers right now (a shared or
+// throttled core shows up here first). MACs per call are returned.
+__attribute__((target("avx2"))) double peak_avx2_maddubs(long iters) {
+  // vpmaddubsw + vpmaddwd + vpaddd: 32 MAC per sequence (BENCHMARKS.md).
+  for (long i = 0; i < iters; ++i) {
+    __asm__ volatile(
+        ".rept 3\n\t"
+        "vpmaddubsw %%ymm15, %%ymm14, %%ymm4\n\t"
+        "vpmaddubsw %%ymm15, %%ymm14, %%ymm5\n\t"
+        "vpmaddubsw %%ymm15, %%ymm14, %%ymm6\n\t"
+        "vpmaddubsw %%ymm15, %%ymm14, %%ymm7\n\t"
+        "vpmaddwd %%ymm13, %%ymm4, %%ymm4\n\t"
+        "vpmaddwd %%ymm13, %%ymm5, %%ymm5\n\t"
+        "vpmaddwd %%ymm13, %%ymm6, %%ymm6\n\t"
+        "vpmaddwd %%ymm13, %%ymm7, %%ymm7\n\t"
+        "vpaddd %%ymm4, %%ymm0, %%ymm0\n\t"
+        "vpaddd %%ymm5, %%ymm1, %%ymm1\n\t"
+        "vpaddd %%ymm6, %%ymm2, %%ymm2\n\t"
+        "vpaddd %%ymm7, %%ymm3, %%ymm3\n\t"
+        ".endr" ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7");
+  }
+  return 12.0 * 32 * iters;
+}
+
+__attribute__((target("avx2"))) double peak_avx2_maddwd(long iters) {
+  // vpmaddwd + vpaddd on int16 (the exact full-range sequence the avx2
+  // kernels use): 16 MAC per pair.
+  for (long i = 0; i < iters; ++i) {
+    __asm__ volatile(
+        ".rept 2\n\t"
+        "vpmaddwd %%ymm15, %%ymm14, %%ymm6\n\t"
+        "vpmaddwd %%ymm15, %%ymm14, %%ymm7\n\t"
+        "vpmaddwd %%ymm15, %%ymm14, %%ymm8\n\t"
+        "vpmaddwd %%ymm15, %%ymm14, %%ymm9\n\t"
+        "vpmaddwd %%ymm15, %%ymm14, %%ymm10\n\t"
+        "vpmaddwd %%ymm15, %%ymm14, %%ymm11\n\t"
+        "vpaddd %%ymm6, %%ymm0, %%ymm0\n\t"
+        "vpaddd %%ymm7, %%ymm1, %%ymm1\n\t"
+        "vpaddd %%ymm8, %%ymm2, %%ymm2\n\t"
+        "vpaddd %%ymm9, %%ymm3, %%ymm3\n\t"
+        "vpaddd %%ymm10, %%ymm4, %%ymm4\n\t"
+        "vpaddd %%ymm11, %%ymm5, %%ymm5\n\t"
+        ".endr" ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+        "xmm9", "xmm10", "xmm11");
+  }
+  return 12.0 * 16 * iters;
+}
+
+__attribute__((target("avx2,avxvnni"))) double peak_avxvnni(long iters) {
+  for (long i = 0; i < iters; ++i) {
+    __asm__ volatile(
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm0\n\t"
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm1\n\t"
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm2\n\t"
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm3\n\t"
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm4\n\t"
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm5\n\t"
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm6\n\t"
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm7\n\t"
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm8\n\t"
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm9\n\t"
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm10\n\t"
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm11\n\t" ::: "xmm0", "xmm1", "xmm2", "xmm3",
+        "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11");
+  }
+  return 12.0 * 32 * iters;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) double peak_avx512vnni(long iters) {
+  for (long i = 0; i < iters; ++i) {
+    __asm__ volatile(
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm16\n\t"
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm17\n\t"
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm18\n\t"
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm19\n\t"
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm20\n\t"
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm21\n\t"
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm22\n\t"
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm23\n\t"
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm24\n\t"
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm25\n\t"
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm26\n\t"
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm27\n\t" ::: "xmm16", "xmm17", "xmm18", "xmm19",
+        "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27");
+  }
+  return 12.0 * 64 * iters;
+}
+
+void bm_peak(benchmark::State& state, k::Isa isa, double (*loop)(long)) {
+  double macs = 0;
+  for (auto _ : state) macs = loop(10000);
+  report(state, isa, macs);
+}
+#endif
+
+// A layer's parameters: random weights and activations, requantization
+// from plausible scales.
+struct Layer {
+  std::vector<int8_t> w;
+  std::vector<uint8_t> in;
+  std::vector<float> multiplier, bias_f, w_scales, bias;
+  std::vector<int32_t> bias_q;
+  k::Requant rq;
+
+  Layer(k::Profile profile, bool per_channel, int channels, size_t weights, size_t inputs) {
+    std::mt19937 rng(1);
+    w.resize(weights);
+    for (auto& v : w) v = static_cast<int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
+    in.resize(inputs);
+    for (auto& v : in) v = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, 255)(rng));
+    multiplier.resize(channels);
+    bias_f.resize(channels);
+    bias_q.resize(channels);
+    w_scales.resize(channels);
+    bias.resize(channels);
+    for (int c = 0; c < channels; ++c) {
+      w_scales[c] = 0.01f + 0.0001f * c;
+      bias[c] = 0.1f * (c % 7) - 0.3f;
+    }
+    k::ConvRequantSpec spec;
+    spec.profile = profile;
+    spec.in_scale = 0.02f;
+    spec.w_scales = w_scales.data();
+    spec.per_channel = per_channel;
+    spec.out_scale = 0.5f;
+    spec.out_zp = 3;
+    spec.bias = bias.data();
+    spec.channels = channels;
+    spec.act_min = 0.f;
+    k::make_conv_requant(spec, multiplier.data(), bias_q.data(), bias_f.data(), &rq);
+  }
+};
+
+
+k::Conv2DShape conv_shape(int hw, int in_c, int out_c, int kernel, int stride, int groups) {
+  k::Conv2DShape s;
+  s.in_h = s.in_w = hw;
+  s.in_c = in_c;
+  s.out_c = out_c;
+  s.kernel_h = s.kernel_w = kernel;
+  s.stride_h = s.stride_w = stride;
+  s.pad_top = s.pad_left = kernel / 2;
+  s.out_h = s.out_w = (hw + 2 * (kernel / 2) - kernel) / stride + 1;
+  s.groups = groups;
+  return s;
+}
+
+// 1x1 conv 56x56x24 -> 144 (MobileNetV2 block 2 expansion) as a GEMM.
+void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool per_channel) {
+  const k::GemmKernel* kernel = k::select_gemm_kernel(isa);
+  if (kernel == nullptr) {
+    state.SkipWithError("tier not available");
+    return;
+  }
+  const int m = 56 * 56, kk = 24, n = 144;
+  Layer layer(profile, per_channel, n, static_cast<size_t>(n) * kk, static_cast<size_t>(m) * kk);
+  std::vector<uint8_t> packed(kernel->packed_bytes(n, kk));
+  k::GemmPackParams pp;
+  pp.n = n;
+  pp.k = kk;
+  pp.w = layer.w.data();
+  pp.a_zp = 5;
+  pp.rq = &layer.rq;
+  kernel->pack(pp, packed.data());
+  std::vector<uint8_t> scratch(kernel->scratch_bytes(kk));
+  std::vector<uint8_t> out(static_cast<size_t>(m) * n);
+  k::GemmArgs args;
+  args.packed = packed.data();
+  args.a = layer.in.data();
+  args.a_stride = kk;
+  args.out = out.data();
+  args.out_stride = n;
+  for (auto _ : state) {
+    kernel->run(args, 0, m, scratch.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(kernel->name);
+  report(state, isa, static_cast<double>(m) * n * kk);
+}
+
+// Depthwise 3x3 stride 1 over 56x56x144 (MobileNetV2 block 2).
+void bm_dwconv3x3(benchmark::State& state, k::Isa isa, k::Profile profile, bool per_channel) {
+  const k::Conv2DShape s = conv_shape(56, 144, 144, 3, 1, 144);
+  const size_t in_size = static_cast<size_t>(s.in_h) * s.in_w * s.in_c;
+  const size_t out_size = static_cast<size_t>(s.out_h) * s.out_w * s.out_c;
+  Layer layer(profile, per_channel, s.out_c, static_cast<size_t>(s.out_c) * 9, in_size);
+  std::vector<uint8_t> out(out_size);
+  const double macs = static_cast<double>(out_size) * 9;
+  if (isa == k::Isa::ref) {
+    for (auto _ : state) {
+      k::conv2d_u8s8_ref(s, layer.in.data(), 5, layer.w.data(), layer.rq, out.data());
+      benchmark::DoNotOptimize(out.data());
+    }
+    state.SetLabel("conv2d_u8s8_ref");
+    report(state, isa, macs);
+    return;
+  }
+  const k::DwConvKernel* kernel = k::select_dwconv_kernel(isa, s);
+  if (kernel == nullptr) {
+    state.SkipWithError("tier not available");
+    return;
+  }
+  std::vector<uint8_t> packed(kernel->packed_bytes(s));
+  k::DwConvPackParams pp;
+  pp.shape = s;
+  pp.w = layer.w.data();
+  pp.in_zp = 5;
+  pp.rq = &layer.rq;
+  kernel->pack(pp, packed.data());
+  std::vector<const uint8_t*> indirection(kernel->indirection_entries(s));
+  kernel->build_indirection(packed.data(), layer.in.data(), indirection.data());
+  k::DwConvArgs args;
+  args.packed = packed.data();
+  args.indirection = indirection.data();
+  args.out = out.data();
+  const int pixels = s.out_h * s.out_w;
+  for (auto _ : state) {
+    kernel->run(args, 0, pixels);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(kernel->name);
+  report(state, isa, macs);
+}
+
+// A conv through the ConvKernel family: the first layer (224x224x3 -> 32,
+// 3x3 stride 2) and a grouped 3x3 conv on the indirection path.
+void bm_conv(benchmark::State& state, k::Isa isa, k::Conv2DShape s) {
+  const k::ConvKernel* kernel = k::select_conv_kernel(isa);
+  if (kernel == nullptr) {
+    state.SkipWithError("tier not available");
+    return;
+  }
+  const size_t in_size = static_cast<size_t>(s.in_h) * s.in_w * s.in_c;
+  const size_t out_size = static_cast<size_t>(s.out_h) * s.out_w * s.out_c;
+  const int depth = s.kernel_h * s.kernel_w * s.in_c / s.groups;
+  Layer layer(k::Profile::qnnpack, false, s.out_c, static_cast<size_t>(s.out_c) * depth, in_size);
+  std::vector<uint8_t> packed(kernel->packed_bytes(s));
+  k::ConvPackParams pp;
+  pp.shape = s;
+  pp.w = layer.w.data();
+  pp.in_zp = 5;
+  pp.rq = &layer.rq;
+  kernel->pack(pp, packed.data());
+  std::vector<const uint8_t*> indirection(kernel->indirection_entries(s));
+  kernel->build_indirection(packed.data(), layer.in.data(), indirection.data());
+  std::vector<uint8_t> scratch(kernel->scratch_bytes(s));
+  std::vector<uint8_t> out(out_size);
+  k::ConvArgs args;
+  args.packed = packed.data();
+  args.in = layer.in.data();
+  args.indirection = indirection.empty() ? nullptr : indirection.data();
+  args.out = out.data();
+  for (auto _ : state) {
+    kernel->run(args, 0, s.out_h * s.out_w, scratch.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(std::string(kernel->name) + " " + kernel->path(s));
+  report(state, isa, static_cast<double>(out_size) * depth);
+}
+
+void register_all() {
+  const k::Isa tiers[] = {k::Isa::avx2, k::Isa::avxvnni, k::Isa::avx512vnni};
+  const auto add = [](benchmark::internal::Benchmark* b) {
+    b->Unit(benchmark::kMicrosecond)->Repetitions(15)->DisplayAggregatesOnly(true);
+  };
+#if defined(__x86_64__)
+  if (k::isa_available(k::Isa::avx2)) {
+    add(benchmark::RegisterBenchmark("peak/avx2_maddubsw_maddwd_add", bm_peak, k::Isa::avx2,
+                                     peak_avx2_maddubs));
+    add(benchmark::RegisterBenchmark("peak/avx2_maddwd_add", bm_peak, k::Isa::avx2,
+                                     peak_avx2_maddwd));
+  }
+  if (k::isa_available(k::Isa::avxvnni)) {
+    add(benchmark::RegisterBenchmark("peak/avxvnni", bm_peak, k::Isa::avxvnni, peak_avxvnni));
+  }
+  if (k::isa_available(k::Isa::avx512vnni)) {
+    add(benchmark::RegisterBenchmark("peak/avx512vnni", bm_peak, k::Isa::avx512vnni,
+                                     peak_avx512vnni));
+  }
+#endif
+  for (k::Isa isa : tiers) {
+    if (!k::isa_available(isa)) continue;
+    const std::string tier = k::isa_name(isa);
+    add(benchmark::RegisterBenchmark(("gemm1x1_56x56x24_144/qnnpack_per_tensor/" + tier).c_str(),
+                                     bm_gemm1x1, isa, k::Profile::qnnpack, false));
+    add(benchmark::RegisterBenchmark(("gemm1x1_56x56x24_144/fbgemm_per_channel/" + tier).c_str(),
+                                     bm_gemm1x1, isa, k::Profile::fbgemm, true));
+  }
+  add(benchmark::RegisterBenchmark("dwconv3x3_56x56x144/qnnpack_per_tensor/ref", bm_dwconv3x3,
+                                   k::Isa::ref, k::Profile::qnnpack, false));
+  for (k::Isa isa : tiers) {
+    if (!k::isa_available(isa)) continue;
+    const std::string tier = k::isa_name(isa);
+    add(benchmark::RegisterBenchmark(("dwconv3x3_56x56x144/qnnpack_per_tensor/" + tier).c_str(),
+                                     bm_dwconv3x3, isa, k::Profile::qnnpack, false));
+    add(benchmark::RegisterBenchmark(("dwconv3x3_56x56x144/fbgemm_per_channel/" + tier).c_str(),
+                                     bm_dwconv3x3, isa, k::Profile::fbgemm, true));
+  }
+  for (k::Isa isa : tiers) {
+    if (!k::isa_available(isa)) continue;
+    const std::string tier = k::isa_name(isa);
+    add(benchmark::RegisterBenchmark(("conv3x3s2_224x224x3_32/" + tier).c_str(), bm_conv, isa,
+                                     conv_shape(224, 3, 32, 3, 2, 1)));
+    add(benchmark::RegisterBenchmark(("conv3x3_28x28x64_64_groups2/" + tier).c_str(), bm_conv,
+                                      isa, conv_shape(28, 64, 64, 3, 1, 2)));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  g_ghz = measure_ghz();
+  char ghz[32];
+  std::snprintf(ghz, sizeof(ghz), "%.2f", g_ghz);
+  benchmark::AddCustomContext("core_ghz_measured", ghz);
+  benchmark::AddCustomContext("best_isa", k::isa_name(k::best_isa()));
+  benchmark::AddCustomContext("mac_per_cycle_limits", "avx2 32, avxvnni 64, avx512vnni 128");
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
