@@ -16,16 +16,22 @@ work=build/main-job
 rm -rf "$work"
 mkdir -p "$work"
 
-echo "== convert"
+echo "== convert: fp32, then int8 (static, calibrated on 256 training digits) in both profiles"
 "$bin/converter/qrt-convert" "$data/digits_fp32.onnx" -o "$work/digits_fp32.qrt" \
   --input-shape image=1,1,8,8
+for profile in qnnpack fbgemm; do
+  "$bin/converter/qrt-convert" "$data/digits_fp32.onnx" -o "$work/digits_int8_$profile.qrt" \
+    --input-shape image=1,1,8,8 --mode static --profile "$profile" --calib "$data/calib.npy"
+done
 
 echo "== run (one image; its label is $(cat "$data/one_image_label.txt"))"
-"$bin/runtime/qrt-run" "$work/digits_fp32.qrt" --input image="$data/one_image.npy" \
+"$bin/runtime/qrt-run" "$work/digits_int8_qnnpack.qrt" --input image="$data/one_image.npy" \
   --output-dir "$work/out"
 
 echo "== accuracy and latency on the held-back split ($(cat "$data/torch_accuracy.txt") in PyTorch)"
-"$bin/tests/qrt-accuracy" "$work/digits_fp32.qrt" "$data/eval_x.npy" "$data/eval_y.npy"
+for model in "$work"/digits_fp32.qrt "$work"/digits_int8_*.qrt; do
+  "$bin/tests/qrt-accuracy" "$model" "$data/eval_x.npy" "$data/eval_y.npy"
+done
 
 echo "== sizes (bytes)"
 printf '  %-24s %10s\n' "ONNX fp32" "$(stat -c %s "$data/digits_fp32.onnx")"
