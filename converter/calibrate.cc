@@ -176,14 +176,18 @@ bool calibrate(const GraphFactory& make_graph, const QuantPlan& plan, const Quan
       if (!is_input(g, n)) names.push_back(n);
     return names;
   };
+  Graph planned;
+  if (!make_graph(0, &planned, error)) return false;
+  // Only graph inputs observed (or nothing): no need to run the model.
+  const bool run_model = !cache.outputs(planned).empty();
   Progress bar{"calibrating", data.batches(), progress};
   for (size_t k = 0; k < data.batches(); ++k) {
     bar.update(k);
     CalibBatch b;
     if (!read_calibration_batch(data, k, &b, error)) return false;
-    const Graph* g;
-    Runner* r;
-    if (!cache.get(b.batch, &g, &r, error) || !run(*r, *g, b, error)) return false;
+    const Graph* g = &planned;
+    Runner* r = nullptr;
+    if (run_model && (!cache.get(b.batch, &g, &r, error) || !run(*r, *g, b, error))) return false;
     size_t out = 0;
     for (size_t i = 0; i < plan.observed.size(); ++i) {
       const std::string& name = plan.observed[i];
@@ -227,6 +231,10 @@ bool measure_sqnr(const GraphFactory& make_graph, const std::function<bool(Graph
   RunnerCache fp32{make_graph, nullptr, nullptr, profile, {}, {}};
   fp32.outputs = [&](const Graph&) { return names; };
   std::map<std::string, LayerError> errors;
+  Graph planned;
+  if (!make_graph(0, &planned, error) || !apply(planned, error)) return false;
+  out->clear();
+  if (quantized_names(planned).empty()) return true;  // nothing quantized inside the graph
   Progress bar{"measuring SQNR", data.batches(), progress};
   for (size_t k = 0; k < data.batches(); ++k) {
     bar.update(k);
@@ -270,7 +278,6 @@ bool measure_sqnr(const GraphFactory& make_graph, const std::function<bool(Graph
   }
   bar.update(data.batches());
   bar.finish();
-  out->clear();
   for (auto& [name, e] : errors) {
     e.name = name;
     e.sqnr_db = e.noise > 0 ? 10.0 * std::log10(e.signal / e.noise) : std::numeric_limits<double>::infinity();

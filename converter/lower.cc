@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "kernels/ref/quant_math.h"
+#include "kernels/ref/unary.h"
 
 namespace qrt::convert {
 
@@ -558,8 +559,40 @@ bool Lowerer::lower_elementwise(const Node& n, OpCode code) {
   return true;
 }
 
+// Whether PyTorch 1.13 has a uint8 kernel for unary op `n` with the params
+// on its input and output (kernels/ref/unary.h decides, as the runtime's
+// prepare does); otherwise the op runs in float between DEQUANTIZE and
+// QUANTIZE.
+bool unary_runs_u8(const Node& n, OpCode code, fb::Profile profile, const QuantParams& in,
+                   const QuantParams& out) {
+  kernels::QuantUnarySpec spec;
+  switch (code) {
+    case OpCode::SIGMOID: spec.op = kernels::UnaryOp::sigmoid; break;
+    case OpCode::TANH: spec.op = kernels::UnaryOp::tanh; break;
+    case OpCode::HARD_SWISH: spec.op = kernels::UnaryOp::hard_swish; break;
+    case OpCode::HARD_SIGMOID:
+      spec.op = kernels::UnaryOp::hard_sigmoid;
+      spec.alpha = n.get_float("alpha", 0.2f);
+      spec.beta = n.get_float("beta", 0.5f);
+      break;
+    case OpCode::LEAKY_RELU:
+      spec.op = kernels::UnaryOp::leaky_relu;
+      spec.alpha = n.get_float("alpha", 0.01f);
+      break;
+    default: return false;
+  }
+  if (in.scale.size() != 1 || out.scale.size() != 1) return false;
+  spec.profile = profile == fb::Profile::Fbgemm ? kernels::Profile::fbgemm : kernels::Profile::qnnpack;
+  spec.in_scale = in.scale[0];
+  spec.in_zp = static_cast<int32_t>(in.zero_point[0]);
+  spec.out_scale = out.scale[0];
+  spec.out_zp = static_cast<int32_t>(out.zero_point[0]);
+  return kernels::unary_u8_unsupported(spec) == nullptr;
+}
+
 bool Lowerer::lower_unary(const Node& n, OpCode code, fb::OpOptionsUnion options) {
-  const bool quant = runs_quantized(n, {0});
+  const bool quant = runs_quantized(n, {0}) &&
+                     unary_runs_u8(n, code, o_.profile, val(n.inputs[0]).quant, val(n.outputs[0]).quant);
   const Layout layout = val(n.inputs[0]).shape.size() == 4
                             ? home_[static_cast<size_t>(alias_[static_cast<size_t>(n.inputs[0])])]
                             : Layout::plain;

@@ -9,7 +9,7 @@ namespace qrt::convert {
 
 namespace {
 
-enum class Role : uint8_t { float_op, observed, passthrough, fused_relu };
+enum class Role : uint8_t { float_op, observed, passthrough, fixed, fused_relu };
 
 bool is_graph_output(const Graph& g, int v) {
   return std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end();
@@ -71,6 +71,25 @@ bool passthrough_kind(const Graph& g, const Node& n) {
   return true;
 }
 
+// Ops whose quantized form has fixed output params (torch.sigmoid, tanh and
+// hardsigmoid on a quint8 tensor, no observer): 1/256 and 0, 2/256 and 128.
+bool fixed_kind(const Graph& g, const Node& n, QuantParams* q) {
+  if (n.inputs.empty() || !activation(g, n.inputs[0]) || n.outputs.size() != 1) return false;
+  q->axis = 0;
+  if (n.op == "Sigmoid" ||
+      (n.op == "HardSigmoid" && n.get_float("alpha", 0.2f) == 1.f / 6.f && n.get_float("beta", 0.5f) == 0.5f)) {
+    q->scale = {1.f / 256.f};
+    q->zero_point = {0};
+    return true;
+  }
+  if (n.op == "Tanh") {
+    q->scale = {2.f / 256.f};
+    q->zero_point = {128};
+    return true;
+  }
+  return false;
+}
+
 // The condition under which passes.h fuse_activations folds a Relu into its
 // producer (kept in step with passes.cc).
 bool fusable_relu(const Graph& g, const Node& act, const std::vector<int>& uses) {
@@ -126,9 +145,11 @@ bool plan_static_quantization(const Graph& g, const QuantizeConfig& config, Quan
 
   std::vector<Role> role(nodes, Role::float_op);
   std::vector<bool> quant(nodes, false);
+  std::vector<QuantParams> fixed(nodes);
   for (size_t k = 0; k < nodes; ++k) {
     const Node& n = g.nodes[k];
     if (passthrough_kind(g, n)) role[k] = Role::passthrough;
+    if (fixed_kind(g, n, &fixed[k])) role[k] = Role::fixed;
     if (config.keep_float.count(n.name)) continue;
     if (observed_kind(g, n)) {
       role[k] = Role::observed;
@@ -150,8 +171,9 @@ bool plan_static_quantization(const Graph& g, const QuantizeConfig& config, Quan
     for (int c : consumers[static_cast<size_t>(v)]) {
       const Node& n = g.nodes[static_cast<size_t>(c)];
       if (quant[static_cast<size_t>(c)] && role[static_cast<size_t>(c)] == Role::observed) m = 1;
-      else if (role[static_cast<size_t>(c)] == Role::passthrough && !config.keep_float.count(n.name) &&
-               n.inputs[0] == v && n.outputs[0] >= 0 && reaches(n.outputs[0]))
+      else if ((role[static_cast<size_t>(c)] == Role::passthrough || role[static_cast<size_t>(c)] == Role::fixed) &&
+               !config.keep_float.count(n.name) && n.inputs[0] == v && n.outputs[0] >= 0 &&
+               reaches(n.outputs[0]))
         m = 1;
       if (m) break;
     }
@@ -161,13 +183,13 @@ bool plan_static_quantization(const Graph& g, const QuantizeConfig& config, Quan
 
   // Relus the fusion pass will fold into a quantized producer: the
   // producer's own output disappears and the Relu's is observed instead.
-  std::vector<bool> fused(nodes, false);
+  std::vector<bool> fused_relu(nodes, false);
   std::set<int> fused_away;
   for (size_t k = 0; k < nodes; ++k) {
     const Node& n = g.nodes[k];
     if (role[k] == Role::passthrough && n.op == "Relu" && produced_quantized(n.inputs[0]) &&
         fusable_relu(g, n, uses)) {
-      fused[k] = true;
+      fused_relu[k] = true;
       fused_away.insert(n.inputs[0]);
     }
   }
@@ -182,10 +204,10 @@ bool plan_static_quantization(const Graph& g, const QuantizeConfig& config, Quan
 
   for (size_t k = 0; k < nodes; ++k) {
     const Node& n = g.nodes[k];
-    if (fused[k]) {
+    if (fused_relu[k]) {
       role[k] = Role::fused_relu;
       quant[k] = true;
-    } else if (role[k] == Role::passthrough && !config.keep_float.count(n.name)) {
+    } else if ((role[k] == Role::passthrough || role[k] == Role::fixed) && !config.keep_float.count(n.name)) {
       const int x = n.inputs[0];
       if (produced_quantized(x) || observed.count(x)) quant[k] = true;
     }
@@ -209,6 +231,9 @@ bool plan_static_quantization(const Graph& g, const QuantizeConfig& config, Quan
         break;
       case Role::passthrough:
         p.aliases.emplace_back(value(g, n.outputs[0]).name, value(g, n.inputs[0]).name);
+        break;
+      case Role::fixed:
+        p.fixed.emplace_back(value(g, n.outputs[0]).name, fixed[k]);
         break;
       case Role::float_op:
         break;
@@ -237,6 +262,7 @@ bool observe_weights(const Graph& g, const QuantPlan& plan, const QuantizeConfig
 }
 
 void resolve_aliases(const QuantPlan& plan, QuantTable* table) {
+  for (const auto& [name, q] : plan.fixed) (*table)[name] = q;
   for (const auto& [to, from] : plan.aliases) {
     auto it = table->find(from);
     if (it != table->end()) (*table)[to] = it->second;

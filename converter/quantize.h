@@ -17,6 +17,9 @@
 //     other Relu, Clip (ReLU6/hardtanh), MaxPool, AveragePool,
 //     GlobalAveragePool (AdaptiveAvgPool2d(1)), Reshape, Flatten, Squeeze,
 //     Unsqueeze, Transpose, Identity, Dropout.
+//   - fixed output params, no observer: Sigmoid (1/256, 0), Tanh (2/256,
+//     128), HardSigmoid with PyTorch's alpha 1/6 (1/256, 0).
+//   Ops of these last two kinds run quantized when their input is quantized.
 //   - everything else runs in float32. Its output is observed (as a
 //     QuantStub would be) where a quantized op reads it, and --keep-float
 //     nodes are treated the same way.
@@ -53,6 +56,8 @@ struct QuantPlan {
   // Values that take another value's params: (value, source), in graph
   // order, so sources come first.
   std::vector<std::pair<std::string, std::string>> aliases;
+  // Outputs of ops with fixed params (Sigmoid, Tanh, HardSigmoid).
+  std::vector<std::pair<std::string, QuantParams>> fixed;
   struct Weight {
     std::string name;
     int axis = 0;  // the output-channel axis of the ONNX tensor
@@ -72,7 +77,8 @@ using QuantTable = std::map<std::string, QuantParams>;
 bool observe_weights(const Graph& g, const QuantPlan& plan, const QuantizeConfig& config,
                      QuantTable* table, std::string* error);
 
-// Copies params along plan.aliases (after the observed ones are in `table`).
+// Adds plan.fixed, then copies params along plan.aliases (after the observed
+// ones are in `table`).
 void resolve_aliases(const QuantPlan& plan, QuantTable* table);
 
 // Attaches `table` to the values of `g` by name, then folds Relu/Clip into

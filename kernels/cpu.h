@@ -1,10 +1,11 @@
 // CPU feature detection and kernel dispatch.
 //
-// Detection runs at prepare time (CPUID/XGETBV on x86, build-time features
-// on ARM); invoke only calls the function pointers chosen then. Each kernel
-// family has one selection point that returns a table of pure functions, or
-// null when the ISA has no fast kernel for it (the caller then uses
-// kernels/ref, which every fast kernel matches bit for bit).
+// Detection runs at prepare time (CPUID/XGETBV on x86; on ARM, NEON from
+// the build and the dot product from AT_HWCAP); invoke only calls the
+// function pointers chosen then. Each kernel family has one selection point
+// that returns a table of pure functions, or null when the ISA has no fast
+// kernel for it (the caller then uses kernels/ref, which every fast kernel
+// matches bit for bit).
 #pragma once
 
 #include <cstddef>

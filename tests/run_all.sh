@@ -20,9 +20,7 @@ cmake --build build/asan -j"$jobs"
 # (toolchains/*.cmake set CMAKE_CROSSCOMPILING_EMULATOR, so ctest and
 # doctest_discover_tests work unchanged). The converter is host-only.
 bash toolchains/deps.sh cross
-# armv7 (toolchains/arm-linux-gnueabihf.cmake) builds, but five PyTorch
-# fixture suites still fail under qemu-arm; it joins this loop once they pass.
-for target in aarch64:aarch64-linux-gnu; do
+for target in aarch64:aarch64-linux-gnu armv7:arm-linux-gnueabihf; do
   dir=build/${target%%:*}
   echo "== ${target%%:*} cross build, tests under qemu"
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DQRT_BUILD_CONVERTER=OFF \

@@ -8,7 +8,8 @@ if(NOT DEFINED ENV{ANDROID_NDK} OR "$ENV{ANDROID_NDK}" STREQUAL "")
   message(FATAL_ERROR
     "toolchains/android-${QRT_ANDROID_ABI}.cmake: ANDROID_NDK is not set. "
     "Install the Android NDK (r23 or newer) and run, e.g.\n"
-    "  ANDROID_NDK=$HOME/Android/Sdk/ndk/26.1.10909125 cmake -S . -B build/android-${QRT_ANDROID_ABI} "
+    "  ANDROID_NDK=$HOME/Android/Sdk/ndk/<version> "
+    "cmake -S . -B build/android-${QRT_ANDROID_ABI} "
     "-DCMAKE_TOOLCHAIN_FILE=toolchains/android-${QRT_ANDROID_ABI}.cmake -DQRT_BUILD_CONVERTER=OFF")
 endif()
 set(QRT_ANDROID_NDK_TOOLCHAIN "$ENV{ANDROID_NDK}/build/cmake/android.toolchain.cmake")
@@ -32,9 +33,9 @@ endif()
 include("${QRT_ANDROID_NDK_TOOLCHAIN}")
 
 # flatc, and the flatbuffers and doctest headers, come from the build host
-# (all header-only or host-run); the NDK's toolchain otherwise searches its
-# sysroot only. -idirafter keeps the host's libc headers behind the NDK's.
-list(APPEND CMAKE_FIND_ROOT_PATH /)
+# (host-run or header-only); the NDK's toolchain otherwise searches its
+# sysroot only. Libraries still come from the sysroot alone. -idirafter
+# keeps the host's libc headers behind the NDK's.
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)

@@ -8,7 +8,11 @@
 set(QRT_CROSS_TRIPLE arm-linux-gnueabihf)
 set(QRT_CROSS_PROCESSOR armv7-a)
 set(QRT_CROSS_QEMU qemu-arm)
+# -D_FILE_OFFSET_BITS=64: 64-bit file offsets, as the 32-bit readdir fails
+# with EOVERFLOW on directories whose offset cookies need 64 bits (ext4
+# hashes; always the case under qemu-arm on a 64-bit host).
 # -Wno-psabi: silences GCC's notes that the ABI for passing some std types
 # changed in GCC 7.1, irrelevant when everything is built by one compiler.
-set(QRT_CROSS_ARCH_FLAGS "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard -Wno-psabi")
+set(QRT_CROSS_ARCH_FLAGS
+    "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard -D_FILE_OFFSET_BITS=64 -Wno-psabi")
 include(${CMAKE_CURRENT_LIST_DIR}/debian-cross.cmake)

@@ -28,7 +28,7 @@ void block(const uint8_t* blk, int taps, bool fast, const DwPacked* h, Load&& lo
   int32x4_t acc1 = vld1q_s32(init + 4);
   int32x4_t acc2 = vld1q_s32(init + 8);
   int32x4_t acc3 = vld1q_s32(init + 12);
-#pragma GCC unroll 25
+#pragma GCC unroll 9
   for (int t = 0; t < taps; ++t) {
     const uint8x16_t x = load(t);
     const int16x8_t x0 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(x)));

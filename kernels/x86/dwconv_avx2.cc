@@ -22,7 +22,7 @@ constexpr int kVc = 16;
 
 // One block of 16 channels -> 16 output bytes; load(t) gives tap t's 16
 // input bytes (t < taps).
-template <bool kFbgemm, class Load>
+template <bool kFbgemm, bool kCap, class Load>
 __m128i block(const uint8_t* blk, int taps, Load&& load, const YmmRequant& q) {
   const int groups = (taps + 1) / 2;
   const __m256i* wv = reinterpret_cast<const __m256i*>(blk);
@@ -35,22 +35,24 @@ __m128i block(const uint8_t* blk, int taps, Load&& load, const YmmRequant& q) {
     const __m256i x0 = _mm256_cvtepu8_epi16(load(t));
     const __m256i x1 = t + 1 < taps ? _mm256_cvtepu8_epi16(load(t + 1)) : _mm256_setzero_si256();
     const __m256i* w = wv + 2 * g;
-    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1),
-                                                    _mm256_loadu_si256(w + 0)));
-    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1),
-                                                    _mm256_loadu_si256(w + 1)));
+    acc0 = _mm256_add_epi32(
+        acc0, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), _mm256_loadu_si256(w + 0)));
+    acc1 = _mm256_add_epi32(
+        acc1, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), _mm256_loadu_si256(w + 1)));
   }
   const float* mult = reinterpret_cast<const float*>(params + 2);
   const float* bias = reinterpret_cast<const float*>(params + 4);
-  const __m256i r0 = ymm_requant<kFbgemm>(acc0, _mm256_loadu_ps(mult), _mm256_loadu_ps(bias), q);
+  const __m256i r0 =
+      ymm_requant<kFbgemm, kCap>(acc0, _mm256_loadu_ps(mult), _mm256_loadu_ps(bias), q);
   const __m256i r1 =
-      ymm_requant<kFbgemm>(acc1, _mm256_loadu_ps(mult + 8), _mm256_loadu_ps(bias + 8), q);
+      ymm_requant<kFbgemm, kCap>(acc1, _mm256_loadu_ps(mult + 8), _mm256_loadu_ps(bias + 8), q);
   const __m256i w16 = ymm_narrow16(r0, r1, q);
-  const __m256i bytes = _mm256_permute4x64_epi64(_mm256_packus_epi16(w16, w16), _MM_SHUFFLE(3, 1, 2, 0));
+  const __m256i bytes =
+      _mm256_permute4x64_epi64(_mm256_packus_epi16(w16, w16), _MM_SHUFFLE(3, 1, 2, 0));
   return _mm256_castsi256_si128(ymm_clamp8(bytes, q));
 }
 
-template <int kTaps, bool kFbgemm>
+template <int kTaps, bool kFbgemm, bool kCap>
 void run_impl(const DwConvArgs& args, int m_begin, int m_end) {
   const DwPacked* h = static_cast<const DwPacked*>(args.packed);
   const int taps = kTaps ? kTaps : h->taps;
@@ -60,19 +62,23 @@ void run_impl(const DwConvArgs& args, int m_begin, int m_end) {
     const uint8_t* const* ind = args.indirection + static_cast<size_t>(m) * taps;
     uint8_t* out = args.out + static_cast<size_t>(m) * channels;
     if (channels < kVc) {
-      const __m128i y = block<kFbgemm>(dw_block(h, 0), taps, [&](int t) {
-        alignas(16) uint8_t tmp[kVc] = {};
-        std::memcpy(tmp, ind[t], channels);
-        return _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
-      }, q);
+      const __m128i y = block<kFbgemm, kCap>(
+          dw_block(h, 0), taps,
+          [&](int t) {
+            alignas(16) uint8_t tmp[kVc] = {};
+            std::memcpy(tmp, ind[t], channels);
+            return _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
+          },
+          q);
       store_partial16(out, y, channels);
       continue;
     }
     for (int b = 0; b < h->blocks; ++b) {
       const int start = dw_block_start(h, b);
-      const __m128i y = block<kFbgemm>(dw_block(h, b), taps, [&](int t) {
-        return _mm_loadu_si128(reinterpret_cast<const __m128i*>(ind[t] + start));
-      }, q);
+      const __m128i y = block<kFbgemm, kCap>(
+          dw_block(h, b), taps,
+          [&](int t) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(ind[t] + start)); },
+          q);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + start), y);
     }
   }
@@ -81,15 +87,18 @@ void run_impl(const DwConvArgs& args, int m_begin, int m_end) {
 template <int kTaps>
 void run(const DwConvArgs& args, int m_begin, int m_end) {
   const DwPacked* h = static_cast<const DwPacked*>(args.packed);
-  if (h->profile == static_cast<int32_t>(Profile::fbgemm)) {
-    run_impl<kTaps, true>(args, m_begin, m_end);
+  const bool fbgemm = h->profile == static_cast<int32_t>(Profile::fbgemm);
+  if (fbgemm) {
+    h->needs_cap ? run_impl<kTaps, true, true>(args, m_begin, m_end)
+                 : run_impl<kTaps, true, false>(args, m_begin, m_end);
   } else {
-    run_impl<kTaps, false>(args, m_begin, m_end);
+    h->needs_cap ? run_impl<kTaps, false, true>(args, m_begin, m_end)
+                 : run_impl<kTaps, false, false>(args, m_begin, m_end);
   }
 }
 
 }  // namespace
 
-const DwTier kDwTierAvx2 = {{2, 2, 2, true}, &run<9>, &run<25>, &run<0>};
+const DwTier kDwTierAvx2 = {{2, 2, 2, true, false}, &run<9>, &run<25>, &run<0>};
 
 }  // namespace qrt::kernels::x86

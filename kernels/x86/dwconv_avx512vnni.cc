@@ -9,10 +9,14 @@
 // weights and per-channel parameters are packed in that order (DwLayout),
 // and packs_epi32 / packus_epi16 per lane put the outputs back in channel
 // order. Taps are padded to a multiple of 4 with zero weights. The channel
-// tail uses masked loads and stores.
-// GCC 12.1-12.2 warn inside their own AVX-512 headers, whose
-// _mm512_undefined_* initialise a variable with itself (GCC PR 105593).
+// tail (C % 64) runs on the narrowest register that holds it (xmm for up to
+// 16 channels, ymm for 32, else zmm) with masked loads and stores: a 64-wide
+// block for 16 channels would cost as much as a full one.
+
+// GCC 12 warns inside its own AVX-512 headers, whose _mm512_undefined_*
+// initialise a variable with itself.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "kernels/x86/layout.h"
@@ -21,58 +25,191 @@
 namespace qrt::kernels::x86 {
 namespace {
 
-constexpr int kVc = 64;
+// The operations of the block loop at one register width: 4 lanes of 16
+// channels (zmm), 2 (ymm) or 1 (xmm), with AVX-512 VL/BW masks.
+struct Zmm {
+  using V = __m512i;
+  using F = __m512;
+  static constexpr int kLanes = 4;
+  static V zero() { return _mm512_setzero_si512(); }
+  static V load(const void* p) { return _mm512_loadu_si512(p); }
+  static V load(const void* p, uint64_t mask) { return _mm512_maskz_loadu_epi8(mask, p); }
+  static F loadf(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(void* p, V v) { _mm512_storeu_si512(p, v); }
+  static void store(void* p, V v, uint64_t mask) { _mm512_mask_storeu_epi8(p, mask, v); }
+  static V lo8(V a, V b) { return _mm512_unpacklo_epi8(a, b); }
+  static V hi8(V a, V b) { return _mm512_unpackhi_epi8(a, b); }
+  static V lo16(V a, V b) { return _mm512_unpacklo_epi16(a, b); }
+  static V hi16(V a, V b) { return _mm512_unpackhi_epi16(a, b); }
+  static V dp(V acc, V a, V w) { return _mm512_dpbusd_epi32(acc, a, w); }
+  static F cvt(V v) { return _mm512_cvtepi32_ps(v); }
+  static V cvt(F v) { return _mm512_cvtps_epi32(v); }
+  static F add(F a, F b) { return _mm512_add_ps(a, b); }
+  static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F min(F a, F b) { return _mm512_min_ps(a, b); }
+  static V packs32(V a, V b) { return _mm512_packs_epi32(a, b); }
+  static V adds16(V a, V b) { return _mm512_adds_epi16(a, b); }
+  static V packus16(V a, V b) { return _mm512_packus_epi16(a, b); }
+  static V clamp8(V v, V lo, V hi) { return _mm512_min_epu8(_mm512_max_epu8(v, lo), hi); }
+  static F f(__m512 v) { return v; }
+  static V i(__m512i v) { return v; }
+};
+
+struct Ymm {
+  using V = __m256i;
+  using F = __m256;
+  static constexpr int kLanes = 2;
+  static V zero() { return _mm256_setzero_si256(); }
+  static V load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+  static V load(const void* p, uint64_t mask) {
+    return _mm256_maskz_loadu_epi8(static_cast<__mmask32>(mask), p);
+  }
+  static F loadf(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(void* p, V v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+  static void store(void* p, V v, uint64_t mask) {
+    _mm256_mask_storeu_epi8(p, static_cast<__mmask32>(mask), v);
+  }
+  static V lo8(V a, V b) { return _mm256_unpacklo_epi8(a, b); }
+  static V hi8(V a, V b) { return _mm256_unpackhi_epi8(a, b); }
+  static V lo16(V a, V b) { return _mm256_unpacklo_epi16(a, b); }
+  static V hi16(V a, V b) { return _mm256_unpackhi_epi16(a, b); }
+  static V dp(V acc, V a, V w) { return _mm256_dpbusd_epi32(acc, a, w); }
+  static F cvt(V v) { return _mm256_cvtepi32_ps(v); }
+  static V cvt(F v) { return _mm256_cvtps_epi32(v); }
+  static F add(F a, F b) { return _mm256_add_ps(a, b); }
+  static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F min(F a, F b) { return _mm256_min_ps(a, b); }
+  static V packs32(V a, V b) { return _mm256_packs_epi32(a, b); }
+  static V adds16(V a, V b) { return _mm256_adds_epi16(a, b); }
+  static V packus16(V a, V b) { return _mm256_packus_epi16(a, b); }
+  static V clamp8(V v, V lo, V hi) { return _mm256_min_epu8(_mm256_max_epu8(v, lo), hi); }
+  static F f(__m512 v) { return _mm512_castps512_ps256(v); }
+  static V i(__m512i v) { return _mm512_castsi512_si256(v); }
+};
+
+struct Xmm {
+  using V = __m128i;
+  using F = __m128;
+  static constexpr int kLanes = 1;
+  static V zero() { return _mm_setzero_si128(); }
+  static V load(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+  static V load(const void* p, uint64_t mask) {
+    return _mm_maskz_loadu_epi8(static_cast<__mmask16>(mask), p);
+  }
+  static F loadf(const float* p) { return _mm_loadu_ps(p); }
+  static void store(void* p, V v) { _mm_storeu_si128(static_cast<__m128i*>(p), v); }
+  static void store(void* p, V v, uint64_t mask) {
+    _mm_mask_storeu_epi8(p, static_cast<__mmask16>(mask), v);
+  }
+  static V lo8(V a, V b) { return _mm_unpacklo_epi8(a, b); }
+  static V hi8(V a, V b) { return _mm_unpackhi_epi8(a, b); }
+  static V lo16(V a, V b) { return _mm_unpacklo_epi16(a, b); }
+  static V hi16(V a, V b) { return _mm_unpackhi_epi16(a, b); }
+  static V dp(V acc, V a, V w) { return _mm_dpbusd_epi32(acc, a, w); }
+  static F cvt(V v) { return _mm_cvtepi32_ps(v); }
+  static V cvt(F v) { return _mm_cvtps_epi32(v); }
+  static F add(F a, F b) { return _mm_add_ps(a, b); }
+  static F mul(F a, F b) { return _mm_mul_ps(a, b); }
+  static F min(F a, F b) { return _mm_min_ps(a, b); }
+  static V packs32(V a, V b) { return _mm_packs_epi32(a, b); }
+  static V adds16(V a, V b) { return _mm_adds_epi16(a, b); }
+  static V packus16(V a, V b) { return _mm_packus_epi16(a, b); }
+  static V clamp8(V v, V lo, V hi) { return _mm_min_epu8(_mm_max_epu8(v, lo), hi); }
+  static F f(__m512 v) { return _mm512_castps512_ps128(v); }
+  static V i(__m512i v) { return _mm512_castsi512_si128(v); }
+};
+
+// requant_avx512.h's zmm_requant at width W (see there for the exactness
+// of the cap and the saturating clamp).
+template <class W, bool kFbgemm, bool kCap>
+typename W::V requant(typename W::V acc, const float* mult, const float* bias,
+                      const ZmmRequant& q) {
+  typename W::F v = W::cvt(acc);
+  if (kFbgemm) v = W::add(v, W::loadf(bias));
+  v = W::mul(v, W::loadf(mult));
+  if (kCap) v = W::min(W::f(q.cap), v);
+  return W::cvt(v);
+}
+
+// One block of 16 * W::kLanes channels starting at `start` of one output
+// pixel. kMasked: only the channels in `mask` exist (the tail).
+template <class W, bool kMasked, bool kFbgemm, bool kCap>
+void block(const uint8_t* blk, const uint8_t* const* ind, int taps, int start, uint64_t mask,
+           uint8_t* out, const ZmmRequant& q) {
+  using V = typename W::V;
+  const int groups = (taps + 3) / 4;
+  const size_t vb = 16 * W::kLanes;  // bytes per vector
+  const auto vec = [&](int index) { return W::load(blk + index * vb); };
+  V acc0 = vec(4 * groups + 0);
+  V acc1 = vec(4 * groups + 1);
+  V acc2 = vec(4 * groups + 2);
+  V acc3 = vec(4 * groups + 3);
+#pragma GCC unroll 8
+  for (int g = 0; g < groups; ++g) {
+    V x[4];
+#pragma GCC unroll 4
+    for (int e = 0; e < 4; ++e) {
+      const int t = 4 * g + e;
+      if (t >= taps) {
+        x[e] = W::zero();
+      } else if (kMasked) {
+        x[e] = W::load(ind[t] + start, mask);
+      } else {
+        x[e] = W::load(ind[t] + start);
+      }
+    }
+    const V u01lo = W::lo8(x[0], x[1]);
+    const V u01hi = W::hi8(x[0], x[1]);
+    const V u23lo = W::lo8(x[2], x[3]);
+    const V u23hi = W::hi8(x[2], x[3]);
+    acc0 = W::dp(acc0, W::lo16(u01lo, u23lo), vec(4 * g + 0));
+    acc1 = W::dp(acc1, W::hi16(u01lo, u23lo), vec(4 * g + 1));
+    acc2 = W::dp(acc2, W::lo16(u01hi, u23hi), vec(4 * g + 2));
+    acc3 = W::dp(acc3, W::hi16(u01hi, u23hi), vec(4 * g + 3));
+  }
+  const float* mult = reinterpret_cast<const float*>(blk + (4 * groups + 4) * vb);
+  const float* bias = reinterpret_cast<const float*>(blk + (4 * groups + 8) * vb);
+  const size_t fv = 4 * W::kLanes;  // floats per vector
+  const V r0 = requant<W, kFbgemm, kCap>(acc0, mult, bias, q);
+  const V r1 = requant<W, kFbgemm, kCap>(acc1, mult + fv, bias + fv, q);
+  const V r2 = requant<W, kFbgemm, kCap>(acc2, mult + 2 * fv, bias + 2 * fv, q);
+  const V r3 = requant<W, kFbgemm, kCap>(acc3, mult + 3 * fv, bias + 3 * fv, q);
+  const V zp16 = W::i(q.zp16);
+  const V bytes =
+      W::packus16(W::adds16(W::packs32(r0, r1), zp16), W::adds16(W::packs32(r2, r3), zp16));
+  const V y = W::clamp8(bytes, W::i(q.lo8), W::i(q.hi8));
+  if (kMasked) {
+    W::store(out + start, y, mask);
+  } else {
+    W::store(out + start, y);
+  }
+}
 
 // kTaps = 0: the tap count is read at run time.
-template <int kTaps, bool kFbgemm>
+template <int kTaps, bool kFbgemm, bool kCap>
 void run_impl(const DwConvArgs& args, int m_begin, int m_end) {
   const DwPacked* h = static_cast<const DwPacked*>(args.packed);
   const int taps = kTaps ? kTaps : h->taps;
-  const int groups = (taps + 3) / 4;
   const int channels = h->channels;
+  const int full_blocks = channels / h->vc;
+  const int tail = channels - full_blocks * h->vc;
+  const int tail_start = full_blocks * h->vc;
+  const uint64_t tail_mask = tail == 0 ? 0 : (uint64_t{1} << tail) - 1;
   const ZmmRequant q = zmm_requant_setup(h->out_zp, h->out_min, h->out_max);
   for (int m = m_begin; m < m_end; ++m) {
     const uint8_t* const* ind = args.indirection + static_cast<size_t>(m) * taps;
     uint8_t* out = args.out + static_cast<size_t>(m) * channels;
-    for (int b = 0; b < h->blocks; ++b) {
-      const int start = b * kVc;
-      const __mmask64 mask = mask64(channels - start);
-      const uint8_t* blk = dw_block(h, b);
-      const __m512i* wv = reinterpret_cast<const __m512i*>(blk);
-      const __m512i* params = wv + 4 * groups;
-      __m512i acc0 = _mm512_loadu_si512(params + 0);
-      __m512i acc1 = _mm512_loadu_si512(params + 1);
-      __m512i acc2 = _mm512_loadu_si512(params + 2);
-      __m512i acc3 = _mm512_loadu_si512(params + 3);
-#pragma GCC unroll 8
-      for (int g = 0; g < groups; ++g) {
-        __m512i x[4];
-#pragma GCC unroll 4
-        for (int e = 0; e < 4; ++e) {
-          const int t = 4 * g + e;
-          x[e] = t < taps ? _mm512_maskz_loadu_epi8(mask, ind[t] + start) : _mm512_setzero_si512();
-        }
-        const __m512i u01lo = _mm512_unpacklo_epi8(x[0], x[1]);
-        const __m512i u01hi = _mm512_unpackhi_epi8(x[0], x[1]);
-        const __m512i u23lo = _mm512_unpacklo_epi8(x[2], x[3]);
-        const __m512i u23hi = _mm512_unpackhi_epi8(x[2], x[3]);
-        const __m512i* w = wv + 4 * g;
-        acc0 = _mm512_dpbusd_epi32(acc0, _mm512_unpacklo_epi16(u01lo, u23lo), _mm512_loadu_si512(w + 0));
-        acc1 = _mm512_dpbusd_epi32(acc1, _mm512_unpackhi_epi16(u01lo, u23lo), _mm512_loadu_si512(w + 1));
-        acc2 = _mm512_dpbusd_epi32(acc2, _mm512_unpacklo_epi16(u01hi, u23hi), _mm512_loadu_si512(w + 2));
-        acc3 = _mm512_dpbusd_epi32(acc3, _mm512_unpackhi_epi16(u01hi, u23hi), _mm512_loadu_si512(w + 3));
-      }
-      const float* mult = reinterpret_cast<const float*>(params + 4);
-      const float* bias = reinterpret_cast<const float*>(params + 8);
-      const __m512i r0 = zmm_requant<kFbgemm>(acc0, _mm512_loadu_ps(mult), _mm512_loadu_ps(bias), q);
-      const __m512i r1 =
-          zmm_requant<kFbgemm>(acc1, _mm512_loadu_ps(mult + 16), _mm512_loadu_ps(bias + 16), q);
-      const __m512i r2 =
-          zmm_requant<kFbgemm>(acc2, _mm512_loadu_ps(mult + 32), _mm512_loadu_ps(bias + 32), q);
-      const __m512i r3 =
-          zmm_requant<kFbgemm>(acc3, _mm512_loadu_ps(mult + 48), _mm512_loadu_ps(bias + 48), q);
-      const __m512i bytes = _mm512_packus_epi16(zmm_narrow16(r0, r1, q), zmm_narrow16(r2, r3, q));
-      _mm512_mask_storeu_epi8(out + start, mask, zmm_clamp8(bytes, q));
+    for (int b = 0; b < full_blocks; ++b) {
+      block<Zmm, false, kFbgemm, kCap>(dw_block(h, b), ind, taps, b * h->vc, 0, out, q);
+    }
+    if (tail == 0) continue;
+    const uint8_t* blk = dw_block(h, full_blocks);
+    if (tail <= 16) {
+      block<Xmm, true, kFbgemm, kCap>(blk, ind, taps, tail_start, tail_mask, out, q);
+    } else if (tail <= 32) {
+      block<Ymm, true, kFbgemm, kCap>(blk, ind, taps, tail_start, tail_mask, out, q);
+    } else {
+      block<Zmm, true, kFbgemm, kCap>(blk, ind, taps, tail_start, tail_mask, out, q);
     }
   }
 }
@@ -80,15 +217,19 @@ void run_impl(const DwConvArgs& args, int m_begin, int m_end) {
 template <int kTaps>
 void run(const DwConvArgs& args, int m_begin, int m_end) {
   const DwPacked* h = static_cast<const DwPacked*>(args.packed);
-  if (h->profile == static_cast<int32_t>(Profile::fbgemm)) {
-    run_impl<kTaps, true>(args, m_begin, m_end);
+  const bool fbgemm = h->profile == static_cast<int32_t>(Profile::fbgemm);
+  if (fbgemm) {
+    h->needs_cap ? run_impl<kTaps, true, true>(args, m_begin, m_end)
+                 : run_impl<kTaps, true, false>(args, m_begin, m_end);
   } else {
-    run_impl<kTaps, false>(args, m_begin, m_end);
+    h->needs_cap ? run_impl<kTaps, false, true>(args, m_begin, m_end)
+                 : run_impl<kTaps, false, false>(args, m_begin, m_end);
   }
 }
 
 }  // namespace
 
-const DwTier kDwTierAvx512vnni = {{4, 4, 4, false}, &run<9>, &run<25>, &run<0>};
+// 4 lanes, 4 vectors, 4 taps per group, narrow tails.
+const DwTier kDwTierAvx512vnni = {{4, 4, 4, false, true}, &run<9>, &run<25>, &run<0>};
 
 }  // namespace qrt::kernels::x86

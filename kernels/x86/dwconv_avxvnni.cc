@@ -21,7 +21,7 @@ constexpr int kVc = 32;
 
 // One block of 32 channels -> 32 output bytes; load(t) gives tap t's 32
 // input bytes (t < taps).
-template <bool kFbgemm, class Load>
+template <bool kFbgemm, bool kCap, class Load>
 __m256i block(const uint8_t* blk, int taps, Load&& load, const YmmRequant& q) {
   const int groups = (taps + 3) / 4;
   const __m256i* wv = reinterpret_cast<const __m256i*>(blk);
@@ -43,24 +43,29 @@ __m256i block(const uint8_t* blk, int taps, Load&& load, const YmmRequant& q) {
     const __m256i u23lo = _mm256_unpacklo_epi8(x[2], x[3]);
     const __m256i u23hi = _mm256_unpackhi_epi8(x[2], x[3]);
     const __m256i* w = wv + 4 * g;
-    acc0 = _mm256_dpbusd_avx_epi32(acc0, _mm256_unpacklo_epi16(u01lo, u23lo), _mm256_loadu_si256(w + 0));
-    acc1 = _mm256_dpbusd_avx_epi32(acc1, _mm256_unpackhi_epi16(u01lo, u23lo), _mm256_loadu_si256(w + 1));
-    acc2 = _mm256_dpbusd_avx_epi32(acc2, _mm256_unpacklo_epi16(u01hi, u23hi), _mm256_loadu_si256(w + 2));
-    acc3 = _mm256_dpbusd_avx_epi32(acc3, _mm256_unpackhi_epi16(u01hi, u23hi), _mm256_loadu_si256(w + 3));
+    acc0 = _mm256_dpbusd_avx_epi32(acc0, _mm256_unpacklo_epi16(u01lo, u23lo),
+                                   _mm256_loadu_si256(w + 0));
+    acc1 = _mm256_dpbusd_avx_epi32(acc1, _mm256_unpackhi_epi16(u01lo, u23lo),
+                                   _mm256_loadu_si256(w + 1));
+    acc2 = _mm256_dpbusd_avx_epi32(acc2, _mm256_unpacklo_epi16(u01hi, u23hi),
+                                   _mm256_loadu_si256(w + 2));
+    acc3 = _mm256_dpbusd_avx_epi32(acc3, _mm256_unpackhi_epi16(u01hi, u23hi),
+                                   _mm256_loadu_si256(w + 3));
   }
   const float* mult = reinterpret_cast<const float*>(params + 4);
   const float* bias = reinterpret_cast<const float*>(params + 8);
-  const __m256i r0 = ymm_requant<kFbgemm>(acc0, _mm256_loadu_ps(mult), _mm256_loadu_ps(bias), q);
+  const __m256i r0 =
+      ymm_requant<kFbgemm, kCap>(acc0, _mm256_loadu_ps(mult), _mm256_loadu_ps(bias), q);
   const __m256i r1 =
-      ymm_requant<kFbgemm>(acc1, _mm256_loadu_ps(mult + 8), _mm256_loadu_ps(bias + 8), q);
+      ymm_requant<kFbgemm, kCap>(acc1, _mm256_loadu_ps(mult + 8), _mm256_loadu_ps(bias + 8), q);
   const __m256i r2 =
-      ymm_requant<kFbgemm>(acc2, _mm256_loadu_ps(mult + 16), _mm256_loadu_ps(bias + 16), q);
+      ymm_requant<kFbgemm, kCap>(acc2, _mm256_loadu_ps(mult + 16), _mm256_loadu_ps(bias + 16), q);
   const __m256i r3 =
-      ymm_requant<kFbgemm>(acc3, _mm256_loadu_ps(mult + 24), _mm256_loadu_ps(bias + 24), q);
+      ymm_requant<kFbgemm, kCap>(acc3, _mm256_loadu_ps(mult + 24), _mm256_loadu_ps(bias + 24), q);
   return ymm_clamp8(_mm256_packus_epi16(ymm_narrow16(r0, r1, q), ymm_narrow16(r2, r3, q)), q);
 }
 
-template <int kTaps, bool kFbgemm>
+template <int kTaps, bool kFbgemm, bool kCap>
 void run_impl(const DwConvArgs& args, int m_begin, int m_end) {
   const DwPacked* h = static_cast<const DwPacked*>(args.packed);
   const int taps = kTaps ? kTaps : h->taps;
@@ -71,11 +76,14 @@ void run_impl(const DwConvArgs& args, int m_begin, int m_end) {
     uint8_t* out = args.out + static_cast<size_t>(m) * channels;
     if (channels < kVc) {
       const uint8_t* blk = dw_block(h, 0);
-      const __m256i y = block<kFbgemm>(blk, taps, [&](int t) {
-        alignas(32) uint8_t tmp[kVc] = {};
-        std::memcpy(tmp, ind[t], channels);
-        return _mm256_load_si256(reinterpret_cast<const __m256i*>(tmp));
-      }, q);
+      const __m256i y = block<kFbgemm, kCap>(
+          blk, taps,
+          [&](int t) {
+            alignas(32) uint8_t tmp[kVc] = {};
+            std::memcpy(tmp, ind[t], channels);
+            return _mm256_load_si256(reinterpret_cast<const __m256i*>(tmp));
+          },
+          q);
       alignas(32) uint8_t tmp[kVc];
       _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), y);
       std::memcpy(out, tmp, channels);
@@ -83,9 +91,12 @@ void run_impl(const DwConvArgs& args, int m_begin, int m_end) {
     }
     for (int b = 0; b < h->blocks; ++b) {
       const int start = dw_block_start(h, b);
-      const __m256i y = block<kFbgemm>(dw_block(h, b), taps, [&](int t) {
-        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ind[t] + start));
-      }, q);
+      const __m256i y = block<kFbgemm, kCap>(
+          dw_block(h, b), taps,
+          [&](int t) {
+            return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ind[t] + start));
+          },
+          q);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + start), y);
     }
   }
@@ -94,15 +105,18 @@ void run_impl(const DwConvArgs& args, int m_begin, int m_end) {
 template <int kTaps>
 void run(const DwConvArgs& args, int m_begin, int m_end) {
   const DwPacked* h = static_cast<const DwPacked*>(args.packed);
-  if (h->profile == static_cast<int32_t>(Profile::fbgemm)) {
-    run_impl<kTaps, true>(args, m_begin, m_end);
+  const bool fbgemm = h->profile == static_cast<int32_t>(Profile::fbgemm);
+  if (fbgemm) {
+    h->needs_cap ? run_impl<kTaps, true, true>(args, m_begin, m_end)
+                 : run_impl<kTaps, true, false>(args, m_begin, m_end);
   } else {
-    run_impl<kTaps, false>(args, m_begin, m_end);
+    h->needs_cap ? run_impl<kTaps, false, true>(args, m_begin, m_end)
+                 : run_impl<kTaps, false, false>(args, m_begin, m_end);
   }
 }
 
 }  // namespace
 
-const DwTier kDwTierAvxvnni = {{2, 4, 4, true}, &run<9>, &run<25>, &run<0>};
+const DwTier kDwTierAvxvnni = {{2, 4, 4, true, false}, &run<9>, &run<25>, &run<0>};
 
 }  // namespace qrt::kernels::x86

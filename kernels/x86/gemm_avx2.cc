@@ -22,7 +22,7 @@ constexpr int kMr = 4;
 constexpr int kNb = 2;
 constexpr int kNr = 8;
 
-template <int MR, int NB, bool kFbgemm>
+template <int MR, int NB, bool kFbgemm, bool kCap>
 void tile(const GemmPacked* g, const int16_t* a, int panel, uint8_t* out, size_t out_stride,
           int n_valid, const YmmRequant& q) {
   static_assert(NB == 1 || NB == 2, "the epilogue packs 2 rows x 2 panels or 4 rows x 1");
@@ -61,7 +61,7 @@ void tile(const GemmPacked* g, const int16_t* a, int panel, uint8_t* out, size_t
     const __m256 m = _mm256_loadu_ps(mult + j * kNr);
     const __m256 b = _mm256_loadu_ps(bias + j * kNr);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) v[r][j] = ymm_requant<kFbgemm>(acc[r][j], m, b, q);
+    for (int r = 0; r < MR; ++r) v[r][j] = ymm_requant<kFbgemm, kCap>(acc[r][j], m, b, q);
   }
   const int cols = n_valid < NB * kNr ? n_valid : NB * kNr;
   if (NB == 2) {
@@ -91,16 +91,26 @@ void tile(const GemmPacked* g, const int16_t* a, int panel, uint8_t* out, size_t
   }
 }
 
-template <int MR, bool kFbgemm>
+template <int MR, bool kFbgemm, bool kCap>
 void row_block(const GemmPacked* g, const int16_t* a, uint8_t* out, size_t out_stride,
                const YmmRequant& q) {
   int p = 0;
   for (; p + kNb <= g->panels; p += kNb) {
-    tile<MR, kNb, kFbgemm>(g, a, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, kNb, kFbgemm, kCap>(g, a, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
   for (; p < g->panels; ++p) {
-    tile<MR, 1, kFbgemm>(g, a, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, 1, kFbgemm, kCap>(g, a, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
+}
+
+// row_block<mr> for a run-time mr in [1, MR].
+template <int MR, bool kFbgemm, bool kCap>
+void row_block_for(int mr, const GemmPacked* g, const int16_t* a, uint8_t* out, size_t out_stride,
+                   const YmmRequant& q) {
+  if constexpr (MR > 1) {
+    if (mr < MR) return row_block_for<MR - 1, kFbgemm, kCap>(mr, g, a, out, out_stride, q);
+  }
+  row_block<MR, kFbgemm, kCap>(g, a, out, out_stride, q);
 }
 
 // n readable bytes of src -> k_pad int16, zero past n.
@@ -114,7 +124,7 @@ void widen_row(const uint8_t* src, int n, int k_pad, int16_t* dst) {
   for (; i < k_pad; ++i) dst[i] = 0;
 }
 
-template <bool kFbgemm>
+template <bool kFbgemm, bool kCap>
 void rows_impl(const GemmRows& r) {
   const GemmPacked* g = r.g;
   const YmmRequant q = ymm_requant_setup(g->out_zp, g->out_min, g->out_max);
@@ -126,20 +136,16 @@ void rows_impl(const GemmRows& r) {
       widen_row(r.a + (m + i) * r.a_stride, readable, g->k_pad, a16 + i * g->k_pad);
     }
     uint8_t* out = r.out + m * r.out_stride;
-    switch (mr) {
-      case 4: row_block<4, kFbgemm>(g, a16, out, r.out_stride, q); break;
-      case 3: row_block<3, kFbgemm>(g, a16, out, r.out_stride, q); break;
-      case 2: row_block<2, kFbgemm>(g, a16, out, r.out_stride, q); break;
-      default: row_block<1, kFbgemm>(g, a16, out, r.out_stride, q); break;
-    }
+    row_block_for<kMr, kFbgemm, kCap>(mr, g, a16, out, r.out_stride, q);
   }
 }
 
 void rows(const GemmRows& r) {
-  if (r.g->profile == static_cast<int32_t>(Profile::fbgemm)) {
-    rows_impl<true>(r);
+  const bool fbgemm = r.g->profile == static_cast<int32_t>(Profile::fbgemm);
+  if (fbgemm) {
+    r.g->needs_cap ? rows_impl<true, true>(r) : rows_impl<true, false>(r);
   } else {
-    rows_impl<false>(r);
+    r.g->needs_cap ? rows_impl<false, true>(r) : rows_impl<false, false>(r);
   }
 }
 

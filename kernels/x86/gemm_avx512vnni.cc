@@ -5,9 +5,11 @@
 // each panel supplies w[n][k..k+3] for 16 columns (the s8 operand); vpdpbusd
 // adds the four exact u8 x s8 products to the int32 lane, wrapping like the
 // reference's int32 sum.
-// GCC 12.1-12.2 warn inside their own AVX-512 headers, whose
-// _mm512_undefined_* initialise a variable with itself (GCC PR 105593).
+
+// GCC 12 warns inside its own AVX-512 headers, whose _mm512_undefined_*
+// initialise a variable with itself.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <cstring>
@@ -25,11 +27,11 @@ constexpr int kNr = 16;
 // acc += dot4(a u8, w s8). GCC 12 does not tie the accumulator of the
 // vpdpbusd builtin to its output inside loops and shuffles every accumulator
 // through a copy (and the stack) per k step; the asm ties it.
-static inline void dpbusd(__m512i& acc, __m512i a, __m512i w) {
+inline void dpbusd(__m512i& acc, __m512i a, __m512i w) {
   __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
 }
 
-template <int MR, int NB, bool kFbgemm>
+template <int MR, int NB, bool kFbgemm, bool kCap>
 void tile(const GemmPacked* g, const uint8_t* a, size_t a_stride, int panel, uint8_t* out,
           size_t out_stride, int n_valid, const ZmmRequant& q) {
   static_assert(NB == 1 || NB == 2, "the epilogue packs 2 rows x 2 panels or 4 rows x 1");
@@ -63,7 +65,7 @@ void tile(const GemmPacked* g, const uint8_t* a, size_t a_stride, int panel, uin
     const __m512 m = _mm512_loadu_ps(mult + j * kNr);
     const __m512 b = _mm512_loadu_ps(bias + j * kNr);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) v[r][j] = zmm_requant<kFbgemm>(acc[r][j], m, b, q);
+    for (int r = 0; r < MR; ++r) v[r][j] = zmm_requant<kFbgemm, kCap>(acc[r][j], m, b, q);
   }
   const int cols = n_valid < NB * kNr ? n_valid : NB * kNr;
   if (NB == 2) {
@@ -107,19 +109,30 @@ void tile(const GemmPacked* g, const uint8_t* a, size_t a_stride, int panel, uin
   }
 }
 
-template <int MR, bool kFbgemm>
+template <int MR, bool kFbgemm, bool kCap>
 void row_block(const GemmPacked* g, const uint8_t* a, size_t a_stride, uint8_t* out,
                size_t out_stride, const ZmmRequant& q) {
   int p = 0;
   for (; p + kNb <= g->panels; p += kNb) {
-    tile<MR, kNb, kFbgemm>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, kNb, kFbgemm, kCap>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
   for (; p < g->panels; ++p) {
-    tile<MR, 1, kFbgemm>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, 1, kFbgemm, kCap>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
 }
 
-template <bool kFbgemm>
+// row_block<mr> for a run-time mr in [1, MR].
+template <int MR, bool kFbgemm, bool kCap>
+void row_block_for(int mr, const GemmPacked* g, const uint8_t* a, size_t a_stride, uint8_t* out,
+                   size_t out_stride, const ZmmRequant& q) {
+  if constexpr (MR > 1) {
+    if (mr < MR)
+      return row_block_for<MR - 1, kFbgemm, kCap>(mr, g, a, a_stride, out, out_stride, q);
+  }
+  row_block<MR, kFbgemm, kCap>(g, a, a_stride, out, out_stride, q);
+}
+
+template <bool kFbgemm, bool kCap>
 void rows_impl(const GemmRows& r) {
   const GemmPacked* g = r.g;
   const ZmmRequant q = zmm_requant_setup(g->out_zp, g->out_min, g->out_max);
@@ -139,24 +152,16 @@ void rows_impl(const GemmRows& r) {
       a_stride = g->k_pad;
     }
     uint8_t* out = r.out + m * r.out_stride;
-    switch (mr) {
-      case 8: row_block<8, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      case 7: row_block<7, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      case 6: row_block<6, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      case 5: row_block<5, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      case 4: row_block<4, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      case 3: row_block<3, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      case 2: row_block<2, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      default: row_block<1, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-    }
+    row_block_for<kMr, kFbgemm, kCap>(mr, g, a, a_stride, out, r.out_stride, q);
   }
 }
 
 void rows(const GemmRows& r) {
-  if (r.g->profile == static_cast<int32_t>(Profile::fbgemm)) {
-    rows_impl<true>(r);
+  const bool fbgemm = r.g->profile == static_cast<int32_t>(Profile::fbgemm);
+  if (fbgemm) {
+    r.g->needs_cap ? rows_impl<true, true>(r) : rows_impl<true, false>(r);
   } else {
-    rows_impl<false>(r);
+    r.g->needs_cap ? rows_impl<false, true>(r) : rows_impl<false, false>(r);
   }
 }
 

@@ -23,11 +23,11 @@ constexpr int kNr = 8;
 // acc += dot4(a u8, w s8), VEX encoded. GCC 12 does not tie the accumulator
 // of the vpdpbusd builtin to its output inside loops and copies every
 // accumulator (through the stack) per k step; the asm ties it.
-static inline void dpbusd(__m256i& acc, __m256i a, __m256i w) {
+inline void dpbusd(__m256i& acc, __m256i a, __m256i w) {
   __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(w));
 }
 
-template <int MR, int NB, bool kFbgemm>
+template <int MR, int NB, bool kFbgemm, bool kCap>
 void tile(const GemmPacked* g, const uint8_t* a, size_t a_stride, int panel, uint8_t* out,
           size_t out_stride, int n_valid, const YmmRequant& q) {
   static_assert(NB == 1 || NB == 2, "the epilogue packs 2 rows x 2 panels or 4 rows x 1");
@@ -63,7 +63,7 @@ void tile(const GemmPacked* g, const uint8_t* a, size_t a_stride, int panel, uin
     const __m256 m = _mm256_loadu_ps(mult + j * kNr);
     const __m256 b = _mm256_loadu_ps(bias + j * kNr);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) v[r][j] = ymm_requant<kFbgemm>(acc[r][j], m, b, q);
+    for (int r = 0; r < MR; ++r) v[r][j] = ymm_requant<kFbgemm, kCap>(acc[r][j], m, b, q);
   }
   const int cols = n_valid < NB * kNr ? n_valid : NB * kNr;
   if (NB == 2) {
@@ -93,19 +93,30 @@ void tile(const GemmPacked* g, const uint8_t* a, size_t a_stride, int panel, uin
   }
 }
 
-template <int MR, bool kFbgemm>
+template <int MR, bool kFbgemm, bool kCap>
 void row_block(const GemmPacked* g, const uint8_t* a, size_t a_stride, uint8_t* out,
                size_t out_stride, const YmmRequant& q) {
   int p = 0;
   for (; p + kNb <= g->panels; p += kNb) {
-    tile<MR, kNb, kFbgemm>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, kNb, kFbgemm, kCap>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
   for (; p < g->panels; ++p) {
-    tile<MR, 1, kFbgemm>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, 1, kFbgemm, kCap>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
 }
 
-template <bool kFbgemm>
+// row_block<mr> for a run-time mr in [1, MR].
+template <int MR, bool kFbgemm, bool kCap>
+void row_block_for(int mr, const GemmPacked* g, const uint8_t* a, size_t a_stride, uint8_t* out,
+                   size_t out_stride, const YmmRequant& q) {
+  if constexpr (MR > 1) {
+    if (mr < MR)
+      return row_block_for<MR - 1, kFbgemm, kCap>(mr, g, a, a_stride, out, out_stride, q);
+  }
+  row_block<MR, kFbgemm, kCap>(g, a, a_stride, out, out_stride, q);
+}
+
+template <bool kFbgemm, bool kCap>
 void rows_impl(const GemmRows& r) {
   const GemmPacked* g = r.g;
   const YmmRequant q = ymm_requant_setup(g->out_zp, g->out_min, g->out_max);
@@ -125,22 +136,16 @@ void rows_impl(const GemmRows& r) {
       a_stride = g->k_pad;
     }
     uint8_t* out = r.out + m * r.out_stride;
-    switch (mr) {
-      case 6: row_block<6, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      case 5: row_block<5, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      case 4: row_block<4, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      case 3: row_block<3, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      case 2: row_block<2, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-      default: row_block<1, kFbgemm>(g, a, a_stride, out, r.out_stride, q); break;
-    }
+    row_block_for<kMr, kFbgemm, kCap>(mr, g, a, a_stride, out, r.out_stride, q);
   }
 }
 
 void rows(const GemmRows& r) {
-  if (r.g->profile == static_cast<int32_t>(Profile::fbgemm)) {
-    rows_impl<true>(r);
+  const bool fbgemm = r.g->profile == static_cast<int32_t>(Profile::fbgemm);
+  if (fbgemm) {
+    r.g->needs_cap ? rows_impl<true, true>(r) : rows_impl<true, false>(r);
   } else {
-    rows_impl<false>(r);
+    r.g->needs_cap ? rows_impl<false, true>(r) : rows_impl<false, false>(r);
   }
 }
 

@@ -42,6 +42,7 @@ struct GemmPacked {
   int32_t nr, kr;
   int32_t profile;  // Profile
   int32_t out_zp, out_min, out_max;
+  int32_t needs_cap;  // see requant_needs_cap
   uint64_t init_offset, mult_offset, bias_offset, w_offset;
   uint64_t panel_bytes;
   uint64_t total_bytes;
@@ -59,6 +60,14 @@ static inline const float* gemm_bias(const GemmPacked* g) {
 static inline const uint8_t* gemm_weights(const GemmPacked* g) {
   return reinterpret_cast<const uint8_t*>(g) + g->w_offset;
 }
+
+// Whether v = f32(f32(float(acc) + bias) * m) can leave the int32 range or
+// be NaN for some int32 acc and some of the columns [0, n): then the
+// requantization must cap v before cvtps2dq (requant_avx2.h). Otherwise
+// |v| < 2^30 for every acc, because
+//   |v| <= (2^31 + |bias|) * |m| * (1 + 2^-24)^2,
+// and the kernels skip the cap.
+bool requant_needs_cap(const Requant& rq, int n);
 
 size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k);
 void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed);
@@ -142,17 +151,21 @@ struct DwLayout {
   int nv;
   int tg;
   bool overlap_tail;  // the last full-width block ends at channel C (needs C >= vc)
+  bool narrow_tail;   // the last block has as few 16-channel lanes as hold C % vc
 };
 
 // Header of a packed depthwise conv, followed by `blocks` blocks of
 // block_bytes: tap groups x nv weight vectors, then init, mult and bias as
 // nv vectors each (int32/float per channel in layout order), and a row of
-// in_zp for padding taps.
+// in_zp for padding taps. With narrow_tail the last block's vectors are
+// 16 * tail_lanes bytes wide.
 struct DwPacked {
   Conv2DShape shape;
   int32_t channels, taps, tap_groups, blocks, vc;
   int32_t profile, out_zp, out_min, out_max;
-  int32_t overlap;  // block starts are min(b * vc, C - vc)
+  int32_t needs_cap;   // see requant_needs_cap
+  int32_t overlap;     // block starts are min(b * vc, C - vc)
+  int32_t tail_lanes;  // 128-bit lanes of the last block
   uint64_t vector_bytes, block_bytes;
   uint64_t blocks_offset, zero_offset;
 };

@@ -1,4 +1,5 @@
 // Prepare-time packing for the x86 kernels (compiled without ISA flags).
+#include <cmath>
 #include <cstring>
 
 #include "kernels/x86/layout.h"
@@ -40,8 +41,7 @@ GemmSizes gemm_sizes(const GemmLayout& layout, int n, int k) {
   s.k_pad = static_cast<int>(round_up(static_cast<size_t>(k), static_cast<size_t>(layout.kr)));
   const size_t n_pad = static_cast<size_t>(s.panels) * layout.nr;
   s.params = round_up(n_pad * 4, kAlign);
-  s.panel_bytes = n_pad == 0 ? 0
-                             : static_cast<size_t>(s.k_pad) * layout.nr * (layout.wide ? 2 : 1);
+  s.panel_bytes = n_pad == 0 ? 0 : static_cast<size_t>(s.k_pad) * layout.nr * (layout.wide ? 2 : 1);
   s.init = header_bytes(sizeof(GemmPacked));
   s.mult = s.init + s.params;
   s.bias = s.mult + s.params;
@@ -59,6 +59,16 @@ Requant group_view(const Requant& rq, int first_channel) {
 }
 
 }  // namespace
+
+bool requant_needs_cap(const Requant& rq, int n) {
+  for (int c = 0; c < n; ++c) {
+    const double m = std::fabs(static_cast<double>(multiplier_of(rq, c)));
+    const double bias = std::fabs(static_cast<double>(float_bias_of(rq, c)));
+    // Written so that NaN and infinity fail the test.
+    if (!((2147483648.0 + bias) * m <= 1073741824.0)) return true;
+  }
+  return false;
+}
 
 size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k) {
   return gemm_sizes(layout, n, k).total;
@@ -79,6 +89,7 @@ void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed) 
   h->out_zp = p.rq->out_zp;
   h->out_min = p.rq->out_min;
   h->out_max = p.rq->out_max;
+  h->needs_cap = requant_needs_cap(*p.rq, p.n) ? 1 : 0;
   h->init_offset = s.init;
   h->mult_offset = s.mult;
   h->bias_offset = s.bias;
@@ -134,9 +145,12 @@ ConvPath conv_path(const Conv2DShape& s) {
 
 const char* conv_path_name(const Conv2DShape& s) {
   switch (conv_path(s)) {
-    case kConvGemm: return "gemm";
-    case kConvDirect: return "direct";
-    case kConvIndirect: return "indirect";
+    case kConvGemm:
+      return "gemm";
+    case kConvDirect:
+      return "direct";
+    case kConvIndirect:
+      return "indirect";
   }
   return "";
 }
@@ -197,7 +211,7 @@ void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
 namespace {
 
 struct DwSizes {
-  int taps, tap_groups, blocks, vc;
+  int taps, tap_groups, blocks, vc, tail_lanes;
   bool overlap;
   size_t vector_bytes, block_bytes, blocks_offset, zero, total;
 };
@@ -210,6 +224,12 @@ DwSizes dw_sizes(const DwLayout& layout, const Conv2DShape& s) {
   z.vc = layout.lanes * 4 * layout.nv;
   z.blocks = (c + z.vc - 1) / z.vc;
   z.overlap = layout.overlap_tail && c >= z.vc;
+  const int tail = c % z.vc;
+  z.tail_lanes = layout.lanes;
+  if (layout.narrow_tail && tail != 0) {
+    const int lanes_needed = (tail + 4 * layout.nv - 1) / (4 * layout.nv);
+    while (z.tail_lanes / 2 >= lanes_needed) z.tail_lanes /= 2;
+  }
   z.vector_bytes = static_cast<size_t>(layout.lanes) * 16;
   z.block_bytes = z.vector_bytes * layout.nv * (z.tap_groups + 3);
   z.blocks_offset = header_bytes(sizeof(DwPacked));
@@ -240,7 +260,9 @@ void dw_pack(const DwLayout& layout, const DwConvPackParams& p, void* packed) {
   h->out_zp = p.rq->out_zp;
   h->out_min = p.rq->out_min;
   h->out_max = p.rq->out_max;
+  h->needs_cap = requant_needs_cap(*p.rq, s.out_c) ? 1 : 0;
   h->overlap = z.overlap ? 1 : 0;
+  h->tail_lanes = z.tail_lanes;
   h->vector_bytes = z.vector_bytes;
   h->block_bytes = z.block_bytes;
   h->blocks_offset = z.blocks_offset;
@@ -251,16 +273,18 @@ void dw_pack(const DwLayout& layout, const DwConvPackParams& p, void* packed) {
   for (int b = 0; b < z.blocks; ++b) {
     uint8_t* block = base + z.blocks_offset + z.block_bytes * b;
     const int start = dw_block_start(h, b);
-    uint8_t* params = block + z.vector_bytes * layout.nv * z.tap_groups;
+    const int lanes = b == z.blocks - 1 ? z.tail_lanes : layout.lanes;
+    const size_t vb = static_cast<size_t>(lanes) * 16;
+    uint8_t* params = block + vb * layout.nv * z.tap_groups;
     for (int i = 0; i < layout.nv; ++i) {
-      for (int lane = 0; lane < layout.lanes; ++lane) {
+      for (int lane = 0; lane < lanes; ++lane) {
         for (int d = 0; d < 4; ++d) {
           const int c = start + lane * 4 * layout.nv + 4 * i + d;
           if (c >= s.out_c) continue;
           const int8_t* wc = p.w + c * taps;
           const size_t slot = static_cast<size_t>(lane) * 4 + d;
           for (int g = 0; g < z.tap_groups; ++g) {
-            uint8_t* v = block + (static_cast<size_t>(g) * layout.nv + i) * z.vector_bytes;
+            uint8_t* v = block + (static_cast<size_t>(g) * layout.nv + i) * vb;
             for (int e = 0; e < layout.tg; ++e) {
               const int t = g * layout.tg + e;
               const int8_t w = t < z.taps ? wc[t] : 0;
@@ -275,9 +299,9 @@ void dw_pack(const DwLayout& layout, const DwConvPackParams& p, void* packed) {
           const int32_t init = accumulator_start(*p.rq, p.in_zp, wc, taps, c);
           const float m = multiplier_of(*p.rq, c);
           const float bias = float_bias_of(*p.rq, c);
-          std::memcpy(params + i * z.vector_bytes + slot * 4, &init, 4);
-          std::memcpy(params + (layout.nv + i) * z.vector_bytes + slot * 4, &m, 4);
-          std::memcpy(params + (2 * layout.nv + i) * z.vector_bytes + slot * 4, &bias, 4);
+          std::memcpy(params + i * vb + slot * 4, &init, 4);
+          std::memcpy(params + (layout.nv + i) * vb + slot * 4, &m, 4);
+          std::memcpy(params + (2 * layout.nv + i) * vb + slot * 4, &bias, 4);
         }
       }
     }

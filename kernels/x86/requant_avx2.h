@@ -44,12 +44,13 @@ static inline YmmRequant ymm_requant_setup(int32_t out_zp, int32_t out_min, int3
 }
 
 // Eight accumulators -> rne(v) as int32 (INT_MIN for NaN and below -2^31).
-template <bool kFbgemm>
+// kCap = false when pack proved |v| < 2^30 (requant_needs_cap in layout.h).
+template <bool kFbgemm, bool kCap>
 static inline __m256i ymm_requant(__m256i acc, __m256 mult, __m256 bias, const YmmRequant& q) {
   __m256 v = _mm256_cvtepi32_ps(acc);
   if (kFbgemm) v = _mm256_add_ps(v, bias);
   v = _mm256_mul_ps(v, mult);
-  v = _mm256_min_ps(q.cap, v);
+  if (kCap) v = _mm256_min_ps(q.cap, v);
   return _mm256_cvtps_epi32(v);
 }
 
@@ -66,8 +67,7 @@ static inline __m256i ymm_clamp8(__m256i bytes, const YmmRequant& q) {
 // Four vectors of 8 requantized columns -> 32 output bytes a | b | c | d.
 // The packs work per 128-bit lane, leaving dwords a0-3 b0-3 c0-3 d0-3 |
 // a4-7 b4-7 c4-7 d4-7; the permute restores the order.
-static inline __m256i ymm_pack32(__m256i a, __m256i b, __m256i c, __m256i d,
-                                 const YmmRequant& q) {
+static inline __m256i ymm_pack32(__m256i a, __m256i b, __m256i c, __m256i d, const YmmRequant& q) {
   const __m256i bytes = _mm256_packus_epi16(ymm_narrow16(a, b, q), ymm_narrow16(c, d, q));
   const __m256i ordered =
       _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));

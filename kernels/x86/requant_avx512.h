@@ -29,12 +29,13 @@ static inline ZmmRequant zmm_requant_setup(int32_t out_zp, int32_t out_min, int3
 
 // Sixteen accumulators -> rne(v) as int32 (INT_MIN for NaN and below
 // -2^31); minps returns its second operand, v, when either is NaN.
-template <bool kFbgemm>
+// kCap = false when pack proved |v| < 2^30 (requant_needs_cap in layout.h).
+template <bool kFbgemm, bool kCap>
 static inline __m512i zmm_requant(__m512i acc, __m512 mult, __m512 bias, const ZmmRequant& q) {
   __m512 v = _mm512_cvtepi32_ps(acc);
   if (kFbgemm) v = _mm512_add_ps(v, bias);
   v = _mm512_mul_ps(v, mult);
-  v = _mm512_min_ps(q.cap, v);
+  if (kCap) v = _mm512_min_ps(q.cap, v);
   return _mm512_cvtps_epi32(v);
 }
 
@@ -49,11 +50,9 @@ static inline __m512i zmm_clamp8(__m512i bytes, const ZmmRequant& q) {
 // Four vectors of 16 requantized columns -> 64 output bytes a | b | c | d.
 // The packs leave, per 128-bit lane L, dwords a, b, c, d of columns
 // 4L..4L+3; the permute gathers each vector's four dwords.
-static inline __m512i zmm_pack64(__m512i a, __m512i b, __m512i c, __m512i d,
-                                 const ZmmRequant& q) {
+static inline __m512i zmm_pack64(__m512i a, __m512i b, __m512i c, __m512i d, const ZmmRequant& q) {
   const __m512i bytes = _mm512_packus_epi16(zmm_narrow16(a, b, q), zmm_narrow16(c, d, q));
-  const __m512i order =
-      _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   return zmm_clamp8(_mm512_permutexvar_epi32(order, bytes), q);
 }
 
@@ -69,13 +68,11 @@ static inline __mmask16 mask16(int n) {
 }
 
 static inline __mmask32 mask32(int n) {
-  return n >= 32 ? ~static_cast<__mmask32>(0)
-                 : static_cast<__mmask32>((1u << (n > 0 ? n : 0)) - 1);
+  return n >= 32 ? ~static_cast<__mmask32>(0) : static_cast<__mmask32>((1u << (n > 0 ? n : 0)) - 1);
 }
 
 static inline __mmask64 mask64(int n) {
-  return n >= 64 ? ~static_cast<__mmask64>(0)
-                 : (static_cast<__mmask64>(1) << (n > 0 ? n : 0)) - 1;
+  return n >= 64 ? ~static_cast<__mmask64>(0) : (static_cast<__mmask64>(1) << (n > 0 ? n : 0)) - 1;
 }
 
 }  // namespace qrt::kernels::x86

@@ -59,8 +59,9 @@ void conv_run_t(const ConvArgs& args, int m_begin, int m_end, void* scratch) {
 
 template <const GemmTier& T>
 constexpr GemmKernel gemm_kernel(const char* name, Isa isa, int mr, int nr) {
-  return GemmKernel{name,          isa, mr, nr, &gemm_packed_bytes_t<T>, &gemm_pack_t<T>,
-                    &gemm_scratch_t<T>, &gemm_run_t<T>};
+  return GemmKernel{
+      name,          isa, mr, nr, &gemm_packed_bytes_t<T>, &gemm_pack_t<T>, &gemm_scratch_t<T>,
+      &gemm_run_t<T>};
 }
 
 template <const GemmTier& T>
@@ -121,7 +122,8 @@ const DwConvKernel* dwconv_avx2(int kernel_h, int kernel_w) {
 #if defined(QRT_X86_AVXVNNI)
 const GemmKernel kGemmAvxvnni =
     gemm_kernel<kGemmTierAvxvnni>("gemm_u8s8_6x16_avxvnni", Isa::avxvnni, 6, 16);
-const ConvKernel kConvAvxvnni = conv_kernel<kGemmTierAvxvnni>("conv_u8s8_6x16_avxvnni", Isa::avxvnni);
+const ConvKernel kConvAvxvnni =
+    conv_kernel<kGemmTierAvxvnni>("conv_u8s8_6x16_avxvnni", Isa::avxvnni);
 const DwConvKernel* dwconv_avxvnni(int kernel_h, int kernel_w) {
   static const DwConvKernel k3 =
       dw_kernel<kDwTierAvxvnni>("dwconv3x3_u8s8_avxvnni", Isa::avxvnni, kDwTierAvxvnni.run3x3);

@@ -12,7 +12,10 @@ limit_kib=300  # aarch64 libqrt.a budget (issue 9)
 
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }
 
-printf '%-8s %-10s %12s %10s\n' arch file bytes KiB
+# bytes: the stripped file. code+data: text + data + bss from size(1), what
+# linking it can add to a program at most (an archive also carries symbol
+# tables and the relocations a static library cannot drop).
+printf '%-8s %-10s %12s %10s %12s\n' arch file bytes KiB code+data
 status=0
 for target in aarch64:aarch64-linux-gnu armv7:arm-linux-gnueabihf; do
   arch=${target%%:*}
@@ -26,7 +29,8 @@ for target in aarch64:aarch64-linux-gnu armv7:arm-linux-gnueabihf; do
   "$triple-strip" -o "$dir/stripped/qrt-run" "$dir/runtime/qrt-run"
   for f in libqrt.a qrt-run; do
     bytes=$(stat -c %s "$dir/stripped/$f")
-    printf '%-8s %-10s %12s %10s\n' "$arch" "$f" "$bytes" "$(kib "$bytes")"
+    loaded=$("$triple-size" -t "$dir/stripped/$f" | awk 'END { print $4 }')
+    printf '%-8s %-10s %12s %10s %12s\n' "$arch" "$f" "$bytes" "$(kib "$bytes")" "$loaded"
     if [[ $arch == aarch64 && $f == libqrt.a && $bytes -gt $((limit_kib * 1024)) ]]; then
       echo "arm_sizes.sh: aarch64 libqrt.a is over the ${limit_kib} KiB budget" >&2
       status=1

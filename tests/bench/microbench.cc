@@ -8,9 +8,9 @@
 //   qrt-microbench --benchmark_filter=gemm1x1   (see --help)
 #include <benchmark/benchmark.h>
 
-#include <ctime>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,24 +31,27 @@ double thread_cpu_ns() {
   return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-// Core clock from a chain of dependent 1-cycle adds timed in thread CPU
-// time (other processes' time slices do not count); 3.3 GHz if the
+// Core clock from a chain of dependent 3-cycle integer multiplies timed in
+// thread CPU time (other processes' time slices do not count). Not adds:
+// recent Intel cores fold chains of add-immediate at rename. 3.3 GHz if the
 // measurement is implausible (or off x86).
 double measure_ghz() {
 #if defined(__x86_64__)
-  constexpr long kIters = 2000000;
+  constexpr long kIters = 1000000;
   double best = 0;
   for (int attempt = 0; attempt < 20; ++attempt) {
-    uint64_t x = 0;
+    uint64_t x = 1;
+    const uint64_t y = 3;
     const double t0 = thread_cpu_ns();
     for (long i = 0; i < kIters; ++i) {
       __asm__ volatile(
           ".rept 100\n\t"
-          "add $1, %0\n\t"
+          "imul %1, %0\n\t"
           ".endr"
-          : "+r"(x));
+          : "+r"(x)
+          : "r"(y));
     }
-    const double ghz = 100.0 * kIters / (thread_cpu_ns() - t0);
+    const double ghz = 300.0 * kIters / (thread_cpu_ns() - t0);
     if (ghz > best) best = ghz;
   }
   if (best > 0.5 && best < 7) return best;
@@ -58,10 +61,14 @@ double measure_ghz() {
 
 int mac_per_cycle(k::Isa isa) {
   switch (isa) {
-    case k::Isa::avx2: return 32;
-    case k::Isa::avxvnni: return 64;
-    case k::Isa::avx512vnni: return 128;
-    default: return 0;
+    case k::Isa::avx2:
+      return 32;
+    case k::Isa::avxvnni:
+      return 64;
+    case k::Isa::avx512vnni:
+      return 128;
+    default:
+      return 0;
   }
 }
 
@@ -70,8 +77,8 @@ void report(benchmark::State& state, k::Isa isa, double macs) {
       benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   const int limit = mac_per_cycle(isa);
   if (limit > 0) {
-    state.counters["of_limit"] = benchmark::Counter(
-        macs / (limit * g_ghz * 1e9), benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["of_limit"] = benchmark::Counter(macs / (limit * g_ghz * 1e9),
+                                                    benchmark::Counter::kIsIterationInvariantRate);
   }
 }
 
@@ -96,7 +103,8 @@ __attribute__((target("avx2"))) double peak_avx2_maddubs(long iters) {
         "vpaddd %%ymm5, %%ymm1, %%ymm1\n\t"
         "vpaddd %%ymm6, %%ymm2, %%ymm2\n\t"
         "vpaddd %%ymm7, %%ymm3, %%ymm3\n\t"
-        ".endr" ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7");
+        ".endr" ::
+            : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7");
   }
   return 12.0 * 32 * iters;
 }
@@ -119,8 +127,9 @@ __attribute__((target("avx2"))) double peak_avx2_maddwd(long iters) {
         "vpaddd %%ymm9, %%ymm3, %%ymm3\n\t"
         "vpaddd %%ymm10, %%ymm4, %%ymm4\n\t"
         "vpaddd %%ymm11, %%ymm5, %%ymm5\n\t"
-        ".endr" ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-        "xmm9", "xmm10", "xmm11");
+        ".endr" ::
+            : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+              "xmm10", "xmm11");
   }
   return 12.0 * 16 * iters;
 }
@@ -139,8 +148,9 @@ __attribute__((target("avx2,avxvnni"))) double peak_avxvnni(long iters) {
         "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm8\n\t"
         "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm9\n\t"
         "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm10\n\t"
-        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm11\n\t" ::: "xmm0", "xmm1", "xmm2", "xmm3",
-        "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11");
+        "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm11\n\t" ::
+            : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+              "xmm10", "xmm11");
   }
   return 12.0 * 32 * iters;
 }
@@ -159,8 +169,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) double peak_avx512vnni(lo
         "vpdpbusd %%zmm31, %%zmm30, %%zmm24\n\t"
         "vpdpbusd %%zmm31, %%zmm30, %%zmm25\n\t"
         "vpdpbusd %%zmm31, %%zmm30, %%zmm26\n\t"
-        "vpdpbusd %%zmm31, %%zmm30, %%zmm27\n\t" ::: "xmm16", "xmm17", "xmm18", "xmm19",
-        "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27");
+        "vpdpbusd %%zmm31, %%zmm30, %%zmm27\n\t" ::
+            : "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24",
+              "xmm25", "xmm26", "xmm27");
   }
   return 12.0 * 64 * iters;
 }
@@ -209,7 +220,6 @@ struct Layer {
     k::make_conv_requant(spec, multiplier.data(), bias_q.data(), bias_f.data(), &rq);
   }
 };
-
 
 k::Conv2DShape conv_shape(int hw, int in_c, int out_c, int kernel, int stride, int groups) {
   k::Conv2DShape s;
@@ -260,7 +270,7 @@ void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool pe
 
 // Depthwise 3x3 stride 1 over 56x56x144 (MobileNetV2 block 2).
 void bm_dwconv3x3(benchmark::State& state, k::Isa isa, k::Profile profile, bool per_channel) {
-  const k::Conv2DShape s = conv_shape(56, 144, 144, 3, 1, 144);
+  const k::Conv2DShape s = conv_shape(static_cast<int>(state.range(0)), 144, 144, 3, 1, 144);
   const size_t in_size = static_cast<size_t>(s.in_h) * s.in_w * s.in_c;
   const size_t out_size = static_cast<size_t>(s.out_h) * s.out_w * s.out_c;
   Layer layer(profile, per_channel, s.out_c, static_cast<size_t>(s.out_c) * 9, in_size);
@@ -343,7 +353,7 @@ void bm_conv(benchmark::State& state, k::Isa isa, k::Conv2DShape s) {
 void register_all() {
   const k::Isa tiers[] = {k::Isa::avx2, k::Isa::avxvnni, k::Isa::avx512vnni};
   const auto add = [](benchmark::internal::Benchmark* b) {
-    b->Unit(benchmark::kMicrosecond)->Repetitions(15)->DisplayAggregatesOnly(true);
+    return b->Unit(benchmark::kMicrosecond)->Repetitions(15)->DisplayAggregatesOnly(true);
   };
 #if defined(__x86_64__)
   if (k::isa_available(k::Isa::avx2)) {
@@ -369,22 +379,28 @@ void register_all() {
                                      bm_gemm1x1, isa, k::Profile::fbgemm, true));
   }
   add(benchmark::RegisterBenchmark("dwconv3x3_56x56x144/qnnpack_per_tensor/ref", bm_dwconv3x3,
-                                   k::Isa::ref, k::Profile::qnnpack, false));
+                                   k::Isa::ref, k::Profile::qnnpack, false))
+      ->Arg(56);
   for (k::Isa isa : tiers) {
     if (!k::isa_available(isa)) continue;
     const std::string tier = k::isa_name(isa);
     add(benchmark::RegisterBenchmark(("dwconv3x3_56x56x144/qnnpack_per_tensor/" + tier).c_str(),
-                                     bm_dwconv3x3, isa, k::Profile::qnnpack, false));
+                                     bm_dwconv3x3, isa, k::Profile::qnnpack, false))
+        ->Arg(56);
     add(benchmark::RegisterBenchmark(("dwconv3x3_56x56x144/fbgemm_per_channel/" + tier).c_str(),
-                                     bm_dwconv3x3, isa, k::Profile::fbgemm, true));
+                                     bm_dwconv3x3, isa, k::Profile::fbgemm, true))
+        ->Arg(56);
+    add(benchmark::RegisterBenchmark(("dwconv3x3_14x14x144/qnnpack_per_tensor/" + tier).c_str(),
+                                     bm_dwconv3x3, isa, k::Profile::qnnpack, false))
+        ->Arg(14);
   }
   for (k::Isa isa : tiers) {
     if (!k::isa_available(isa)) continue;
     const std::string tier = k::isa_name(isa);
     add(benchmark::RegisterBenchmark(("conv3x3s2_224x224x3_32/" + tier).c_str(), bm_conv, isa,
                                      conv_shape(224, 3, 32, 3, 2, 1)));
-    add(benchmark::RegisterBenchmark(("conv3x3_28x28x64_64_groups2/" + tier).c_str(), bm_conv,
-                                      isa, conv_shape(28, 64, 64, 3, 1, 2)));
+    add(benchmark::RegisterBenchmark(("conv3x3_28x28x64_64_groups2/" + tier).c_str(), bm_conv, isa,
+                                     conv_shape(28, 64, 64, 3, 1, 2)));
   }
 }
 

@@ -54,9 +54,7 @@ inline float log_uniform(std::mt19937& rng, float lo, float hi) {
   return static_cast<float>(std::exp(e));
 }
 
-inline bool coin(std::mt19937& rng, double p = 0.5) {
-  return std::bernoulli_distribution(p)(rng);
-}
+inline bool coin(std::mt19937& rng, double p = 0.5) { return std::bernoulli_distribution(p)(rng); }
 
 // uint8 activations: uniform, or piled at the ends (the saturation cases of
 // vpmaddubsw), or in a narrow band around the zero point.
@@ -66,10 +64,18 @@ inline std::vector<uint8_t> random_activations(std::mt19937& rng, size_t n, int 
   for (auto& x : v) {
     int q;
     switch (mode) {
-      case 0: q = uniform(rng, 0, 1) ? 255 : 0; break;
-      case 1: q = uniform(rng, 240, 255); break;
-      case 2: q = std::clamp(zp + uniform(rng, -8, 8), 0, 255); break;
-      default: q = uniform(rng, 0, 255); break;
+      case 0:
+        q = uniform(rng, 0, 1) ? 255 : 0;
+        break;
+      case 1:
+        q = uniform(rng, 240, 255);
+        break;
+      case 2:
+        q = std::clamp(zp + uniform(rng, -8, 8), 0, 255);
+        break;
+      default:
+        q = uniform(rng, 0, 255);
+        break;
     }
     x = static_cast<uint8_t>(q);
   }
@@ -82,9 +88,15 @@ inline std::vector<int8_t> random_weights(std::mt19937& rng, size_t n) {
   for (auto& x : v) {
     int q;
     switch (mode) {
-      case 0: q = uniform(rng, 0, 1) ? 127 : -128; break;
-      case 1: q = -128; break;
-      default: q = uniform(rng, -128, 127); break;
+      case 0:
+        q = uniform(rng, 0, 1) ? 127 : -128;
+        break;
+      case 1:
+        q = -128;
+        break;
+      default:
+        q = uniform(rng, -128, 127);
+        break;
     }
     x = static_cast<int8_t>(q);
   }
@@ -173,16 +185,17 @@ inline void make_random_requant(std::mt19937& rng, k::Profile profile, int chann
     spec.bias = with_bias ? r->bias.data() : nullptr;
     spec.channels = channels;
     const int act = uniform(rng, 0, 3);
-    if (act == 1) spec.act_min = 0.f;                                  // ReLU
-    if (act == 2) spec.act_min = 0.f, spec.act_max = 6.f;              // ReLU6
-    if (act == 3) spec.act_min = -3.f * out_scale * uniform(rng, 0, 60),
-                  spec.act_max = 3.f * out_scale * uniform(rng, 1, 60);  // random clip
+    if (act == 1) spec.act_min = 0.f;                      // ReLU
+    if (act == 2) spec.act_min = 0.f, spec.act_max = 6.f;  // ReLU6
+    if (act == 3)
+      spec.act_min = -3.f * out_scale * uniform(rng, 0, 60),
+      spec.act_max = 3.f * out_scale * uniform(rng, 1, 60);  // random clip
     if (k::make_conv_requant(spec, r->multiplier.data(), r->bias_q.data(), r->bias_f.data(),
                              &r->rq)) {
       std::snprintf(buf, sizeof(buf),
                     "%s, s_in %g, s_w[0] %g, s_out %g, m[0] %g, bias %d, zp %d, clamp [%d, %d]",
-                    per_channel ? "per-channel" : "per-tensor", in_scale, r->w_scales[0],
-                    out_scale, r->multiplier[0], with_bias, out_zp, r->rq.out_min, r->rq.out_max);
+                    per_channel ? "per-channel" : "per-tensor", in_scale, r->w_scales[0], out_scale,
+                    r->multiplier[0], with_bias, out_zp, r->rq.out_min, r->rq.out_max);
       r->desc = buf;
       return;
     }

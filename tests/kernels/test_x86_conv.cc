@@ -26,9 +26,9 @@ std::string describe(const k::Conv2DShape& s) {
   std::snprintf(buf, sizeof(buf),
                 "batch %d in %dx%dx%d out %dx%dx%d kernel %dx%d stride %dx%d dilation %dx%d "
                 "pad %d,%d groups %d",
-                s.batch, s.in_h, s.in_w, s.in_c, s.out_h, s.out_w, s.out_c, s.kernel_h,
-                s.kernel_w, s.stride_h, s.stride_w, s.dilation_h, s.dilation_w, s.pad_top,
-                s.pad_left, s.groups);
+                s.batch, s.in_h, s.in_w, s.in_c, s.out_h, s.out_w, s.out_c, s.kernel_h, s.kernel_w,
+                s.stride_h, s.stride_w, s.dilation_h, s.dilation_w, s.pad_top, s.pad_left,
+                s.groups);
   return buf;
 }
 
@@ -86,9 +86,9 @@ k::Conv2DShape random_conv_shape(std::mt19937& rng) {
     s.dilation_h = uniform(rng, 1, 3);
     s.dilation_w = uniform(rng, 1, 3);
   }
-  s.pad_top = uniform(rng, 0, s.kernel_h);
-  s.pad_left = uniform(rng, 0, s.kernel_w);
   for (;;) {
+    s.pad_top = uniform(rng, 0, s.kernel_h);
+    s.pad_left = uniform(rng, 0, s.kernel_w);
     s.in_h = uniform(rng, 1, 10 / kSizeScale + 2);
     s.in_w = uniform(rng, 1, 10 / kSizeScale + 2);
     s.out_h = out_size(s.in_h, s.kernel_h, s.stride_h, s.dilation_h, s.pad_top,
@@ -173,10 +173,9 @@ TEST_CASE("x86 conv kernels match conv2d_u8s8_ref") {
     CHECK(failures == 0);
     // Every path must have been exercised in earnest.
     for (const char* path : {"gemm", "direct", "indirect"}) CHECK(per_path[path] >= 300);
-    MESSAGE(std::string(kernel->name) << ": " << kCases << " random cases (gemm "
-                                      << per_path["gemm"] << ", direct " << per_path["direct"]
-                                      << ", indirect " << per_path["indirect"] << "), seed "
-                                      << seed);
+    MESSAGE(std::string(kernel->name)
+            << ": " << kCases << " random cases (gemm " << per_path["gemm"] << ", direct "
+            << per_path["direct"] << ", indirect " << per_path["indirect"] << "), seed " << seed);
     total += kCases;
   }
   MESSAGE("x86 conv: " << total << " cases over " << tiers_to_test().size() << " tiers");

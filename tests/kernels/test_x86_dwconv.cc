@@ -30,7 +30,9 @@ k::Conv2DShape random_dw_shape(std::mt19937& rng) {
   k::Conv2DShape s;
   s.batch = coin(rng, 0.15) ? 2 : 1;
   const int kind = uniform(rng, 0, 2);
-  const int c = kind == 0 ? uniform(rng, 2, 40) : kind == 1 ? uniform(rng, 2, 200) : 16 * uniform(rng, 1, 12);
+  const int c = kind == 0   ? uniform(rng, 2, 40)
+                : kind == 1 ? uniform(rng, 2, 200)
+                            : 16 * uniform(rng, 1, 12);
   s.in_c = s.out_c = s.groups = c;
   const int ks = uniform(rng, 0, 9);
   if (ks < 4) {
@@ -145,8 +147,8 @@ TEST_CASE("x86 depthwise kernels match conv2d_u8s8_ref") {
       counts += " " + name + " " + std::to_string(n);
       CHECK(n >= 300);
     }
-    MESSAGE(std::string(k::isa_name(isa)) << ": " << kCases << " random cases," << counts << ", seed "
-                             << seed);
+    MESSAGE(std::string(k::isa_name(isa))
+            << ": " << kCases << " random cases," << counts << ", seed " << seed);
     total += kCases;
   }
   MESSAGE("x86 depthwise: " << total << " cases over " << tiers_to_test().size() << " tiers");

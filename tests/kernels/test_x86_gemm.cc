@@ -26,8 +26,8 @@ struct GemmCase {
 };
 
 // Runs one case; returns false (after reporting) on a mismatch.
-bool run_gemm_case(const k::GemmKernel& kernel, std::mt19937& rng, const GemmCase& c,
-                   uint32_t seed, int index) {
+bool run_gemm_case(const k::GemmKernel& kernel, std::mt19937& rng, const GemmCase& c, uint32_t seed,
+                   int index) {
   RandomRequant rr;
   make_random_requant(rng, c.profile, c.n, c.k, &rr);
   const std::vector<uint8_t> a_dense =

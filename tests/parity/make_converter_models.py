@@ -26,6 +26,16 @@ ONNX value name:
                                       not round like the runtime's, so only
                                       these inputs give PyTorch's exact scales.
 npz/: small .npz files for the reader (stored, deflated, several keys).
+
+    /usr/bin/python3 tests/parity/make_converter_models.py --mobilenet DIR
+writes torchvision's quantizable mobilenet_v2 (seeded random weights, fused,
+eval) as DIR/mobilenet_v2.onnx, calibration batches DIR/calib/*.npy and
+PyTorch's qnnpack qparams DIR/qnnpack.txt (same format as above), for the
+issue's PTSQ acceptance run (too large to commit); then
+    qrt-convert DIR/mobilenet_v2.onnx -o DIR/m.qrt --mode static --profile qnnpack \
+        --calib DIR/calib --histogram-compat torch1.13 --report-json DIR/report.json
+    /usr/bin/python3 tests/parity/make_converter_models.py --compare DIR
+counts the tensors whose qparams are identical.
 """
 
 import copy
@@ -250,5 +260,87 @@ def main():
     _npz_files(rng)
 
 
+def _scope(module):
+    """ONNX node-name scope PyTorch 1.13's exporter gives a module path:
+    features.1.conv.0 -> /features/features.1/conv/conv.0/."""
+    parts = []
+    for tok in module.split("."):
+        parts.append(parts[-1] + "." + tok if tok.isdigit() else tok)
+    return "/" + "/".join(parts) + "/"
+
+
+def mobilenet(out):
+    import torchvision
+    torch.backends.quantized.engine = "qnnpack"
+    os.makedirs(os.path.join(out, "calib"), exist_ok=True)
+    torch.manual_seed(0)
+    m = torchvision.models.quantization.mobilenet_v2(weights=None, quantize=False).eval()
+    m.fuse_model()
+    rng = np.random.default_rng(0)
+    calib = [rng.standard_normal((8, 3, 224, 224)).astype(F32) for _ in range(4)]
+    for i, b in enumerate(calib):
+        np.save(os.path.join(out, "calib", "b%02d.npy" % i), b)
+    path = os.path.join(out, "mobilenet_v2.onnx")
+    torch.onnx.export(m, torch.from_numpy(calib[0]), path, input_names=["x"],
+                      output_names=["logits"], opset_version=13)
+    nodes = [n for n in onnx.load(path).graph.node if n.op_type != "Constant"]
+    p = copy.deepcopy(m)
+    p.qconfig = get_default_qconfig("qnnpack")
+    p = prepare(p)
+    with torch.no_grad():
+        for b in calib:
+            p(torch.from_numpy(b))
+    lines = []
+    for name, mod in p.named_modules():
+        obs = getattr(mod, "activation_post_process", None)
+        if obs is None or isinstance(obs, nn.Identity) or obs.min_val.numel() == 0 or \
+                obs.min_val.item() == float("inf"):
+            continue  # never ran (a skip_add of a block without residual)
+        if name == "quant":
+            value = "x"
+        else:
+            parts = name.split(".")
+            scope = _scope(".".join(parts[:-1]) if parts[-1] == "skip_add" else name)
+            cand = [n for n in nodes if n.name.startswith(scope) and
+                    (parts[-1] != "skip_add" or (n.op_type == "Add" and n.name.count("/") == scope.count("/")))]
+            value = cand[-1].output[0]
+        s, z = obs.calculate_qparams()
+        lines.append(_fmt_case("act", value, [float(s)], [int(z)]))
+    for name, mod in p.named_modules():
+        if isinstance(mod, (nn.Conv2d, nn.Linear)):
+            w = mod.qconfig.weight()
+            w(mod.weight.detach())
+            s, z = w.calculate_qparams()
+            scope = _scope(name)
+            cand = [n for n in nodes if n.name.startswith(scope) and n.op_type in ("Conv", "Gemm")]
+            lines.append(_fmt_case("weight", cand[0].input[1], s.reshape(-1).tolist(), z.reshape(-1).tolist()))
+    with open(os.path.join(out, "qnnpack.txt"), "w") as f:
+        f.writelines(lines)
+
+
+def compare(out):
+    import json
+    report = json.load(open(os.path.join(out, "report.json")))
+    ours = {q["name"]: q for q in report["qparams"]}
+    counts = {"act": [0, 0], "weight": [0, 0]}
+    for line in open(os.path.join(out, "qnnpack.txt")):
+        kind, name, rest = line.split(" ", 2)
+        scales, zps = rest.split("|")
+        want = ([F32(float.fromhex(t)) for t in scales.split()], [int(t) for t in zps.split()])
+        q = ours.get(name)
+        same = q is not None and [F32(v) for v in q["scale"]] == want[0] and q["zero_point"] == want[1]
+        counts[kind][0] += same
+        counts[kind][1] += 1
+        if not same:
+            print("differs: %s %s ours %s PyTorch %s" % (kind, name, q and (q["scale"], q["zero_point"]), want))
+    for kind, (same, total) in counts.items():
+        print("%s: %d of %d identical" % (kind, same, total))
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--mobilenet":
+        mobilenet(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--compare":
+        compare(sys.argv[2])
+    else:
+        main()

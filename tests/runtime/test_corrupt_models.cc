@@ -91,6 +91,7 @@ struct Outcome {
   qrt_status status = QRT_OK;
   std::string message;
   std::vector<std::vector<uint8_t>> outputs;  // when it ran
+  qrt_memory_info memory = {};                // when it prepared
   std::string problem;  // a broken contract; empty when all is well
 };
 
@@ -214,8 +215,7 @@ Outcome run_variant(const uint8_t* data, size_t size) {
 
   std::ostringstream why;
   why << out.problem;
-  qrt_memory_info memory;
-  if (qrt_memory(it, &memory) != QRT_OK || memory.total_bytes > kMaxArena)
+  if (qrt_memory(it, &out.memory) != QRT_OK || out.memory.total_bytes > kMaxArena)
     why << "; memory info missing or above the arena limit";
   for (int32_t i = 0; i < qrt_input_count(it); ++i) {
     qrt_tensor t;
@@ -872,7 +872,8 @@ std::vector<Case> structure_cases() {
       {"groups not dividing the channels", Base::kInt8,
        [](GraphSpec& g) { std::get<Conv2DAttrs>(g.op("dw").attrs).groups = 3; }, P, BAD,
        {"'dw'", "3 groups"}},
-      {"groups 0", Base::kF32, [](GraphSpec& g) { std::get<Conv2DAttrs>(g.op("dw").attrs).groups = 0; },
+      {"groups 0", Base::kF32,
+       [](GraphSpec& g) { std::get<Conv2DAttrs>(g.op("dw").attrs).groups = 0; },
        P, BAD, {"'dw'", "groups 0"}},
       {"weights not in OHWI for the groups", Base::kInt8,
        [](GraphSpec& g) { std::get<Conv2DAttrs>(g.op("pw").attrs).groups = 2; }, P, BAD,
@@ -967,14 +968,6 @@ size_t vtable_entry_position(const std::vector<uint8_t>& bytes, const void* tabl
   const uint8_t* vt = p - flatbuffers::ReadScalar<flatbuffers::soffset_t>(p);
   REQUIRE(flatbuffers::ReadScalar<flatbuffers::voffset_t>(vt) > field);
   return static_cast<size_t>(vt + field - bytes.data());
-}
-
-std::vector<uint8_t> reference_output(const GraphSpec& g) {
-  const std::vector<uint8_t> bytes = serialize(g);
-  Outcome o = run_variant(bytes.data(), bytes.size());
-  REQUIRE_MESSAGE(o.stage == Stage::kRan, o.message);
-  REQUIRE(o.outputs.size() == 1);
-  return o.outputs[0];
 }
 
 }  // namespace
@@ -1108,7 +1101,10 @@ TEST_CASE("corrupt models: offline memory plans fall back, or are rejected, neve
   for (Profile profile : {Profile::Qnnpack, Profile::Fbgemm}) {
     INFO(std::string(profile == Profile::Qnnpack ? "qnnpack" : "fbgemm"));
     const GraphSpec base = cnn_spec(true, profile);
-    const std::vector<uint8_t> expected = reference_output(base);
+    const std::vector<uint8_t> base_bytes = serialize(base);
+    const Outcome reference = run_variant(base_bytes.data(), base_bytes.size());
+    REQUIRE_MESSAGE(reference.stage == Stage::kRan, reference.message);
+    REQUIRE(reference.outputs.size() == 1);
     const size_t n = base.tensors.size();
 
     // Disjoint 64-byte aligned slots: a valid plan.
@@ -1121,35 +1117,39 @@ TEST_CASE("corrupt models: offline memory plans fall back, or are rejected, neve
       valid[i] = top;
       top += static_cast<int64_t>((bytes + 63) / 64 * 64);
     }
+    // What the runtime must do with each plan.
+    enum class Expect { kRuns, kFallsBack, kRunsOrOutOfMemory };
     struct PlanCase {
       const char* what;
       std::vector<int64_t> plan;
-      bool may_reject;  // a consistent plan too large for the arena limit
+      Expect expect;
     };
-    std::vector<PlanCase> plans = {{"valid", valid, false}};
-    plans.push_back({"every tensor at 0 (overlapping)", std::vector<int64_t>(n, 0), false});
+    std::vector<PlanCase> plans = {{"valid", valid, Expect::kRuns}};
+    plans.push_back({"every tensor at 0", std::vector<int64_t>(n, 0), Expect::kFallsBack});
     std::vector<int64_t> misaligned = valid;
     for (int64_t& o : misaligned)
       if (o >= 0) o += 8;
-    plans.push_back({"misaligned", misaligned, false});
+    plans.push_back({"misaligned", misaligned, Expect::kFallsBack});
     std::vector<int64_t> overlapping = valid;
-    overlapping[static_cast<size_t>(base.index("dw"))] = valid[static_cast<size_t>(base.index("pw"))];
-    plans.push_back({"two live tensors overlapping", overlapping, false});
+    auto slot = [&](const char* name) { return static_cast<size_t>(base.index(name)); };
+    overlapping[slot("dw")] = valid[slot("pw")];
+    plans.push_back({"two live tensors overlapping", overlapping, Expect::kFallsBack});
+    // Consistent, but far beyond the arena limit.
     std::vector<int64_t> huge = valid;
-    huge[static_cast<size_t>(base.index("sum"))] = int64_t{1} << 40;
-    plans.push_back({"one offset at 1 TiB", huge, true});
+    huge[slot("sum")] = int64_t{1} << 40;
+    plans.push_back({"one offset at 1 TiB", huge, Expect::kRunsOrOutOfMemory});
     std::vector<int64_t> edge = valid;
-    edge[static_cast<size_t>(base.index("gap"))] = std::numeric_limits<int64_t>::max() & ~int64_t{63};
-    plans.push_back({"one offset near INT64_MAX", edge, true});
+    edge[slot("gap")] = std::numeric_limits<int64_t>::max() & ~int64_t{63};
+    plans.push_back({"one offset near INT64_MAX", edge, Expect::kRunsOrOutOfMemory});
     std::vector<int64_t> negative = valid;
     for (int64_t& o : negative)
       if (o >= 0) o = -7 - o;
     negative[0] = std::numeric_limits<int64_t>::min();
-    plans.push_back({"negative offsets", negative, false});
+    plans.push_back({"negative offsets", negative, Expect::kFallsBack});
     std::vector<int64_t> constants(n, -1);
     for (size_t i = 0; i < n; ++i)
       if (base.tensors[i].constant) constants[i] = 0;
-    plans.push_back({"offsets for constants only", constants, false});
+    plans.push_back({"offsets for constants only", constants, Expect::kFallsBack});
 
     for (const PlanCase& pc : plans) {
       INFO(std::string(pc.what));
@@ -1160,13 +1160,16 @@ TEST_CASE("corrupt models: offline memory plans fall back, or are rejected, neve
       const std::vector<uint8_t> bytes = serialize(g);
       Outcome o = run_variant(bytes.data(), bytes.size());
       CHECK_MESSAGE(o.problem.empty(), o.problem);
-      if (pc.may_reject && o.stage == Stage::kPrepare) {
+      if (pc.expect == Expect::kRunsOrOutOfMemory && o.stage == Stage::kPrepare) {
         CHECK(o.status == QRT_OUT_OF_MEMORY);
         continue;
       }
       REQUIRE_MESSAGE(o.stage == Stage::kRan, o.message);
       REQUIRE(o.outputs.size() == 1);
-      CHECK(o.outputs[0] == expected);
+      CHECK(o.outputs[0] == reference.outputs[0]);
+      // Falling back means replanning everything, as if there were no plan.
+      if (pc.expect == Expect::kFallsBack)
+        CHECK(o.memory.arena_bytes == reference.memory.arena_bytes);
     }
   }
 }
