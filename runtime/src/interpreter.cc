@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 
+#include "kernels/cpu.h"
 #include "memory_planner.h"
 
 namespace qrt {
@@ -70,6 +72,13 @@ qrt_status Interpreter::prepare(const Model& model, const InterpreterOptions& op
                                 bool plan_only, Error* error) {
   if (model_) return fail(error, QRT_INVALID_ARGUMENT, "interpreter is already prepared");
   if (!model.root) return fail(error, QRT_INVALID_ARGUMENT, "model is not loaded");
+  // Once per interpreter, before any op sizes its packed weights: the tier
+  // decides those sizes, so sizing and fill pass must see the same one. A
+  // QRT_ISA the CPU cannot honour is an error, not a silent fallback, so a
+  // benchmark or test never measures a tier other than the one it named.
+  std::string isa_error;
+  const kernels::Isa isa = kernels::selected_isa(&isa_error);
+  if (!isa_error.empty()) return fail(error, QRT_INVALID_ARGUMENT, "%s", isa_error.c_str());
   model_ = &model;
   profile_ops_ = options.profile_ops;
   const fb::Model& root = *model.root;
@@ -105,6 +114,7 @@ qrt_status Interpreter::prepare(const Model& model, const InterpreterOptions& op
     ctx.index = static_cast<int32_t>(i);
     ctx.name = op->name() ? op->name()->c_str() : "";
     ctx.profile = profile;
+    ctx.isa = isa;
     ctx.error = error;
     ctx.inputs = op_tensors_.data() + next;
     ctx.num_inputs = op->inputs() ? static_cast<int32_t>(op->inputs()->size()) : 0;

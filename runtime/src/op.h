@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "error.h"
+#include "kernels/cpu.h"
 #include "kernels/params.h"
 #include "tensor.h"
 
@@ -43,6 +44,11 @@ struct OpContext {
   int32_t index = 0;  // position in execution order
   const char* name = "";
   kernels::Profile profile = kernels::Profile::qnnpack;
+  // Chosen once per interpreter (QRT_ISA or the CPU's best): every op of one
+  // interpreter runs the same tier, and a fast kernel matches the reference
+  // bit for bit, so the choice changes speed, never output bytes.
+  kernels::Isa isa = kernels::Isa::ref;
+  const char* kernel = "ref";  // what eval calls, set by prepare (profiles, tests)
 
   Tensor** inputs = nullptr;  // absent optional inputs are null
   int32_t num_inputs = 0;

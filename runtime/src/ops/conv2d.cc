@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/cpu.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/ref/quant_math.h"
 #include "ops/ops.h"
@@ -15,7 +16,22 @@ struct Conv2DData {
   kernels::Conv2DShape shape;
   kernels::Requant rq;
   float act_min, act_max;
+  // u8 fast path: at most one of conv/dwconv is set; neither means the
+  // reference kernel. packed and indirection live in persistent memory.
+  const kernels::ConvKernel* conv;
+  const kernels::DwConvKernel* dwconv;
+  const void* packed;
+  const uint8_t* const* indirection;
 };
+
+// Depthwise convs (channel multiplier 1) take their own kernels; every other
+// u8 conv the general one; null leaves the layer on the reference.
+void select_kernels(kernels::Isa isa, const kernels::Conv2DShape& sh,
+                    const kernels::ConvKernel** conv, const kernels::DwConvKernel** dwconv) {
+  *conv = nullptr;
+  *dwconv = kernels::is_depthwise(sh) ? kernels::select_dwconv_kernel(isa, sh) : nullptr;
+  if (!*dwconv) *conv = kernels::select_conv_kernel(isa);
+}
 
 }  // namespace
 
@@ -101,13 +117,10 @@ qrt_status prepare_conv2d(OpContext& ctx) {
     if (s != QRT_OK) return s;
   }
 
-  Conv2DData* d = ctx.persistent->take<Conv2DData>(1);
-  RequantArrays arrays = take_requant_arrays(ctx, quant, out_c, w.per_channel);
-  ctx.macs = static_cast<uint64_t>(out.elements) * kh * kw * (in_c / groups);
-  if (ctx.persistent->sizing()) return QRT_OK;
-
-  kernels::Conv2DShape& sh = d->shape;
-  sh = kernels::Conv2DShape{};
+  // The shape is known in both passes: the fast kernels size their packed
+  // weights and indirection buffer from it, and the fill pass must carve
+  // exactly what the sizing pass counted.
+  kernels::Conv2DShape sh;
   sh.batch = in.dims[0];
   sh.in_h = in.dims[1];
   sh.in_w = in.dims[2];
@@ -124,11 +137,65 @@ qrt_status prepare_conv2d(OpContext& ctx) {
   sh.pad_top = o.pad_top();
   sh.pad_left = o.pad_left();
   sh.groups = groups;
+
+  const kernels::ConvKernel* conv = nullptr;
+  const kernels::DwConvKernel* dwconv = nullptr;
+  if (quant) select_kernels(ctx.isa, sh, &conv, &dwconv);
+  size_t packed_bytes = 0, indirection_entries = 0;
+  ctx.scratch_bytes = 0;
+  if (conv) {
+    packed_bytes = conv->packed_bytes(sh);
+    indirection_entries = conv->indirection_entries(sh);
+    ctx.scratch_bytes = conv->scratch_bytes(sh);
+    ctx.kernel = conv->name;
+  } else if (dwconv) {
+    packed_bytes = dwconv->packed_bytes(sh);
+    indirection_entries = dwconv->indirection_entries(sh);
+    ctx.kernel = dwconv->name;
+  } else {
+    ctx.kernel = quant ? "conv2d_u8s8_ref" : "conv2d_f32_ref";
+  }
+
+  Conv2DData* d = ctx.persistent->take<Conv2DData>(1);
+  RequantArrays arrays = take_requant_arrays(ctx, quant, out_c, w.per_channel);
+  // Carver aligns every piece to 64 bytes: the packed weights need 4 and
+  // their wide loads prefer a cache line.
+  void* packed = packed_bytes ? ctx.persistent->take<uint8_t>(packed_bytes) : nullptr;
+  const uint8_t** indirection =
+      indirection_entries ? ctx.persistent->take<const uint8_t*>(indirection_entries) : nullptr;
+  ctx.macs = static_cast<uint64_t>(out.elements) * kh * kw * (in_c / groups);
+  if (ctx.persistent->sizing()) return QRT_OK;
+
+  d->shape = sh;
   d->act_min = o.act_min();
   d->act_max = o.act_max();
+  d->conv = conv;
+  d->dwconv = dwconv;
+  d->packed = packed;
+  d->indirection = indirection;
   if (quant) {
     s = make_requant(ctx, in, w, bias, out, o.act_min(), o.act_max(), arrays, &d->rq);
     if (s != QRT_OK) return s;
+  }
+  // Packing bakes in_zp, the requantization and the weight sums; the
+  // indirection buffer points at the input tensor, whose address (arena or
+  // model) is fixed from this pass on.
+  if (conv) {
+    kernels::ConvPackParams p;
+    p.shape = sh;
+    p.w = w.as<int8_t>();
+    p.in_zp = in.zero_point;
+    p.rq = &d->rq;
+    conv->pack(p, packed);
+    if (indirection) conv->build_indirection(packed, in.as<uint8_t>(), indirection);
+  } else if (dwconv) {
+    kernels::DwConvPackParams p;
+    p.shape = sh;
+    p.w = w.as<int8_t>();
+    p.in_zp = in.zero_point;
+    p.rq = &d->rq;
+    dwconv->pack(p, packed);
+    dwconv->build_indirection(packed, in.as<uint8_t>(), indirection);
   }
   ctx.data = d;
   return QRT_OK;
@@ -140,6 +207,25 @@ qrt_status eval_conv2d(OpContext& ctx) {
   const Tensor& w = *ctx.input(1);
   const Tensor* bias = ctx.input(2);
   Tensor& out = *ctx.output(0);
+  // Output pixels are numbered m = (n * out_h + oy) * out_w + ox.
+  const int pixels = d.shape.batch * d.shape.out_h * d.shape.out_w;
+  if (d.conv) {
+    kernels::ConvArgs args;
+    args.packed = d.packed;
+    args.in = in.as<uint8_t>();
+    args.indirection = d.indirection;
+    args.out = out.as<uint8_t>();
+    d.conv->run(args, 0, pixels, ctx.scratch);
+    return QRT_OK;
+  }
+  if (d.dwconv) {
+    kernels::DwConvArgs args;
+    args.packed = d.packed;
+    args.indirection = d.indirection;
+    args.out = out.as<uint8_t>();
+    d.dwconv->run(args, 0, pixels);
+    return QRT_OK;
+  }
   if (in.dtype == DType::U8)
     kernels::conv2d_u8s8_ref(d.shape, in.as<uint8_t>(), in.zero_point, w.as<int8_t>(), d.rq,
                              out.as<uint8_t>());

@@ -1,4 +1,5 @@
 // FULLY_CONNECTED: input [..., K] times weights [N, K]^T (+ bias) -> [..., N].
+#include "kernels/cpu.h"
 #include "kernels/ref/fully_connected.h"
 #include "kernels/ref/quant_math.h"
 #include "ops/ops.h"
@@ -12,6 +13,8 @@ struct FullyConnectedData {
   kernels::FullyConnectedShape shape;
   kernels::Requant rq;
   float act_min, act_max;
+  const kernels::GemmKernel* gemm;  // u8 fast path, null for the reference
+  const void* packed;               // gemm's packed weights, in persistent memory
 };
 
 }  // namespace
@@ -63,8 +66,15 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
     if (s != QRT_OK) return s;
   }
 
+  // Both passes carve the same packed size: it depends only on n, k and the
+  // interpreter's tier.
+  const kernels::GemmKernel* gemm = quant ? kernels::select_gemm_kernel(ctx.isa) : nullptr;
+  ctx.kernel = gemm ? gemm->name : quant ? "fully_connected_u8s8_ref" : "fully_connected_f32_ref";
+  ctx.scratch_bytes = gemm ? gemm->scratch_bytes(k) : 0;
   FullyConnectedData* d = ctx.persistent->take<FullyConnectedData>(1);
   RequantArrays arrays = take_requant_arrays(ctx, quant, n, w.per_channel);
+  // 64-byte aligned by Carver; pack() needs 4.
+  void* packed = gemm ? ctx.persistent->take<uint8_t>(gemm->packed_bytes(n, k)) : nullptr;
   ctx.macs = static_cast<uint64_t>(out.elements) * static_cast<uint64_t>(k);
   if (ctx.persistent->sizing()) return QRT_OK;
 
@@ -74,9 +84,22 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
   d->shape.out_features = n;
   d->act_min = o.act_min();
   d->act_max = o.act_max();
+  d->gemm = gemm;
+  d->packed = packed;
   if (quant) {
     s = make_requant(ctx, in, w, bias, out, o.act_min(), o.act_max(), arrays, &d->rq);
     if (s != QRT_OK) return s;
+  }
+  if (gemm) {
+    // The accumulator start bakes in the input zero point and the weight
+    // row sums, so run() only multiplies raw u8 rows.
+    kernels::GemmPackParams p;
+    p.n = n;
+    p.k = k;
+    p.w = w.as<int8_t>();
+    p.a_zp = in.zero_point;
+    p.rq = &d->rq;
+    gemm->pack(p, packed);
   }
   ctx.data = d;
   return QRT_OK;
@@ -88,6 +111,17 @@ qrt_status eval_fully_connected(OpContext& ctx) {
   const Tensor& w = *ctx.input(1);
   const Tensor* bias = ctx.input(2);
   Tensor& out = *ctx.output(0);
+  if (d.gemm) {
+    // Row m of the input is the m-th of `batch` vectors of in_features bytes.
+    kernels::GemmArgs args;
+    args.packed = d.packed;
+    args.a = in.as<uint8_t>();
+    args.a_stride = static_cast<size_t>(d.shape.in_features);
+    args.out = out.as<uint8_t>();
+    args.out_stride = static_cast<size_t>(d.shape.out_features);
+    d.gemm->run(args, 0, d.shape.batch, ctx.scratch);
+    return QRT_OK;
+  }
   if (in.dtype == DType::U8)
     kernels::fully_connected_u8s8_ref(d.shape, in.as<uint8_t>(), in.zero_point, w.as<int8_t>(),
                                       d.rq, out.as<uint8_t>());

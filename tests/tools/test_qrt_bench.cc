@@ -1,0 +1,258 @@
+// qrt-bench end to end: runs the built tool on a small model and checks its
+// report, its JSON and its errors. tests/CMakeLists.txt builds qrt-bench with
+// qrt-tests and defines QRT_BENCH_COMMAND, the command that runs it: its path,
+// after the emulator (qemu-user) in cross builds. A tool that is missing or
+// does not run fails these tests.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "npy.h"
+#include "qrt/qrt.h"
+#include "support/test_models.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct BenchDir {
+  fs::path path;
+  BenchDir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("qrt-test-bench-" + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~BenchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string slurp_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+size_t count_of(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + needle.size()))
+    ++n;
+  return n;
+}
+
+#ifndef QRT_BENCH_COMMAND
+#error "QRT_BENCH_COMMAND is not defined: tests/CMakeLists.txt defines it"
+#endif
+
+// The emulator and its arguments in cross builds, then qrt-bench's path.
+std::vector<std::string> bench_command() { return {QRT_BENCH_COMMAND}; }
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+Result run_bench(const BenchDir& dir, const std::vector<std::string>& args) {
+  std::string command;
+  for (const std::string& word : bench_command()) command += shell_quote(word) + " ";
+  for (const std::string& a : args) command += shell_quote(a) + " ";
+  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+  command += ">" + shell_quote(out) + " 2>" + shell_quote(err);
+  const int status = std::system(command.c_str());
+  Result r;
+  r.code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp_text(out);
+  r.err = slurp_text(err);
+  return r;
+}
+
+// Fails the test unless qrt-bench is built and runs here.
+void require_bench(const BenchDir& dir) {
+  const std::string path = bench_command().back();
+  std::error_code ec;
+  REQUIRE_MESSAGE(fs::is_regular_file(path, ec), "qrt-bench is not built at " << path);
+  const Result help = run_bench(dir, {"--help"});
+  CAPTURE(help.err);
+  REQUIRE_MESSAGE(help.code == 0, path << " --help exited " << help.code);
+  REQUIRE(help.out.find("usage: qrt-bench") != std::string::npos);
+}
+
+int op_count(const std::vector<uint8_t>& bytes) {
+  qrt::test::AlignedBytes aligned(bytes);
+  qrt_model* model = nullptr;
+  REQUIRE(qrt_model_from_buffer(aligned.data(), aligned.size(), &model) == QRT_OK);
+  qrt_interpreter* interp = nullptr;
+  REQUIRE(qrt_interpreter_create(model, nullptr, &interp) == QRT_OK);
+  const int n = qrt_op_count(interp);
+  qrt_interpreter_free(interp);
+  qrt_model_free(model);
+  return n;
+}
+
+void write_npy_zeros(const std::string& path, const std::string& dtype,
+                     const std::vector<int64_t>& shape) {
+  qrt::tools::NpyArray a;
+  a.dtype = dtype;
+  a.shape = shape;
+  size_t n = qrt::tools::npy_itemsize(dtype);
+  for (int64_t d : shape) n *= static_cast<size_t>(d);
+  a.data.assign(n, 0);
+  std::string error;
+  REQUIRE_MESSAGE(qrt::tools::write_npy(path, a, &error), error);
+}
+
+}  // namespace
+
+TEST_CASE("qrt-bench: report, per-op table and JSON on random inputs") {
+  BenchDir dir;
+  require_bench(dir);
+  const std::vector<uint8_t> bytes = qrt::test::int8_cnn(qrt::fb::Profile::Qnnpack);
+  const std::string model = dir.file("cnn.qrt");
+  write_bytes(model, bytes);
+  const std::string json = dir.file("report.json");
+
+  const Result r = run_bench(dir, {model, "--runs", "3", "--warmup", "1", "--threads", "2",
+                                   "--seed", "7", "--per-op", "--json", json});
+  CAPTURE(r.out);
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out.find("model       " + model + "  " + std::to_string(bytes.size()) + " B") !=
+        std::string::npos);
+  CHECK(r.out.find("threads     2") != std::string::npos);
+  CHECK(r.out.find("'image' f32 (1, 8, 8, 3)  <- random standard normal, seed 7") !=
+        std::string::npos);
+  CHECK(r.out.find("memory      arena ") != std::string::npos);
+  CHECK(r.out.find("(3 runs after 1 warm-up)") != std::string::npos);
+  CHECK(r.out.find("throughput  ") != std::string::npos);
+  for (const char* s : {"min ", "median ", "mean ", "p90 ", "max "})
+    CHECK(r.out.find(s) != std::string::npos);
+  // One table row per op, named as in the model, MACs where the op has them.
+  CHECK(r.out.find("CONV_2D") != std::string::npos);
+  CHECK(r.out.find("conv1") != std::string::npos);
+  CHECK(r.out.find("FULLY_CONNECTED") != std::string::npos);
+  CHECK(r.out.find("GMAC/s") != std::string::npos);
+
+  const std::string j = slurp_text(json);
+  CAPTURE(j);
+  CHECK(j.find("\"runs\": 3,") != std::string::npos);
+  CHECK(j.find("\"seed\": 7,") != std::string::npos);
+  CHECK(j.find("\"threads\": 2,") != std::string::npos);
+  CHECK(j.find("\"model_file_bytes\": " + std::to_string(bytes.size())) != std::string::npos);
+  CHECK(j.find("\"latency_ms\": {\"min\": ") != std::string::npos);
+  CHECK(j.find("\"arena_bytes\": ") != std::string::npos);
+  CHECK(j.find("\"source\": \"random standard normal\"") != std::string::npos);
+  const size_t samples = j.find("\"samples_ms\": [");
+  REQUIRE(samples != std::string::npos);
+  const std::string list = j.substr(samples, j.find(']', samples) - samples);
+  CHECK(count_of(list, ",") == 2);  // three samples
+  CHECK(count_of(j, "\"index\": ") == static_cast<size_t>(op_count(bytes)));
+  CHECK(count_of(j, "\"kind\": \"CONV_2D\"") == 3);
+  CHECK(j.back() == '\n');
+  // No temporary file left beside the report.
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir.path)) files += e.path().extension() != ".txt";
+  CHECK(files == 2);  // cnn.qrt and report.json
+}
+
+TEST_CASE("qrt-bench: inputs from .npy files") {
+  BenchDir dir;
+  require_bench(dir);
+  const std::string model = dir.file("cnn.qrt");
+  write_bytes(model, qrt::test::int8_cnn(qrt::fb::Profile::Fbgemm));
+  const std::string image = dir.file("image.npy");
+  write_npy_zeros(image, "f4", {1, 8, 8, 3});
+
+  for (const std::string& arg : {"image=" + image, image}) {
+    CAPTURE(arg);
+    const Result r = run_bench(dir, {model, "--runs=2", "--warmup=0", "--input", arg});
+    CAPTURE(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("'image' f32 (1, 8, 8, 3)  <- " + image) != std::string::npos);
+    CHECK(r.out.find("(2 runs after 0 warm-up)") != std::string::npos);
+    CHECK(r.out.find("per-op") == std::string::npos);
+  }
+}
+
+TEST_CASE("qrt-bench: bad input is one error naming the culprit") {
+  BenchDir dir;
+  require_bench(dir);
+  const std::string model = dir.file("cnn.qrt");
+  write_bytes(model, qrt::test::int8_cnn(qrt::fb::Profile::Qnnpack));
+  const std::string corrupt = dir.file("corrupt.qrt");
+  std::vector<uint8_t> garbage(4096);
+  std::mt19937 rng(5);
+  for (uint8_t& b : garbage) b = static_cast<uint8_t>(rng());
+  write_bytes(corrupt, garbage);
+  const std::string truncated = dir.file("truncated.qrt");
+  std::vector<uint8_t> half = qrt::test::int8_cnn(qrt::fb::Profile::Qnnpack);
+  half.resize(half.size() / 2);
+  write_bytes(truncated, half);
+  const std::string nchw = dir.file("nchw.npy");
+  write_npy_zeros(nchw, "f4", {1, 3, 8, 8});
+  const std::string bytes_npy = dir.file("u8.npy");
+  write_npy_zeros(bytes_npy, "u1", {1, 8, 8, 3});
+  const std::string missing = dir.file("missing.qrt");
+
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    std::vector<std::string> says;
+  };
+  const std::vector<Case> cases = {
+      {{missing}, 2, {missing, "no such file"}},
+      {{corrupt}, 1, {"cannot load " + corrupt, "invalid model"}},
+      {{truncated}, 1, {"cannot load " + truncated}},
+      {{model, "--input", "nope=" + nchw}, 2, {"--input nope=", "no input 'nope'", "'image'"}},
+      {{model, "--input", "image=" + nchw},
+       1,
+       {"--input image=" + nchw, "shape (1, 3, 8, 8)", "(1, 8, 8, 3)"}},
+      {{model, "--input", "image=" + bytes_npy}, 1, {"dtype u8", "'image' dtype f32"}},
+      {{model, "--input", "image=" + dir.file("absent.npy")}, 2, {"absent.npy: no such file"}},
+      {{model, "--runs", "0"}, 2, {"--runs", "'0'"}},
+      {{model, "--runs", "ten"}, 2, {"--runs", "'ten'"}},
+      {{model, "--runs"}, 2, {"--runs needs a value"}},
+      {{model, "--warmup", "-1"}, 2, {"--warmup", "'-1'"}},
+      {{model, "--threads", "0"}, 2, {"--threads", "'0'"}},
+      {{model, "--seed", "4294967296"}, 2, {"--seed", "'4294967296'"}},
+      {{model, "--json", dir.file("no/such/dir/r.json")}, 2, {"--json", "no directory"}},
+      {{model, "--per-op=1"}, 2, {"--per-op takes no value"}},
+      {{model, "--frobnicate"}, 2, {"unknown option '--frobnicate'"}},
+  };
+  for (const Case& c : cases) {
+    std::string joined;
+    for (const std::string& a : c.args) joined += " " + a;
+    CAPTURE(joined);
+    const Result r = run_bench(dir, c.args);
+    CAPTURE(r.err);
+    CHECK(r.code == c.code);
+    CHECK(r.out.empty());
+    CHECK(r.err.rfind("qrt-bench: ", 0) == 0);
+    CHECK(count_of(r.err, "\n") == 1);
+    for (const std::string& s : c.says) CHECK(r.err.find(s) != std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(dir.file("no/such/dir")));
+}
