@@ -220,6 +220,10 @@ const DwConvKernel* select_dwconv_kernel(Isa isa, const Conv2DShape& s) {
   }
 }
 
+const AddKernel* select_add_kernel(Isa isa) {
+  return isa_available(isa) ? x86::add_kernel(isa) : nullptr;
+}
+
 #elif defined(QRT_ARM_KERNELS)
 
 const GemmKernel* select_gemm_kernel(Isa isa) {
@@ -235,11 +239,16 @@ const DwConvKernel* select_dwconv_kernel(Isa isa, const Conv2DShape& s) {
   return arm::dwconv_kernel(isa, s.kernel_h, s.kernel_w);
 }
 
+const AddKernel* select_add_kernel(Isa isa) {
+  return isa_available(isa) ? arm::add_kernel(isa) : nullptr;
+}
+
 #else
 
 const GemmKernel* select_gemm_kernel(Isa) { return nullptr; }
 const ConvKernel* select_conv_kernel(Isa) { return nullptr; }
 const DwConvKernel* select_dwconv_kernel(Isa, const Conv2DShape&) { return nullptr; }
+const AddKernel* select_add_kernel(Isa) { return nullptr; }
 
 #endif
 

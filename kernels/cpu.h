@@ -144,4 +144,25 @@ bool is_depthwise(const Conv2DShape& s);
 // Null unless is_depthwise(s) and the ISA has a depthwise kernel.
 const DwConvKernel* select_dwconv_kernel(Isa isa, const Conv2DShape& s);
 
+// ---------------------------------------------------------------------------
+// Quantized elementwise add of two same-shape uint8 tensors, exactly as
+// add_u8_ref (kernels/ref/add.h) in both profiles: QNNPACK's fixed point
+// with round half away from zero, or fbgemm's fma dequantize, float add and
+// rne quantize. Broadcasting adds stay on add_u8_broadcast_ref.
+
+struct AddKernel {
+  const char* name;  // e.g. "add_u8_x32_avx2"
+  Isa isa;
+  // out[i] = add(a[i], b[i]) for i in [begin, end); p from make_add_params.
+  // out may be a or b (each element is read before it is written). Params
+  // outside what the vector code handles exactly (qnnpack ratios that
+  // add_scales_supported refuses; on ARM, fbgemm scales beyond 2^+-60) run
+  // the reference loop instead.
+  void (*run)(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* out, size_t begin,
+              size_t end);
+};
+
+// Null for Isa::ref and for a tier this CPU lacks.
+const AddKernel* select_add_kernel(Isa isa);
+
 }  // namespace qrt::kernels

@@ -138,4 +138,16 @@ const DwConvKernel* dwconv_kernel(Isa isa, int kernel_h, int kernel_w) {
   return dot ? &kDwAnyNeonDot : &kDwAnyNeon;
 }
 
+const AddKernel* add_kernel(Isa isa) {
+  // The dot product has nothing to offer an add; the dotprod tier runs the
+  // NEON kernel under its own tier.
+  static const AddKernel neon{"add_u8_x16_neon", Isa::neon, &add_u8_x16_neon};
+  static const AddKernel neon_dotprod{"add_u8_x16_neon", Isa::neon_dotprod, &add_u8_x16_neon};
+  switch (isa) {
+    case Isa::neon: return &neon;
+    case Isa::neon_dotprod: return &neon_dotprod;
+    default: return nullptr;
+  }
+}
+
 }  // namespace qrt::kernels::arm

@@ -12,4 +12,10 @@ const ConvKernel* conv_kernel(Isa isa);
 // The tier's kernel for a depthwise conv of this kernel size.
 const DwConvKernel* dwconv_kernel(Isa isa, int kernel_h, int kernel_w);
 
+// Same-shape quantized add (add_neon.cc); both ARM tiers run it.
+void add_u8_x16_neon(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* out,
+                     size_t begin, size_t end);
+// The add kernel under the tier's name, or null for a non-ARM tier.
+const AddKernel* add_kernel(Isa isa);
+
 }  // namespace qrt::kernels::arm

@@ -155,4 +155,18 @@ const DwConvKernel* dwconv_avx512vnni(int kernel_h, int kernel_w) {
 }
 #endif
 
+const AddKernel* add_kernel(Isa isa) {
+  // One AVX2 kernel for every tier (add_avx2.cc says why), each entry
+  // carrying the tier it was selected for.
+  static const AddKernel avx2{"add_u8_x32_avx2", Isa::avx2, &add_u8_x32_avx2};
+  static const AddKernel avxvnni{"add_u8_x32_avx2", Isa::avxvnni, &add_u8_x32_avx2};
+  static const AddKernel avx512vnni{"add_u8_x32_avx2", Isa::avx512vnni, &add_u8_x32_avx2};
+  switch (isa) {
+    case Isa::avx2: return &avx2;
+    case Isa::avxvnni: return &avxvnni;
+    case Isa::avx512vnni: return &avx512vnni;
+    default: return nullptr;
+  }
+}
+
 }  // namespace qrt::kernels::x86

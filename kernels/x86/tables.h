@@ -18,4 +18,10 @@ const DwConvKernel* dwconv_avx2(int kernel_h, int kernel_w);
 const DwConvKernel* dwconv_avxvnni(int kernel_h, int kernel_w);
 const DwConvKernel* dwconv_avx512vnni(int kernel_h, int kernel_w);
 
+// Same-shape quantized add (add_avx2.cc); every x86 tier runs it.
+void add_u8_x32_avx2(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* out,
+                     size_t begin, size_t end);
+// The add kernel under the tier's name, or null for a non-x86 tier.
+const AddKernel* add_kernel(Isa isa);
+
 }  // namespace qrt::kernels::x86

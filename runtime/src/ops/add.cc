@@ -3,9 +3,11 @@
 // uint8 follows PyTorch's routing: with equal input shapes the qnnpack
 // profile runs QNNPACK's fixed-point add; with any other shapes PyTorch
 // 1.13 falls back to its generic float kernel on the qnnpack engine too
-// (kernels/ref/add.h).
+// (kernels/ref/add.h). Same-shape uint8 adds run the fast kernel of the
+// interpreter's tier when it has one (bit-exact with add_u8_ref).
 #include <cmath>
 
+#include "kernels/cpu.h"
 #include "kernels/ref/add.h"
 #include "kernels/ref/binary.h"
 #include "kernels/ref/quant_math.h"
@@ -19,6 +21,7 @@ struct AddData {
   kernels::AddParams params;
   kernels::BroadcastShape shape;
   bool same_shape;  // a and b have one shape: flat loop, QNNPACK's add
+  const kernels::AddKernel* fast;  // uint8, a, b and out of one shape; else null
   float act_min, act_max;
 };
 
@@ -48,6 +51,16 @@ qrt_status prepare_add(OpContext& ctx) {
   if (s != QRT_OK) return s;
   const bool same_shape = same_dims(a, b);
   const bool quant = a.dtype == DType::U8;
+  // The fast kernels walk a, b and out with one index: all three must have
+  // one shape (not only a and b, which could still broadcast against out).
+  const kernels::AddKernel* fast =
+      quant && same_shape && same_dims(a, out) ? kernels::select_add_kernel(ctx.isa) : nullptr;
+  if (fast)
+    ctx.kernel = fast->name;
+  else if (quant)
+    ctx.kernel = same_shape ? "add_u8_ref" : "add_u8_broadcast_ref";
+  else
+    ctx.kernel = kernels::broadcast_is_flat(shape) ? "add_f32_ref" : "binary_f32_ref";
   if (quant) {
     s = expect_per_tensor_quant(ctx, a, "input a");
     if (s == QRT_OK) s = expect_per_tensor_quant(ctx, b, "input b");
@@ -68,6 +81,7 @@ qrt_status prepare_add(OpContext& ctx) {
   if (ctx.persistent->sizing()) return QRT_OK;
   d->shape = shape;
   d->same_shape = same_shape;
+  d->fast = fast;
   d->act_min = act_min;
   d->act_max = act_max;
   if (quant)
@@ -84,7 +98,9 @@ qrt_status eval_add(OpContext& ctx) {
   const Tensor& b = *ctx.input(1);
   Tensor& out = *ctx.output(0);
   if (a.dtype == DType::U8) {
-    if (d.same_shape)
+    if (d.fast)
+      d.fast->run(d.params, a.as<uint8_t>(), b.as<uint8_t>(), out.as<uint8_t>(), 0, out.elements);
+    else if (d.same_shape)
       kernels::add_u8_ref(d.params, out.elements, a.as<uint8_t>(), b.as<uint8_t>(),
                           out.as<uint8_t>());
     else
