@@ -224,6 +224,10 @@ const AddKernel* select_add_kernel(Isa isa) {
   return isa_available(isa) ? x86::add_kernel(isa) : nullptr;
 }
 
+const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa isa) {
+  return isa_available(isa) ? x86::global_avg_pool_kernel(isa) : nullptr;
+}
+
 #elif defined(QRT_ARM_KERNELS)
 
 const GemmKernel* select_gemm_kernel(Isa isa) {
@@ -243,12 +247,15 @@ const AddKernel* select_add_kernel(Isa isa) {
   return isa_available(isa) ? arm::add_kernel(isa) : nullptr;
 }
 
+const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa) { return nullptr; }
+
 #else
 
 const GemmKernel* select_gemm_kernel(Isa) { return nullptr; }
 const ConvKernel* select_conv_kernel(Isa) { return nullptr; }
 const DwConvKernel* select_dwconv_kernel(Isa, const Conv2DShape&) { return nullptr; }
 const AddKernel* select_add_kernel(Isa) { return nullptr; }
+const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa) { return nullptr; }
 
 #endif
 

@@ -165,4 +165,19 @@ struct AddKernel {
 // Null for Isa::ref and for a tier this CPU lacks.
 const AddKernel* select_add_kernel(Isa isa);
 
+// ---------------------------------------------------------------------------
+// Quantized global average pool, in [batch, hw, channels] u8 -> out
+// [batch, channels], exactly as global_avg_pool_u8_ref (kernels/ref/pool.h)
+// in both profiles (they differ only in the params' multiplier). hw < 2^23.
+
+struct GlobalAvgPoolKernel {
+  const char* name;  // e.g. "global_avg_pool_u8_x32_avx2"
+  Isa isa;
+  void (*run)(const GlobalAvgPoolParams& p, int batch, int hw, int channels, const uint8_t* in,
+              uint8_t* out);
+};
+
+// Null for Isa::ref, for a tier this CPU lacks, and on ARM.
+const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa isa);
+
 }  // namespace qrt::kernels

@@ -2,7 +2,8 @@
 // indirection buffer, the row gathers, and the driver that feeds gathered
 // rows to a tier's GEMM. Gathering MR rows at a time (kernel_h * kernel_w *
 // in_c / groups bytes each) costs a copy per row, which the GEMM reuses for
-// every output channel.
+// every output channel. The direct path instead copies kernel_h padded input
+// rows once per output row and lets the GEMM read every pixel in place.
 #include <cstring>
 
 #include "kernels/x86/layout.h"
@@ -54,41 +55,87 @@ void gather_indirect(const ConvPacked* h, const uint8_t* const* indirection, int
   }
 }
 
-// groups == 1, dilation_w == 1: kernel row ky of pixel (n, oy, ox) is the
-// kernel_w * in_c bytes at input (n, iy, ox * stride_w - pad_left), with
-// in_zp where the row leaves the image.
-void gather_direct(const ConvPacked* h, const uint8_t* in, int m, int rows, uint8_t* dst) {
+// Direct path (groups == 1, dilation_w == 1): output pixels ox0..ox1-1 of
+// one output row read kernel row ky from one padded input row: element
+// (ox - ox0) * stride_w * in_c + j of that row is input column
+// ox * stride_w - pad_left + j / in_c, or in_zp outside the image (also for
+// the seg_k - kernel_w * in_c values past the kernel, which meet zero
+// weights). Wide tiers get the values as int16, ready for vpmaddwd. One
+// copy per output row replaces a gather per pixel, and the GEMM reads each
+// pixel's kernel rows in place.
+size_t direct_row_cols(const Conv2DShape& s, int seg_k, int pixels) {
+  return static_cast<size_t>(pixels - 1) * s.stride_w +
+         (static_cast<size_t>(seg_k) + s.in_c - 1) / s.in_c;
+}
+
+size_t direct_row_bytes(const GemmTier& tier, const Conv2DShape& s, int seg_k) {
+  const size_t elem = tier.layout.wide ? 2 : 1;
+  return round_up(direct_row_cols(s, seg_k, s.out_w) * s.in_c * elem, kAlign);
+}
+
+template <typename T>
+void fill_direct_row(const uint8_t* row, const Conv2DShape& s, int ix_begin, size_t cols, int zp,
+                     T* dst) {
+  const size_t c = static_cast<size_t>(s.in_c);
+  const int ix_end = ix_begin + static_cast<int>(cols);
+  const int lo = row == nullptr ? ix_end : (ix_begin > 0 ? ix_begin : 0);
+  const int hi = row == nullptr ? ix_end : (ix_end < s.in_w ? ix_end : s.in_w);
+  size_t i = 0;
+  const size_t left = lo > ix_begin ? static_cast<size_t>(lo - ix_begin) * c : 0;
+  for (; i < left; ++i) dst[i] = static_cast<T>(zp);
+  if (hi > lo) {
+    const uint8_t* src = row + static_cast<size_t>(lo) * c;
+    const size_t n = static_cast<size_t>(hi - lo) * c;
+    if (sizeof(T) == 1) {
+      std::memcpy(dst + i, src, n);
+    } else {
+      for (size_t j = 0; j < n; ++j) dst[i + j] = src[j];
+    }
+    i += n;
+  }
+  for (const size_t end = cols * c; i < end; ++i) dst[i] = static_cast<T>(zp);
+}
+
+void run_direct(const GemmTier& tier, const ConvPacked* h, const uint8_t* in, uint8_t* out,
+                int m_begin, int m_end, void* scratch) {
   const Conv2DShape& s = h->shape;
   const size_t c = static_cast<size_t>(s.in_c);
-  const size_t row_len = c * s.kernel_w;
+  const size_t elem = tier.layout.wide ? 2 : 1;
+  const size_t row_bytes = direct_row_bytes(tier, s, h->seg_k);
+  uint8_t* rows = static_cast<uint8_t*>(scratch);
+  // kernel_h segment pointers live after the rows.
+  const uint8_t** seg = reinterpret_cast<const uint8_t**>(rows + row_bytes * s.kernel_h);
+  for (int ky = 0; ky < s.kernel_h; ++ky) seg[ky] = rows + row_bytes * ky;
+  GemmSegRows r;
+  r.g = conv_group(h, 0);
+  r.seg = seg;
+  r.segs = s.kernel_h;
+  r.a_stride = static_cast<size_t>(s.stride_w) * c * elem;
+  r.out_stride = static_cast<size_t>(s.out_c);
   const int pixels = s.out_h * s.out_w;
-  for (int r = 0; r < rows; ++r) {
-    const int n = (m + r) / pixels;
-    const int oy = (m + r) % pixels / s.out_w;
-    const int ox = (m + r) % s.out_w;
-    const int ix0 = ox * s.stride_w - s.pad_left;
-    uint8_t* d = dst + static_cast<size_t>(r) * h->k_pad;
-    for (int ky = 0; ky < s.kernel_h; ++ky, d += row_len) {
+  int m = m_begin;
+  while (m < m_end) {
+    const int n = m / pixels;
+    const int oy = m % pixels / s.out_w;
+    const int ox0 = m % s.out_w;
+    const int ox1 = m_end - m < s.out_w - ox0 ? ox0 + (m_end - m) : s.out_w;
+    const size_t cols = direct_row_cols(s, h->seg_k, ox1 - ox0);
+    const int ix_begin = ox0 * s.stride_w - s.pad_left;
+    for (int ky = 0; ky < s.kernel_h; ++ky) {
       const int iy = oy * s.stride_h - s.pad_top + ky * s.dilation_h;
-      if (iy < 0 || iy >= s.in_h) {
-        std::memset(d, h->in_zp, row_len);
-        continue;
-      }
-      const uint8_t* row = in + (static_cast<size_t>(n) * s.in_h + iy) * s.in_w * c;
-      if (ix0 >= 0 && ix0 + s.kernel_w <= s.in_w) {
-        copy_bytes(d, row + ix0 * c, row_len);
-        continue;
-      }
-      for (int kx = 0; kx < s.kernel_w; ++kx) {
-        const int ix = ix0 + kx;
-        if (ix < 0 || ix >= s.in_w) {
-          std::memset(d + kx * c, h->in_zp, c);
-        } else {
-          copy_bytes(d + kx * c, row + ix * c, c);
-        }
+      const uint8_t* row =
+          iy < 0 || iy >= s.in_h ? nullptr
+                                 : in + (static_cast<size_t>(n) * s.in_h + iy) * s.in_w * c;
+      if (elem == 2) {
+        fill_direct_row(row, s, ix_begin, cols, h->in_zp, reinterpret_cast<int16_t*>(rows + row_bytes * ky));
+      } else {
+        fill_direct_row(row, s, ix_begin, cols, h->in_zp, rows + row_bytes * ky);
       }
     }
-    std::memset(d, 0, static_cast<size_t>(h->k_pad - h->k));
+    r.rows = ox1 - ox0;
+    r.out = out + static_cast<size_t>(m) * s.out_c;
+    tier.seg_rows(r);
+    m += ox1 - ox0;
   }
 }
 
@@ -134,6 +181,10 @@ void conv_build_indirection(const void* packed, const uint8_t* in, const uint8_t
 }
 
 size_t conv_scratch_bytes(const GemmTier& tier, const Conv2DShape& s) {
+  if (conv_path(s) == kConvDirect) {
+    const int seg_k = static_cast<int>(round_up(static_cast<size_t>(s.kernel_w) * s.in_c, tier.layout.kr));
+    return direct_row_bytes(tier, s, seg_k) * s.kernel_h + sizeof(const uint8_t*) * s.kernel_h;
+  }
   const int k_pad = conv_k_pad(tier, s);
   const size_t gemm = tier.scratch_bytes(k_pad);
   if (conv_path(s) == kConvGemm) return gemm;
@@ -157,17 +208,17 @@ void conv_run(const GemmTier& tier, const ConvArgs& args, int m_begin, int m_end
     if (r.rows > 0) tier.rows(r);
     return;
   }
+  if (h->path == kConvDirect) {
+    run_direct(tier, h, args.in, args.out, m_begin, m_end, scratch);
+    return;
+  }
   uint8_t* rows_buf = static_cast<uint8_t*>(scratch);
   void* gemm_scratch = rows_buf + gather_bytes(tier, h->k_pad);
   const int ocg = s.out_c / s.groups;
   for (int m = m_begin; m < m_end; m += tier.mr) {
     const int rows = m_end - m < tier.mr ? m_end - m : tier.mr;
     for (int g = 0; g < s.groups; ++g) {
-      if (h->path == kConvDirect) {
-        gather_direct(h, args.in, m, rows, rows_buf);
-      } else {
-        gather_indirect(h, args.indirection, m, rows, g, rows_buf);
-      }
+      gather_indirect(h, args.indirection, m, rows, g, rows_buf);
       GemmRows r;
       r.g = conv_group(h, g);
       r.a = rows_buf;

@@ -99,6 +99,6 @@ void run(const DwConvArgs& args, int m_begin, int m_end) {
 
 }  // namespace
 
-const DwTier kDwTierAvx2 = {{2, 2, 2, true, false}, &run<9>, &run<25>, &run<0>};
+const DwTier kDwTierAvx2 = {{2, 2, 2, true, false, false}, &run<9>, &run<25>, &run<0>};
 
 }  // namespace qrt::kernels::x86

@@ -19,6 +19,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels/x86/layout.h"
 #include "kernels/x86/requant_avx512.h"
 
@@ -131,6 +133,32 @@ typename W::V requant(typename W::V acc, const float* mult, const float* bias,
   return W::cvt(v);
 }
 
+// Requantizes a block's four accumulator vectors with the parameters at
+// `params` (init, mult, bias: four vectors each) and stores the bytes.
+template <class W, bool kMasked, bool kFbgemm, bool kCap>
+inline void finish(const uint8_t* params, typename W::V acc0, typename W::V acc1,
+                   typename W::V acc2, typename W::V acc3, uint64_t mask, uint8_t* out,
+                   const ZmmRequant& q) {
+  using V = typename W::V;
+  const size_t vb = 16 * W::kLanes;
+  const float* mult = reinterpret_cast<const float*>(params + 4 * vb);
+  const float* bias = reinterpret_cast<const float*>(params + 8 * vb);
+  const size_t fv = 4 * W::kLanes;  // floats per vector
+  const V r0 = requant<W, kFbgemm, kCap>(acc0, mult, bias, q);
+  const V r1 = requant<W, kFbgemm, kCap>(acc1, mult + fv, bias + fv, q);
+  const V r2 = requant<W, kFbgemm, kCap>(acc2, mult + 2 * fv, bias + 2 * fv, q);
+  const V r3 = requant<W, kFbgemm, kCap>(acc3, mult + 3 * fv, bias + 3 * fv, q);
+  const V zp16 = W::i(q.zp16);
+  const V bytes =
+      W::packus16(W::adds16(W::packs32(r0, r1), zp16), W::adds16(W::packs32(r2, r3), zp16));
+  const V y = W::clamp8(bytes, W::i(q.lo8), W::i(q.hi8));
+  if (kMasked) {
+    W::store(out, y, mask);
+  } else {
+    W::store(out, y);
+  }
+}
+
 // One block of 16 * W::kLanes channels starting at `start` of one output
 // pixel. kMasked: only the channels in `mask` exist (the tail).
 template <class W, bool kMasked, bool kFbgemm, bool kCap>
@@ -167,22 +195,8 @@ void block(const uint8_t* blk, const uint8_t* const* ind, int taps, int start, u
     acc2 = W::dp(acc2, W::lo16(u01hi, u23hi), vec(4 * g + 2));
     acc3 = W::dp(acc3, W::hi16(u01hi, u23hi), vec(4 * g + 3));
   }
-  const float* mult = reinterpret_cast<const float*>(blk + (4 * groups + 4) * vb);
-  const float* bias = reinterpret_cast<const float*>(blk + (4 * groups + 8) * vb);
-  const size_t fv = 4 * W::kLanes;  // floats per vector
-  const V r0 = requant<W, kFbgemm, kCap>(acc0, mult, bias, q);
-  const V r1 = requant<W, kFbgemm, kCap>(acc1, mult + fv, bias + fv, q);
-  const V r2 = requant<W, kFbgemm, kCap>(acc2, mult + 2 * fv, bias + 2 * fv, q);
-  const V r3 = requant<W, kFbgemm, kCap>(acc3, mult + 3 * fv, bias + 3 * fv, q);
-  const V zp16 = W::i(q.zp16);
-  const V bytes =
-      W::packus16(W::adds16(W::packs32(r0, r1), zp16), W::adds16(W::packs32(r2, r3), zp16));
-  const V y = W::clamp8(bytes, W::i(q.lo8), W::i(q.hi8));
-  if (kMasked) {
-    W::store(out + start, y, mask);
-  } else {
-    W::store(out + start, y);
-  }
+  finish<W, kMasked, kFbgemm, kCap>(blk + 4 * groups * vb, acc0, acc1, acc2, acc3, mask,
+                                    out + start, q);
 }
 
 // kTaps = 0: the tap count is read at run time.
@@ -214,22 +228,165 @@ void run_impl(const DwConvArgs& args, int m_begin, int m_end) {
   }
 }
 
+// The direct path (layout.h, dw_direct). One segment [ox0, ox1) of output
+// row oy of image `image`, channels [start, start + 16 * W::kLanes) (those in
+// `mask` when kMasked), with at most kDwDirectColumns input columns.
+// kKh/kKw: the kernel size, 0 when read at run time.
+template <class W, bool kMasked, bool kFbgemm, bool kCap, int kKh, int kKw>
+void direct_segment(const DwPacked* h, const uint8_t* image, const uint8_t* blk, int start,
+                    uint64_t mask, int oy, int ox0, int ox1, uint8_t* out_row, const ZmmRequant& q,
+                    typename W::V* cols) {
+  using V = typename W::V;
+  const Conv2DShape& s = h->shape;
+  const int kh = kKh ? kKh : s.kernel_h;
+  const int kw = kKw ? kKw : s.kernel_w;
+  const int rg = kKh ? (kKh + 3) / 4 : h->row_groups;
+  const int channels = h->channels;
+  const size_t vb = 16 * W::kLanes;
+  const size_t row_bytes = static_cast<size_t>(s.in_w) * channels;
+  // The kernel rows of this output row; null for padding and for the
+  // element slots past kernel_h (their weights are zero).
+  const uint8_t* rows[4 * kDwDirectMaxRowGroups];
+  for (int e = 0; e < 4 * rg; ++e) {
+    const int iy = oy * s.stride_h - s.pad_top + e * s.dilation_h;
+    rows[e] = e < kh && iy >= 0 && iy < s.in_h ? image + iy * row_bytes + start : nullptr;
+  }
+  const V pad = W::i(_mm512_set1_epi8(static_cast<char>(dw_zero(h)[0])));
+  const int ix0 = ox0 * s.stride_w - s.pad_left;
+  const int ix1 = (ox1 - 1) * s.stride_w - s.pad_left + (kw - 1) * s.dilation_w + 1;
+  for (int ix = ix0; ix < ix1; ++ix) {
+    V* col = cols + static_cast<size_t>(ix - ix0) * rg * 4;
+    const bool inside = ix >= 0 && ix < s.in_w;
+    const size_t offset = static_cast<size_t>(inside ? ix : 0) * channels;
+    for (int r = 0; r < rg; ++r) {
+      V x[4];
+#pragma GCC unroll 4
+      for (int e = 0; e < 4; ++e) {
+        const uint8_t* row = rows[4 * r + e];
+        if (!inside || row == nullptr) {
+          x[e] = pad;
+        } else if (kMasked) {
+          x[e] = W::load(row + offset, mask);
+        } else {
+          x[e] = W::load(row + offset);
+        }
+      }
+      const V u01lo = W::lo8(x[0], x[1]);
+      const V u01hi = W::hi8(x[0], x[1]);
+      const V u23lo = W::lo8(x[2], x[3]);
+      const V u23hi = W::hi8(x[2], x[3]);
+      col[4 * r + 0] = W::lo16(u01lo, u23lo);
+      col[4 * r + 1] = W::hi16(u01lo, u23lo);
+      col[4 * r + 2] = W::lo16(u01hi, u23hi);
+      col[4 * r + 3] = W::hi16(u01hi, u23hi);
+    }
+  }
+  const uint8_t* params = blk + static_cast<size_t>(kw) * rg * 4 * vb;
+  const auto weight = [&](int index) { return W::load(blk + index * vb); };
+  const V init0 = W::load(params + 0 * vb);
+  const V init1 = W::load(params + 1 * vb);
+  const V init2 = W::load(params + 2 * vb);
+  const V init3 = W::load(params + 3 * vb);
+  for (int ox = ox0; ox < ox1; ++ox) {
+    V acc0 = init0, acc1 = init1, acc2 = init2, acc3 = init3;
+    const V* base = cols + static_cast<size_t>(ox - ox0) * s.stride_w * rg * 4;
+#pragma GCC unroll 5
+    for (int kx = 0; kx < kw; ++kx) {
+      const V* col = base + static_cast<size_t>(kx) * s.dilation_w * rg * 4;
+#pragma GCC unroll 2
+      for (int r = 0; r < rg; ++r) {
+        const int g = kx * rg + r;
+        acc0 = W::dp(acc0, col[4 * r + 0], weight(4 * g + 0));
+        acc1 = W::dp(acc1, col[4 * r + 1], weight(4 * g + 1));
+        acc2 = W::dp(acc2, col[4 * r + 2], weight(4 * g + 2));
+        acc3 = W::dp(acc3, col[4 * r + 3], weight(4 * g + 3));
+      }
+    }
+    finish<W, kMasked, kFbgemm, kCap>(params, acc0, acc1, acc2, acc3, mask,
+                                      out_row + static_cast<size_t>(ox) * channels + start, q);
+  }
+}
+
+template <int kKh, int kKw, bool kFbgemm, bool kCap>
+void run_direct(const DwConvArgs& args, int m_begin, int m_end) {
+  const DwPacked* h = static_cast<const DwPacked*>(args.packed);
+  const Conv2DShape& s = h->shape;
+  const int channels = h->channels;
+  const int full_blocks = channels / h->vc;
+  const int tail = channels - full_blocks * h->vc;
+  const int tail_start = full_blocks * h->vc;
+  const uint64_t tail_mask = tail == 0 ? 0 : (uint64_t{1} << tail) - 1;
+  const ZmmRequant q = zmm_requant_setup(h->out_zp, h->out_min, h->out_max);
+  const uint8_t* in = args.indirection[0];
+  const size_t image_bytes = static_cast<size_t>(s.in_h) * s.in_w * channels;
+  const int kw = kKw ? kKw : s.kernel_w;
+  // Output pixels per pass such that their input columns fit the buffer.
+  const int span = (kDwDirectColumns - ((kw - 1) * s.dilation_w + 1)) / s.stride_w + 1;
+  alignas(64) __m512i cols[kDwDirectColumns * 4 * kDwDirectMaxRowGroups];
+  const int plane = s.out_h * s.out_w;
+  int m = m_begin;
+  while (m < m_end) {
+    const int n = m / plane;
+    const int oy = (m % plane) / s.out_w;
+    const int ox_begin = m % s.out_w;
+    const int ox_end = std::min(s.out_w, ox_begin + (m_end - m));
+    const uint8_t* image = in + image_bytes * n;
+    uint8_t* out_row = args.out + (static_cast<size_t>(n) * s.out_h + oy) * s.out_w * channels;
+    for (int ox0 = ox_begin; ox0 < ox_end; ox0 += span) {
+      const int ox1 = std::min(ox_end, ox0 + span);
+      for (int b = 0; b < full_blocks; ++b) {
+        direct_segment<Zmm, false, kFbgemm, kCap, kKh, kKw>(h, image, dw_block(h, b), b * h->vc,
+                                                            0, oy, ox0, ox1, out_row, q, cols);
+      }
+      if (tail == 0) continue;
+      const uint8_t* blk = dw_block(h, full_blocks);
+      if (tail <= 16) {
+        direct_segment<Xmm, true, kFbgemm, kCap, kKh, kKw>(
+            h, image, blk, tail_start, tail_mask, oy, ox0, ox1, out_row, q,
+            reinterpret_cast<__m128i*>(cols));
+      } else if (tail <= 32) {
+        direct_segment<Ymm, true, kFbgemm, kCap, kKh, kKw>(
+            h, image, blk, tail_start, tail_mask, oy, ox0, ox1, out_row, q,
+            reinterpret_cast<__m256i*>(cols));
+      } else {
+        direct_segment<Zmm, true, kFbgemm, kCap, kKh, kKw>(h, image, blk, tail_start, tail_mask,
+                                                           oy, ox0, ox1, out_row, q, cols);
+      }
+    }
+    m += ox_end - ox_begin;
+  }
+}
+
+template <int kTaps, bool kFbgemm, bool kCap>
+void dispatch(const DwConvArgs& args, int m_begin, int m_end) {
+  const DwPacked* h = static_cast<const DwPacked*>(args.packed);
+  if (!h->direct) {
+    run_impl<kTaps, kFbgemm, kCap>(args, m_begin, m_end);
+  } else if (kTaps == 9) {
+    run_direct<3, 3, kFbgemm, kCap>(args, m_begin, m_end);
+  } else if (kTaps == 25) {
+    run_direct<5, 5, kFbgemm, kCap>(args, m_begin, m_end);
+  } else {
+    run_direct<0, 0, kFbgemm, kCap>(args, m_begin, m_end);
+  }
+}
+
 template <int kTaps>
 void run(const DwConvArgs& args, int m_begin, int m_end) {
   const DwPacked* h = static_cast<const DwPacked*>(args.packed);
   const bool fbgemm = h->profile == static_cast<int32_t>(Profile::fbgemm);
   if (fbgemm) {
-    h->needs_cap ? run_impl<kTaps, true, true>(args, m_begin, m_end)
-                 : run_impl<kTaps, true, false>(args, m_begin, m_end);
+    h->needs_cap ? dispatch<kTaps, true, true>(args, m_begin, m_end)
+                 : dispatch<kTaps, true, false>(args, m_begin, m_end);
   } else {
-    h->needs_cap ? run_impl<kTaps, false, true>(args, m_begin, m_end)
-                 : run_impl<kTaps, false, false>(args, m_begin, m_end);
+    h->needs_cap ? dispatch<kTaps, false, true>(args, m_begin, m_end)
+                 : dispatch<kTaps, false, false>(args, m_begin, m_end);
   }
 }
 
 }  // namespace
 
 // 4 lanes, 4 vectors, 4 taps per group, narrow tails.
-const DwTier kDwTierAvx512vnni = {{4, 4, 4, false, true}, &run<9>, &run<25>, &run<0>};
+const DwTier kDwTierAvx512vnni = {{4, 4, 4, false, true, true}, &run<9>, &run<25>, &run<0>};
 
 }  // namespace qrt::kernels::x86

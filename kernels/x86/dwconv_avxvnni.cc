@@ -117,6 +117,6 @@ void run(const DwConvArgs& args, int m_begin, int m_end) {
 
 }  // namespace
 
-const DwTier kDwTierAvxvnni = {{2, 4, 4, true, false}, &run<9>, &run<25>, &run<0>};
+const DwTier kDwTierAvxvnni = {{2, 4, 4, true, false, false}, &run<9>, &run<25>, &run<0>};
 
 }  // namespace qrt::kernels::x86

@@ -22,13 +22,24 @@ constexpr int kMr = 4;
 constexpr int kNb = 2;
 constexpr int kNr = 8;
 
+// Where a row block's int16 A lives: row r, k pair kp of segment s at byte
+// seg[s] + off + r * stride + kp * 4 (one segment of k_pad values for a
+// plain GEMM).
+struct ASegs {
+  const uint8_t* const* seg;
+  int segs;
+  int seg_pairs;
+  size_t off;
+  size_t stride;
+};
+
 template <int MR, int NB, bool kFbgemm, bool kCap>
-void tile(const GemmPacked* g, const int16_t* a, int panel, uint8_t* out, size_t out_stride,
+void tile(const GemmPacked* g, const ASegs& as, int panel, uint8_t* out, size_t out_stride,
           int n_valid, const YmmRequant& q) {
   static_assert(NB == 1 || NB == 2, "the epilogue packs 2 rows x 2 panels or 4 rows x 1");
   const uint8_t* w = gemm_weights(g) + g->panel_bytes * panel;
   const size_t panel_bytes = g->panel_bytes;
-  const size_t a_stride = static_cast<size_t>(g->k_pad);
+  const size_t a_stride = as.stride;
   const int32_t* init = gemm_init(g) + panel * kNr;
   __m256i acc[MR][NB];
 #pragma GCC unroll 2
@@ -37,19 +48,21 @@ void tile(const GemmPacked* g, const int16_t* a, int panel, uint8_t* out, size_t
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) acc[r][j] = v;
   }
-  const int pairs = g->k_pad / 2;
-  for (int kp = 0; kp < pairs; ++kp) {
-    __m256i wv[NB];
-#pragma GCC unroll 2
-    for (int j = 0; j < NB; ++j) {
-      wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * panel_bytes + kp * 32));
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      const __m256i av = ymm_broadcast_i32(a + r * a_stride + kp * 2);
+  for (int s = 0; s < as.segs; ++s) {
+    const uint8_t* a = as.seg[s] + as.off;
+    for (int kp = 0; kp < as.seg_pairs; ++kp, w += 32) {
+      __m256i wv[NB];
 #pragma GCC unroll 2
       for (int j = 0; j < NB; ++j) {
-        acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(av, wv[j]));
+        wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * panel_bytes));
+      }
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        const __m256i av = ymm_broadcast_i32(a + r * a_stride + kp * 4);
+#pragma GCC unroll 2
+        for (int j = 0; j < NB; ++j) {
+          acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(av, wv[j]));
+        }
       }
     }
   }
@@ -92,25 +105,25 @@ void tile(const GemmPacked* g, const int16_t* a, int panel, uint8_t* out, size_t
 }
 
 template <int MR, bool kFbgemm, bool kCap>
-void row_block(const GemmPacked* g, const int16_t* a, uint8_t* out, size_t out_stride,
+void row_block(const GemmPacked* g, const ASegs& as, uint8_t* out, size_t out_stride,
                const YmmRequant& q) {
   int p = 0;
   for (; p + kNb <= g->panels; p += kNb) {
-    tile<MR, kNb, kFbgemm, kCap>(g, a, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, kNb, kFbgemm, kCap>(g, as, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
   for (; p < g->panels; ++p) {
-    tile<MR, 1, kFbgemm, kCap>(g, a, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, 1, kFbgemm, kCap>(g, as, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
 }
 
 // row_block<mr> for a run-time mr in [1, MR].
 template <int MR, bool kFbgemm, bool kCap>
-void row_block_for(int mr, const GemmPacked* g, const int16_t* a, uint8_t* out, size_t out_stride,
+void row_block_for(int mr, const GemmPacked* g, const ASegs& as, uint8_t* out, size_t out_stride,
                    const YmmRequant& q) {
   if constexpr (MR > 1) {
-    if (mr < MR) return row_block_for<MR - 1, kFbgemm, kCap>(mr, g, a, out, out_stride, q);
+    if (mr < MR) return row_block_for<MR - 1, kFbgemm, kCap>(mr, g, as, out, out_stride, q);
   }
-  row_block<MR, kFbgemm, kCap>(g, a, out, out_stride, q);
+  row_block<MR, kFbgemm, kCap>(g, as, out, out_stride, q);
 }
 
 // n readable bytes of src -> k_pad int16, zero past n.
@@ -136,7 +149,31 @@ void rows_impl(const GemmRows& r) {
       widen_row(r.a + (m + i) * r.a_stride, readable, g->k_pad, a16 + i * g->k_pad);
     }
     uint8_t* out = r.out + m * r.out_stride;
-    row_block_for<kMr, kFbgemm, kCap>(mr, g, a16, out, r.out_stride, q);
+    const uint8_t* a = reinterpret_cast<const uint8_t*>(a16);
+    const ASegs as = {&a, 1, g->k_pad / 2, 0, static_cast<size_t>(g->k_pad) * sizeof(int16_t)};
+    row_block_for<kMr, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+  }
+}
+
+// The segments already hold int16 (the conv driver widens while it copies).
+template <bool kFbgemm, bool kCap>
+void seg_rows_impl(const GemmSegRows& r) {
+  const GemmPacked* g = r.g;
+  const YmmRequant q = ymm_requant_setup(g->out_zp, g->out_min, g->out_max);
+  ASegs as = {r.seg, r.segs, g->k_pad / 2 / r.segs, 0, r.a_stride};
+  for (int m = 0; m < r.rows; m += kMr) {
+    const int mr = r.rows - m < kMr ? r.rows - m : kMr;
+    as.off = m * r.a_stride;
+    row_block_for<kMr, kFbgemm, kCap>(mr, g, as, r.out + m * r.out_stride, r.out_stride, q);
+  }
+}
+
+void seg_rows(const GemmSegRows& r) {
+  const bool fbgemm = r.g->profile == static_cast<int32_t>(Profile::fbgemm);
+  if (fbgemm) {
+    r.g->needs_cap ? seg_rows_impl<true, true>(r) : seg_rows_impl<true, false>(r);
+  } else {
+    r.g->needs_cap ? seg_rows_impl<false, true>(r) : seg_rows_impl<false, false>(r);
   }
 }
 
@@ -155,6 +192,6 @@ size_t scratch_bytes(int k) {
 
 }  // namespace
 
-const GemmTier kGemmTierAvx2 = {{kNr, 2, true}, kMr, &rows, &scratch_bytes};
+const GemmTier kGemmTierAvx2 = {{kNr, 2, true}, kMr, &rows, &scratch_bytes, &seg_rows};
 
 }  // namespace qrt::kernels::x86

@@ -27,9 +27,20 @@ inline void dpbusd(__m256i& acc, __m256i a, __m256i w) {
   __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(w));
 }
 
+// Where a row block's A lives: row r, k group kg of segment s at
+// seg[s] + off + r * stride + kg * 4 (one segment of k_pad bytes for a plain
+// GEMM).
+struct ASegs {
+  const uint8_t* const* seg;
+  int segs;
+  int seg_groups;
+  size_t off;
+  size_t stride;
+};
+
 template <int MR, int NB, bool kFbgemm, bool kCap>
-void tile(const GemmPacked* g, const uint8_t* a, size_t a_stride, int panel, uint8_t* out,
-          size_t out_stride, int n_valid, const YmmRequant& q) {
+void tile(const GemmPacked* g, const ASegs& as, int panel, uint8_t* out, size_t out_stride,
+          int n_valid, const YmmRequant& q) {
   static_assert(NB == 1 || NB == 2, "the epilogue packs 2 rows x 2 panels or 4 rows x 1");
   const uint8_t* w = gemm_weights(g) + g->panel_bytes * panel;
   const size_t panel_bytes = g->panel_bytes;
@@ -41,18 +52,21 @@ void tile(const GemmPacked* g, const uint8_t* a, size_t a_stride, int panel, uin
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) acc[r][j] = v;
   }
-  const int groups = g->k_pad / 4;
-  for (int kg = 0; kg < groups; ++kg) {
-    __m256i wv[NB];
+  const size_t a_stride = as.stride;
+  for (int s = 0; s < as.segs; ++s) {
+    const uint8_t* a = as.seg[s] + as.off;
+    for (int kg = 0; kg < as.seg_groups; ++kg, w += 32) {
+      __m256i wv[NB];
 #pragma GCC unroll 2
-    for (int j = 0; j < NB; ++j) {
-      wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * panel_bytes + kg * 32));
-    }
+      for (int j = 0; j < NB; ++j) {
+        wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * panel_bytes));
+      }
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      const __m256i av = ymm_broadcast_i32(a + r * a_stride + kg * 4);
+      for (int r = 0; r < MR; ++r) {
+        const __m256i av = ymm_broadcast_i32(a + r * a_stride + kg * 4);
 #pragma GCC unroll 2
-      for (int j = 0; j < NB; ++j) dpbusd(acc[r][j], av, wv[j]);
+        for (int j = 0; j < NB; ++j) dpbusd(acc[r][j], av, wv[j]);
+      }
     }
   }
   const float* mult = gemm_mult(g) + panel * kNr;
@@ -94,26 +108,25 @@ void tile(const GemmPacked* g, const uint8_t* a, size_t a_stride, int panel, uin
 }
 
 template <int MR, bool kFbgemm, bool kCap>
-void row_block(const GemmPacked* g, const uint8_t* a, size_t a_stride, uint8_t* out,
-               size_t out_stride, const YmmRequant& q) {
+void row_block(const GemmPacked* g, const ASegs& as, uint8_t* out, size_t out_stride,
+               const YmmRequant& q) {
   int p = 0;
   for (; p + kNb <= g->panels; p += kNb) {
-    tile<MR, kNb, kFbgemm, kCap>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, kNb, kFbgemm, kCap>(g, as, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
   for (; p < g->panels; ++p) {
-    tile<MR, 1, kFbgemm, kCap>(g, a, a_stride, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, 1, kFbgemm, kCap>(g, as, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
 }
 
 // row_block<mr> for a run-time mr in [1, MR].
 template <int MR, bool kFbgemm, bool kCap>
-void row_block_for(int mr, const GemmPacked* g, const uint8_t* a, size_t a_stride, uint8_t* out,
-                   size_t out_stride, const YmmRequant& q) {
+void row_block_for(int mr, const GemmPacked* g, const ASegs& as, uint8_t* out, size_t out_stride,
+                   const YmmRequant& q) {
   if constexpr (MR > 1) {
-    if (mr < MR)
-      return row_block_for<MR - 1, kFbgemm, kCap>(mr, g, a, a_stride, out, out_stride, q);
+    if (mr < MR) return row_block_for<MR - 1, kFbgemm, kCap>(mr, g, as, out, out_stride, q);
   }
-  row_block<MR, kFbgemm, kCap>(g, a, a_stride, out, out_stride, q);
+  row_block<MR, kFbgemm, kCap>(g, as, out, out_stride, q);
 }
 
 template <bool kFbgemm, bool kCap>
@@ -136,7 +149,20 @@ void rows_impl(const GemmRows& r) {
       a_stride = g->k_pad;
     }
     uint8_t* out = r.out + m * r.out_stride;
-    row_block_for<kMr, kFbgemm, kCap>(mr, g, a, a_stride, out, r.out_stride, q);
+    const ASegs as = {&a, 1, g->k_pad / 4, 0, a_stride};
+    row_block_for<kMr, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+  }
+}
+
+template <bool kFbgemm, bool kCap>
+void seg_rows_impl(const GemmSegRows& r) {
+  const GemmPacked* g = r.g;
+  const YmmRequant q = ymm_requant_setup(g->out_zp, g->out_min, g->out_max);
+  ASegs as = {r.seg, r.segs, g->k_pad / 4 / r.segs, 0, r.a_stride};
+  for (int m = 0; m < r.rows; m += kMr) {
+    const int mr = r.rows - m < kMr ? r.rows - m : kMr;
+    as.off = m * r.a_stride;
+    row_block_for<kMr, kFbgemm, kCap>(mr, g, as, r.out + m * r.out_stride, r.out_stride, q);
   }
 }
 
@@ -149,10 +175,20 @@ void rows(const GemmRows& r) {
   }
 }
 
+void seg_rows(const GemmSegRows& r) {
+  const bool fbgemm = r.g->profile == static_cast<int32_t>(Profile::fbgemm);
+  if (fbgemm) {
+    r.g->needs_cap ? seg_rows_impl<true, true>(r) : seg_rows_impl<true, false>(r);
+  } else {
+    r.g->needs_cap ? seg_rows_impl<false, true>(r) : seg_rows_impl<false, false>(r);
+  }
+}
+
 size_t scratch_bytes(int k) { return round_up(static_cast<size_t>(kMr) * round_up(k, 4), 64); }
 
 }  // namespace
 
-const GemmTier kGemmTierAvxvnni = {{kNr, 4, false}, kMr, &rows, &scratch_bytes};
+const GemmTier kGemmTierAvxvnni = {{kNr, 4, false}, kMr, &rows, &scratch_bytes,
+                                    &seg_rows};
 
 }  // namespace qrt::kernels::x86

@@ -86,12 +86,28 @@ struct GemmRows {
 };
 using GemmRowsFn = void (*)(const GemmRows& r);
 
+// Rows whose k_pad values lie in segs segments of k_pad / segs each (the
+// direct conv path: one segment per kernel row, read in place from padded
+// image rows). Row r's segment s starts at seg[s] + r * a_stride bytes and
+// holds the tier's A elements (int16 for a wide layout, else u8).
+struct GemmSegRows {
+  const GemmPacked* g;
+  const uint8_t* const* seg;
+  int segs;
+  size_t a_stride;  // bytes
+  int rows;
+  uint8_t* out;
+  size_t out_stride;
+};
+using GemmSegRowsFn = void (*)(const GemmSegRows& r);
+
 // What the ISA-independent drivers need to know about a GEMM tier.
 struct GemmTier {
   GemmLayout layout;
   int mr;
   GemmRowsFn rows;
   size_t (*scratch_bytes)(int k);
+  GemmSegRowsFn seg_rows;
 };
 
 // Defined by the tier's own file (constant-initialized, no code runs).
@@ -106,11 +122,18 @@ enum ConvPath : int32_t { kConvGemm = 0, kConvDirect = 1, kConvIndirect = 2 };
 
 // Header of a packed conv: one GemmPacked per group (group_bytes apart) and
 // a row of in_zp for padding taps.
+//
+// The direct path packs each kernel row's kernel_w * in_c weights padded to
+// seg_k (a multiple of kr), so that k_pad = kernel_h * seg_k and a pixel's
+// kernel row is read in place, seg_k elements, from a copy of the input row
+// padded with in_zp (the seg_k - kernel_w * in_c extra values meet zero
+// weights).
 struct ConvPacked {
   Conv2DShape shape;
   int32_t path;
   int32_t k;      // kernel_h * kernel_w * in_c / groups
-  int32_t k_pad;  // gathered row length
+  int32_t k_pad;  // gathered row length (direct: kernel_h * seg_k)
+  int32_t seg_k;  // direct path: padded length of one kernel row
   int32_t in_zp;
   uint64_t gemm_offset, group_bytes;
   uint64_t zero_offset;
@@ -152,7 +175,23 @@ struct DwLayout {
   int tg;
   bool overlap_tail;  // the last full-width block ends at channel C (needs C >= vc)
   bool narrow_tail;   // the last block has as few 16-channel lanes as hold C % vc
+  bool direct;        // the tier has row kernels (dw_direct)
 };
+
+// The direct (row) path: instead of kernel_h * kernel_w pointers per output
+// pixel, the kernel reads the NHWC input itself, one output row segment at a
+// time. It interleaves each input column's kernel_h rows once (tg rows per
+// 32-bit element, padding rows and columns as in_zp) into at most
+// kDwDirectColumns columns on its stack, and every output pixel of the
+// segment takes its kernel_w columns from there: the unpacks, which dominate
+// per-tap indirection, are shared by the kernel_w / stride_w output pixels
+// that read a column. Tap groups are then ordered by kernel column: group
+// kx * row_groups + r, element e holds tap (ky = r * tg + e, kx), zero for
+// ky >= kernel_h. The indirection buffer shrinks to one entry, the input.
+constexpr int kDwDirectColumns = 64;
+constexpr int kDwDirectMaxRowGroups = 2;
+bool dw_direct(const DwLayout& layout, const Conv2DShape& s);
+size_t dw_indirection_entries(const DwLayout& layout, const Conv2DShape& s);
 
 // Header of a packed depthwise conv, followed by `blocks` blocks of
 // block_bytes: tap groups x nv weight vectors, then init, mult and bias as
@@ -166,6 +205,8 @@ struct DwPacked {
   int32_t needs_cap;   // see requant_needs_cap
   int32_t overlap;     // block starts are min(b * vc, C - vc)
   int32_t tail_lanes;  // 128-bit lanes of the last block
+  int32_t direct;      // dw_direct: indirection[0] is the input
+  int32_t row_groups;  // direct: tap groups per kernel column
   uint64_t vector_bytes, block_bytes;
   uint64_t blocks_offset, zero_offset;
 };

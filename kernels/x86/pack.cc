@@ -1,6 +1,7 @@
 // Prepare-time packing for the x86 kernels (compiled without ISA flags).
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "kernels/x86/layout.h"
 
@@ -159,14 +160,22 @@ namespace {
 
 struct ConvSizes {
   int k;
+  int seg_k;   // direct path: one kernel row padded to kr, else 0
+  int gemm_k;  // the k of each group's GemmPacked
   size_t gemm, group, zero, total;
 };
 
 ConvSizes conv_sizes(const GemmTier& tier, const Conv2DShape& s) {
   ConvSizes z;
   z.k = s.kernel_h * s.kernel_w * (s.in_c / s.groups);
+  z.seg_k = 0;
+  z.gemm_k = z.k;
+  if (conv_path(s) == kConvDirect) {
+    z.seg_k = static_cast<int>(round_up(static_cast<size_t>(s.kernel_w) * s.in_c, tier.layout.kr));
+    z.gemm_k = s.kernel_h * z.seg_k;
+  }
   z.gemm = header_bytes(sizeof(ConvPacked));
-  z.group = gemm_packed_bytes(tier.layout, s.out_c / s.groups, z.k);
+  z.group = gemm_packed_bytes(tier.layout, s.out_c / s.groups, z.gemm_k);
   z.zero = z.gemm + z.group * s.groups;
   z.total = z.zero + round_up(static_cast<size_t>(s.in_c), kAlign);
   return z;
@@ -187,18 +196,33 @@ void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
   h->shape = s;
   h->path = conv_path(s);
   h->k = z.k;
-  h->k_pad = static_cast<int32_t>(round_up(static_cast<size_t>(z.k), tier.layout.kr));
+  h->k_pad = static_cast<int32_t>(round_up(static_cast<size_t>(z.gemm_k), tier.layout.kr));
+  h->seg_k = z.seg_k;
   h->in_zp = p.in_zp;
   h->gemm_offset = z.gemm;
   h->group_bytes = z.group;
   h->zero_offset = z.zero;
   const int ocg = s.out_c / s.groups;
+  // Direct path (groups == 1): kernel row ky of column n moves to
+  // [ky * seg_k, ky * seg_k + kernel_w * in_c), zeros between. The zeros
+  // leave sum(w), hence the accumulator start, unchanged.
+  std::vector<int8_t> seg_w;
+  if (z.seg_k != 0) {
+    const size_t row = static_cast<size_t>(s.kernel_w) * s.in_c;
+    seg_w.assign(static_cast<size_t>(s.out_c) * z.gemm_k, 0);
+    for (int n = 0; n < s.out_c; ++n) {
+      for (int ky = 0; ky < s.kernel_h; ++ky) {
+        std::memcpy(seg_w.data() + static_cast<size_t>(n) * z.gemm_k + ky * z.seg_k,
+                    p.w + static_cast<size_t>(n) * z.k + ky * row, row);
+      }
+    }
+  }
   for (int g = 0; g < s.groups; ++g) {
     const Requant view = group_view(*p.rq, g * ocg);
     GemmPackParams gp;
     gp.n = ocg;
-    gp.k = z.k;
-    gp.w = p.w + static_cast<size_t>(g) * ocg * z.k;
+    gp.k = z.gemm_k;
+    gp.w = (z.seg_k != 0 ? seg_w.data() : p.w) + static_cast<size_t>(g) * ocg * z.gemm_k;
     gp.a_zp = p.in_zp;
     gp.rq = &view;
     gemm_pack(tier.layout, gp, base + z.gemm + z.group * g);
@@ -211,8 +235,8 @@ void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
 namespace {
 
 struct DwSizes {
-  int taps, tap_groups, blocks, vc, tail_lanes;
-  bool overlap;
+  int taps, tap_groups, blocks, vc, tail_lanes, row_groups;
+  bool overlap, direct;
   size_t vector_bytes, block_bytes, blocks_offset, zero, total;
 };
 
@@ -220,7 +244,9 @@ DwSizes dw_sizes(const DwLayout& layout, const Conv2DShape& s) {
   DwSizes z;
   const int c = s.out_c;
   z.taps = s.kernel_h * s.kernel_w;
-  z.tap_groups = (z.taps + layout.tg - 1) / layout.tg;
+  z.direct = dw_direct(layout, s);
+  z.row_groups = z.direct ? (s.kernel_h + layout.tg - 1) / layout.tg : 0;
+  z.tap_groups = z.direct ? s.kernel_w * z.row_groups : (z.taps + layout.tg - 1) / layout.tg;
   z.vc = layout.lanes * 4 * layout.nv;
   z.blocks = (c + z.vc - 1) / z.vc;
   z.overlap = layout.overlap_tail && c >= z.vc;
@@ -239,6 +265,17 @@ DwSizes dw_sizes(const DwLayout& layout, const Conv2DShape& s) {
 }
 
 }  // namespace
+
+bool dw_direct(const DwLayout& layout, const Conv2DShape& s) {
+  // At least four output pixels per stack-buffer pass.
+  return layout.direct && s.kernel_h <= kDwDirectMaxRowGroups * layout.tg &&
+         (s.kernel_w - 1) * s.dilation_w + 1 + 3 * s.stride_w <= kDwDirectColumns;
+}
+
+size_t dw_indirection_entries(const DwLayout& layout, const Conv2DShape& s) {
+  if (dw_direct(layout, s)) return 1;
+  return static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.kernel_h * s.kernel_w;
+}
 
 size_t dw_packed_bytes(const DwLayout& layout, const Conv2DShape& s) {
   return dw_sizes(layout, s).total;
@@ -263,6 +300,8 @@ void dw_pack(const DwLayout& layout, const DwConvPackParams& p, void* packed) {
   h->needs_cap = requant_needs_cap(*p.rq, s.out_c) ? 1 : 0;
   h->overlap = z.overlap ? 1 : 0;
   h->tail_lanes = z.tail_lanes;
+  h->direct = z.direct ? 1 : 0;
+  h->row_groups = z.row_groups;
   h->vector_bytes = z.vector_bytes;
   h->block_bytes = z.block_bytes;
   h->blocks_offset = z.blocks_offset;
@@ -286,8 +325,15 @@ void dw_pack(const DwLayout& layout, const DwConvPackParams& p, void* packed) {
           for (int g = 0; g < z.tap_groups; ++g) {
             uint8_t* v = block + (static_cast<size_t>(g) * layout.nv + i) * vb;
             for (int e = 0; e < layout.tg; ++e) {
-              const int t = g * layout.tg + e;
-              const int8_t w = t < z.taps ? wc[t] : 0;
+              int8_t w = 0;
+              if (z.direct) {
+                const int kx = g / z.row_groups;
+                const int ky = (g % z.row_groups) * layout.tg + e;
+                if (ky < s.kernel_h) w = wc[ky * s.kernel_w + kx];
+              } else {
+                const int t = g * layout.tg + e;
+                if (t < z.taps) w = wc[t];
+              }
               if (elem == 1) {
                 v[slot * 4 + e] = static_cast<uint8_t>(w);
               } else {
@@ -311,6 +357,10 @@ void dw_pack(const DwLayout& layout, const DwConvPackParams& p, void* packed) {
 
 void dw_build_indirection(const void* packed, const uint8_t* in, const uint8_t** indirection) {
   const DwPacked* h = static_cast<const DwPacked*>(packed);
+  if (h->direct) {
+    indirection[0] = in;
+    return;
+  }
   build_indirection(h->shape, in, dw_zero(h), indirection);
 }
 

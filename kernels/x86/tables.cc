@@ -87,8 +87,9 @@ void dw_pack_t(const DwConvPackParams& p, void* packed) {
   dw_pack(T.layout, p, packed);
 }
 
-size_t dw_indirection_entries(const Conv2DShape& s) {
-  return static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.kernel_h * s.kernel_w;
+template <const DwTier& T>
+size_t dw_indirection_entries_t(const Conv2DShape& s) {
+  return dw_indirection_entries(T.layout, s);
 }
 
 template <const DwTier& T>
@@ -98,7 +99,7 @@ constexpr DwConvKernel dw_kernel(const char* name, Isa isa, DwRunFn run) {
                       T.layout.lanes * 4 * T.layout.nv,
                       &dw_packed_bytes_t<T>,
                       &dw_pack_t<T>,
-                      &dw_indirection_entries,
+                      &dw_indirection_entries_t<T>,
                       &dw_build_indirection,
                       run};
 }
@@ -161,6 +162,21 @@ const AddKernel* add_kernel(Isa isa) {
   static const AddKernel avx2{"add_u8_x32_avx2", Isa::avx2, &add_u8_x32_avx2};
   static const AddKernel avxvnni{"add_u8_x32_avx2", Isa::avxvnni, &add_u8_x32_avx2};
   static const AddKernel avx512vnni{"add_u8_x32_avx2", Isa::avx512vnni, &add_u8_x32_avx2};
+  switch (isa) {
+    case Isa::avx2: return &avx2;
+    case Isa::avxvnni: return &avxvnni;
+    case Isa::avx512vnni: return &avx512vnni;
+    default: return nullptr;
+  }
+}
+
+const GlobalAvgPoolKernel* global_avg_pool_kernel(Isa isa) {
+  static const GlobalAvgPoolKernel avx2{"global_avg_pool_u8_x32_avx2", Isa::avx2,
+                                        &global_avg_pool_u8_x32_avx2};
+  static const GlobalAvgPoolKernel avxvnni{"global_avg_pool_u8_x32_avx2", Isa::avxvnni,
+                                           &global_avg_pool_u8_x32_avx2};
+  static const GlobalAvgPoolKernel avx512vnni{"global_avg_pool_u8_x32_avx2", Isa::avx512vnni,
+                                              &global_avg_pool_u8_x32_avx2};
   switch (isa) {
     case Isa::avx2: return &avx2;
     case Isa::avxvnni: return &avxvnni;

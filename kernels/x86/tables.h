@@ -24,4 +24,10 @@ void add_u8_x32_avx2(const AddParams& p, const uint8_t* a, const uint8_t* b, uin
 // The add kernel under the tier's name, or null for a non-x86 tier.
 const AddKernel* add_kernel(Isa isa);
 
+// Quantized global average pool (global_avg_pool_avx2.cc); every x86 tier
+// runs it.
+void global_avg_pool_u8_x32_avx2(const GlobalAvgPoolParams& p, int batch, int hw, int channels,
+                                 const uint8_t* in, uint8_t* out);
+const GlobalAvgPoolKernel* global_avg_pool_kernel(Isa isa);
+
 }  // namespace qrt::kernels::x86

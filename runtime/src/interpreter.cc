@@ -51,7 +51,11 @@ void init_tensor(const fb::Model& model, const fb::Tensor& src, Tensor* t) {
 
 }  // namespace
 
-Interpreter::~Interpreter() { std::free(owned_arena_); }
+Interpreter::~Interpreter() {
+  // Join the (idle) workers before the memory their jobs pointed into goes.
+  pool_.stop();
+  std::free(owned_arena_);
+}
 
 int32_t Interpreter::find_input(const char* name) const {
   for (size_t i = 0; i < inputs_.size(); ++i)
@@ -79,6 +83,12 @@ qrt_status Interpreter::prepare(const Model& model, const InterpreterOptions& op
   std::string isa_error;
   const kernels::Isa isa = kernels::selected_isa(&isa_error);
   if (!isa_error.empty()) return fail(error, QRT_INVALID_ARGUMENT, "%s", isa_error.c_str());
+  if (options.threads < 0)
+    return fail(error, QRT_INVALID_ARGUMENT,
+                "threads is %d: expected 0 (the default, one thread) or a positive count",
+                options.threads);
+  // Known before the sizing pass: ops size their scratch per thread.
+  threads_ = ThreadPool::resolve(options.threads, options.cap_threads_to_cores);
   model_ = &model;
   profile_ops_ = options.profile_ops;
   const fb::Model& root = *model.root;
@@ -115,6 +125,7 @@ qrt_status Interpreter::prepare(const Model& model, const InterpreterOptions& op
     ctx.name = op->name() ? op->name()->c_str() : "";
     ctx.profile = profile;
     ctx.isa = isa;
+    ctx.threads = threads_;
     ctx.error = error;
     ctx.inputs = op_tensors_.data() + next;
     ctx.num_inputs = op->inputs() ? static_cast<int32_t>(op->inputs()->size()) : 0;
@@ -182,6 +193,12 @@ qrt_status Interpreter::prepare(const Model& model, const InterpreterOptions& op
     s = infos_[i]->prepare(ctx);
     ctx.persistent = nullptr;
     if (s != QRT_OK) return s;
+  }
+  // Last: nothing after it can fail, and a plan-only or failed prepare starts no thread.
+  if (threads_ > 1) {
+    s = pool_.start(threads_, error);
+    if (s != QRT_OK) return s;
+    for (OpContext& ctx : ops_) ctx.pool = &pool_;
   }
   if (profile_ops_) op_ns_.assign(num_ops, 0);
   return QRT_OK;

@@ -9,6 +9,7 @@
 #include "model.h"
 #include "op.h"
 #include "tensor.h"
+#include "thread_pool.h"
 
 namespace qrt {
 
@@ -16,7 +17,12 @@ struct InterpreterOptions {
   void* arena = nullptr;  // caller-owned, or null to allocate once
   size_t arena_bytes = 0;
   size_t max_arena_bytes = 0;  // 0 = no limit
+  // Threads for invoke, the caller's included: 0 = the default (1), < 0 is
+  // an error; see ThreadPool::resolve for the caps.
   int32_t threads = 1;
+  // The C API's rule. Tests turn it off to run more threads than the
+  // machine has cores (interleavings a 2-core machine would not show).
+  bool cap_threads_to_cores = true;
   bool profile_ops = false;
 };
 
@@ -54,6 +60,7 @@ class Interpreter {
   int32_t find_output(const char* name) const;
 
   const MemoryInfo& memory() const { return memory_; }
+  int32_t threads() const { return threads_; }  // as resolved at prepare
   int32_t op_count() const { return static_cast<int32_t>(ops_.size()); }
   const OpContext& op(int32_t i) const { return ops_[i]; }
   const char* op_kind(int32_t i) const;
@@ -75,6 +82,8 @@ class Interpreter {
   MemoryInfo memory_;
   bool profile_ops_ = false;
   std::vector<uint64_t> op_ns_;
+  int32_t threads_ = 1;
+  ThreadPool pool_;  // workers only when threads_ > 1
 };
 
 }  // namespace qrt

@@ -18,6 +18,8 @@
 
 namespace qrt {
 
+class ThreadPool;
+
 // Hands out aligned pieces of the persistent region, or only counts them.
 class Carver {
  public:
@@ -59,6 +61,12 @@ struct OpContext {
   void* data = nullptr;          // the op's prepared state
   size_t scratch_bytes = 0;      // requested by prepare
   uint8_t* scratch = nullptr;    // assigned before the first eval
+  // The interpreter's threads, the caller's included; set before the sizing
+  // pass, so prepare can ask for scratch per thread (request_scratch). pool
+  // is null with one thread: ops then call their kernel once, with nothing
+  // in between (thread_pool.h: parallel_for), and is set for eval only.
+  int32_t threads = 1;
+  ThreadPool* pool = nullptr;
   uint64_t macs = 0;             // multiply-accumulates per eval, for profiles
 
   Error* error = nullptr;
@@ -66,6 +74,16 @@ struct OpContext {
   Tensor* input(int i) const { return i < num_inputs ? inputs[i] : nullptr; }
   Tensor* output(int i) const { return outputs[i]; }
 };
+
+// Asks for one scratch slice of per_call bytes for each thread (a kernel's
+// scratch is per concurrent run call) and returns the stride between slices:
+// slot s of parallel_for uses ctx.scratch + s * stride. The stride is a
+// multiple of 64 bytes so no two threads write one cache line.
+inline size_t request_scratch(OpContext& ctx, size_t per_call) {
+  const size_t stride = (per_call + 63) & ~size_t{63};
+  ctx.scratch_bytes = stride * static_cast<size_t>(ctx.threads);
+  return stride;
+}
 
 using PrepareFn = qrt_status (*)(OpContext& ctx);
 using EvalFn = qrt_status (*)(OpContext& ctx);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -47,9 +48,10 @@ constexpr const char* kUsage =
     "\n"
     "  --runs N               timed runs, 1 to 1000000 (default 50)\n"
     "  --warmup N             untimed runs first, 0 to 1000000 (default 5)\n"
-    "  --threads N            passed to the interpreter (qrt_options.threads). The runtime\n"
-    "                         currently runs every op on the caller's thread: N is accepted\n"
-    "                         and has no effect yet.\n"
+    "  --threads N            threads for invoke, the caller's included (qrt_options.threads;\n"
+    "                         default 1). Convolutions, large adds and batched fully\n"
+    "                         connected layers are split over them; the runtime uses at\n"
+    "                         most as many threads as this CPU has cores.\n"
     "  --input NAME=FILE.npy  data for the model input NAME (repeatable). A FILE.npy without\n"
     "                         NAME= fills the inputs not given by name, in model order.\n"
     "                         Dtype and shape must match the input exactly; quantized inputs\n"
@@ -79,6 +81,15 @@ struct Args {
   bool per_op = false;
   std::string json;  // empty: no JSON report
 };
+
+// The runtime's rule (ThreadPool::resolve): at most one thread per core and
+// 64 in all. The C API does not report the count, so the tool mirrors it.
+int threads_used(int requested) {
+  int used = std::min(requested < 1 ? 1 : requested, 64);
+  const unsigned cores = std::thread::hardware_concurrency();
+  if (cores > 0 && static_cast<unsigned>(used) > cores) used = static_cast<int>(cores);
+  return used;
+}
 
 int report(int code, const std::string& message) {
   return qrt::tools::report(kTool, code, message);
@@ -378,7 +389,8 @@ struct Report {
   uint64_t file_bytes = 0;
   std::string isa;         // what QRT_ISA says, or "default"
   std::string isa_source;  // "QRT_ISA" or "default"
-  int threads = 0;
+  int threads = 0;       // requested (qrt_options.threads)
+  int threads_used = 0;  // what the runtime runs: threads_used()
   uint32_t seed = 0;
   int warmup = 0;
   std::vector<InputPlan>* inputs = nullptr;
@@ -402,6 +414,7 @@ std::string to_json(const Report& r) {
   j += "  \"isa\": " + json_string(r.isa) + ",\n";
   j += "  \"isa_source\": " + json_string(r.isa_source) + ",\n";
   j += "  \"threads\": " + std::to_string(r.threads) + ",\n";
+  j += "  \"threads_used\": " + std::to_string(r.threads_used) + ",\n";
   j += "  \"seed\": " + std::to_string(r.seed) + ",\n";
   j += "  \"warmup\": " + std::to_string(r.warmup) + ",\n";
   j += "  \"runs\": " + std::to_string(r.samples_ms.size()) + ",\n";
@@ -525,8 +538,15 @@ void print_report(const Report& r) {
   } else {
     std::printf("isa         %s (from QRT_ISA; the C API does not confirm it)\n", r.isa.c_str());
   }
-  std::printf("threads     %d (the runtime currently runs every op on the caller's thread)\n",
-              r.threads);
+  if (r.threads_used < r.threads) {
+    std::printf("threads     %d requested, %d used (capped at this CPU's %u cores)\n", r.threads,
+                r.threads_used, std::thread::hardware_concurrency());
+  } else if (r.threads_used > 1) {
+    std::printf("threads     %d (the caller and %d worker%s)\n", r.threads, r.threads - 1,
+                r.threads > 2 ? "s" : "");
+  } else {
+    std::printf("threads     1 (every op on the caller's thread)\n");
+  }
   for (const InputPlan& p : *r.inputs) {
     std::string source = p.source.empty() ? std::string("random ") +
                                                 random_distribution(p.tensor.dtype) + ", seed " +
@@ -595,6 +615,7 @@ int run(const Args& args) {
   qrt_options_init(&options);
   if (args.threads > 0) options.threads = args.threads;
   r.threads = options.threads;
+  r.threads_used = threads_used(options.threads);
   InterpreterPtr interp;
   start = Clock::now();
   const bool prepared = create_interpreter(model.get(), options, args.model, &interp, &error);

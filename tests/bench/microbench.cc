@@ -268,14 +268,17 @@ void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool pe
   report(state, isa, static_cast<double>(m) * n * kk);
 }
 
-// Depthwise 3x3 stride 1 over 56x56x144 (MobileNetV2 block 2).
-void bm_dwconv3x3(benchmark::State& state, k::Isa isa, k::Profile profile, bool per_channel) {
-  const k::Conv2DShape s = conv_shape(static_cast<int>(state.range(0)), 144, 144, 3, 1, 144);
+// A depthwise layer (MobileNetV2's 3x3 shapes, stride 1 or 2, "same"
+// padding): hw x hw x channels input.
+void bm_dwconv(benchmark::State& state, k::Isa isa, k::Profile profile, bool per_channel, int hw,
+               int channels, int kernel, int stride) {
+  const k::Conv2DShape s = conv_shape(hw, channels, channels, kernel, stride, channels);
   const size_t in_size = static_cast<size_t>(s.in_h) * s.in_w * s.in_c;
   const size_t out_size = static_cast<size_t>(s.out_h) * s.out_w * s.out_c;
-  Layer layer(profile, per_channel, s.out_c, static_cast<size_t>(s.out_c) * 9, in_size);
+  const int taps = kernel * kernel;
+  Layer layer(profile, per_channel, s.out_c, static_cast<size_t>(s.out_c) * taps, in_size);
   std::vector<uint8_t> out(out_size);
-  const double macs = static_cast<double>(out_size) * 9;
+  const double macs = static_cast<double>(out_size) * taps;
   if (isa == k::Isa::ref) {
     for (auto _ : state) {
       k::conv2d_u8s8_ref(s, layer.in.data(), 5, layer.w.data(), layer.rq, out.data());
@@ -285,31 +288,31 @@ void bm_dwconv3x3(benchmark::State& state, k::Isa isa, k::Profile profile, bool 
     report(state, isa, macs);
     return;
   }
-  const k::DwConvKernel* kernel = k::select_dwconv_kernel(isa, s);
-  if (kernel == nullptr) {
+  const k::DwConvKernel* kernel_fn = k::select_dwconv_kernel(isa, s);
+  if (kernel_fn == nullptr) {
     state.SkipWithError("tier not available");
     return;
   }
-  std::vector<uint8_t> packed(kernel->packed_bytes(s));
+  std::vector<uint8_t> packed(kernel_fn->packed_bytes(s));
   k::DwConvPackParams pp;
   pp.shape = s;
   pp.w = layer.w.data();
   pp.in_zp = 5;
   pp.rq = &layer.rq;
-  kernel->pack(pp, packed.data());
-  std::vector<const uint8_t*> indirection(kernel->indirection_entries(s));
-  kernel->build_indirection(packed.data(), layer.in.data(), indirection.data());
+  kernel_fn->pack(pp, packed.data());
+  std::vector<const uint8_t*> indirection(kernel_fn->indirection_entries(s));
+  kernel_fn->build_indirection(packed.data(), layer.in.data(), indirection.data());
   k::DwConvArgs args;
   args.packed = packed.data();
   args.indirection = indirection.data();
   args.out = out.data();
   const int pixels = s.out_h * s.out_w;
   for (auto _ : state) {
-    kernel->run(args, 0, pixels);
+    kernel_fn->run(args, 0, pixels);
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  state.SetLabel(kernel->name);
+  state.SetLabel(kernel_fn->name);
   report(state, isa, macs);
 }
 
@@ -378,21 +381,34 @@ void register_all() {
     add(benchmark::RegisterBenchmark(("gemm1x1_56x56x24_144/fbgemm_per_channel/" + tier).c_str(),
                                      bm_gemm1x1, isa, k::Profile::fbgemm, true));
   }
-  add(benchmark::RegisterBenchmark("dwconv3x3_56x56x144/qnnpack_per_tensor/ref", bm_dwconv3x3,
-                                   k::Isa::ref, k::Profile::qnnpack, false))
-      ->Arg(56);
+  // MobileNetV2's depthwise layers (input hw x hw x channels, stride), the
+  // 56x56x144 one in both profiles; one 5x5 for the unrolled 5x5 kernels.
+  struct DwCase {
+    int hw, channels, kernel, stride;
+  };
+  const DwCase dw_cases[] = {{112, 32, 3, 1}, {112, 96, 3, 2}, {56, 144, 3, 1}, {56, 144, 3, 2},
+                             {28, 192, 3, 1}, {28, 192, 3, 2}, {14, 384, 3, 1}, {14, 576, 3, 1},
+                             {14, 576, 3, 2}, {7, 960, 3, 1},  {28, 120, 5, 1}};
+  const auto dw_name = [](const DwCase& c) {
+    return "dwconv" + std::to_string(c.kernel) + "x" + std::to_string(c.kernel) +
+           (c.stride == 2 ? "s2_" : "_") + std::to_string(c.hw) + "x" + std::to_string(c.hw) +
+           "x" + std::to_string(c.channels);
+  };
+  const DwCase ref_case = dw_cases[2];
+  add(benchmark::RegisterBenchmark((dw_name(ref_case) + "/qnnpack_per_tensor/ref").c_str(),
+                                   bm_dwconv, k::Isa::ref, k::Profile::qnnpack, false, ref_case.hw,
+                                   ref_case.channels, ref_case.kernel, ref_case.stride));
   for (k::Isa isa : tiers) {
     if (!k::isa_available(isa)) continue;
     const std::string tier = k::isa_name(isa);
-    add(benchmark::RegisterBenchmark(("dwconv3x3_56x56x144/qnnpack_per_tensor/" + tier).c_str(),
-                                     bm_dwconv3x3, isa, k::Profile::qnnpack, false))
-        ->Arg(56);
-    add(benchmark::RegisterBenchmark(("dwconv3x3_56x56x144/fbgemm_per_channel/" + tier).c_str(),
-                                     bm_dwconv3x3, isa, k::Profile::fbgemm, true))
-        ->Arg(56);
-    add(benchmark::RegisterBenchmark(("dwconv3x3_14x14x144/qnnpack_per_tensor/" + tier).c_str(),
-                                     bm_dwconv3x3, isa, k::Profile::qnnpack, false))
-        ->Arg(14);
+    for (const DwCase& c : dw_cases) {
+      add(benchmark::RegisterBenchmark((dw_name(c) + "/qnnpack_per_tensor/" + tier).c_str(),
+                                       bm_dwconv, isa, k::Profile::qnnpack, false, c.hw,
+                                       c.channels, c.kernel, c.stride));
+    }
+    add(benchmark::RegisterBenchmark((dw_name(ref_case) + "/fbgemm_per_channel/" + tier).c_str(),
+                                     bm_dwconv, isa, k::Profile::fbgemm, true, ref_case.hw,
+                                     ref_case.channels, ref_case.kernel, ref_case.stride));
   }
   for (k::Isa isa : tiers) {
     if (!k::isa_available(isa)) continue;

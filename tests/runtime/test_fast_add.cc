@@ -20,6 +20,7 @@
 #include "qrt/qrt.h"
 #include "support/mobilenet_v2_model.h"
 #include "support/test_models.h"
+#include "support/tier_runs.h"
 
 namespace {
 
@@ -30,144 +31,20 @@ using qrt::fb::DType;
 using qrt::fb::Profile;
 using qrt::test::AlignedBytes;
 
-// Sets QRT_ISA for one scope and puts back what was there.
-class IsaEnv {
- public:
-  explicit IsaEnv(const char* value) {
-    const char* old = std::getenv("QRT_ISA");
-    had_ = old != nullptr;
-    if (had_) old_ = old;
-    setenv("QRT_ISA", value, 1);
-  }
-  ~IsaEnv() {
-    if (had_)
-      setenv("QRT_ISA", old_.c_str(), 1);
-    else
-      unsetenv("QRT_ISA");
-  }
-  IsaEnv(const IsaEnv&) = delete;
-  IsaEnv& operator=(const IsaEnv&) = delete;
+using qrt::test::fast_tiers;
+using qrt::test::check_tiers;
+using qrt::test::first_difference;
+using qrt::test::random_u8;
+using qrt::test::IsaEnv;
+using qrt::test::ops_running;
+using qrt::test::run_on_tier;
+using Run = qrt::test::TierRun;
 
- private:
-  bool had_ = false;
-  std::string old_;
-};
-
-std::vector<k::Isa> fast_tiers() {
-  std::vector<k::Isa> out;
-  for (k::Isa isa :
-       {k::Isa::avx2, k::Isa::avxvnni, k::Isa::avx512vnni, k::Isa::neon, k::Isa::neon_dotprod})
-    if (k::isa_available(isa)) out.push_back(isa);
-  return out;
-}
-
-struct Run {
-  std::vector<std::string> kernels;  // per op, what prepare chose
-  std::vector<std::string> op_names;
-  std::vector<std::vector<uint8_t>> outputs;
-};
-
-// Prepares under QRT_ISA=isa, feeds `inputs` and invokes twice (the second
-// invoke must repeat the first).
-Run run_model(const std::vector<uint8_t>& bytes, const std::vector<std::vector<uint8_t>>& inputs,
-              const char* isa) {
-  IsaEnv env(isa);
-  AlignedBytes aligned(bytes);
-  qrt::Model model;
-  qrt::Error error;
-  REQUIRE_MESSAGE(
-      qrt::load_model_from_buffer(aligned.data(), aligned.size(), &model, &error) == QRT_OK,
-      error.message);
-  qrt::Interpreter it;
-  REQUIRE_MESSAGE(it.prepare(model, qrt::InterpreterOptions{}, false, &error) == QRT_OK,
-                  error.message);
-  REQUIRE(static_cast<size_t>(it.input_count()) == inputs.size());
-  for (int32_t i = 0; i < it.input_count(); ++i) {
-    REQUIRE(it.input(i).bytes == inputs[static_cast<size_t>(i)].size());
-    std::memcpy(it.input(i).data, inputs[static_cast<size_t>(i)].data(), it.input(i).bytes);
-  }
-  Run r;
-  for (int32_t i = 0; i < it.op_count(); ++i) {
-    r.kernels.push_back(it.op(i).kernel);
-    r.op_names.push_back(it.op(i).name);
-  }
-  for (int pass = 0; pass < 2; ++pass) {
-    REQUIRE_MESSAGE(it.invoke(&error) == QRT_OK, error.message);
-    for (int32_t i = 0; i < it.output_count(); ++i) {
-      const qrt::Tensor& t = it.output(i);
-      std::vector<uint8_t> out(t.data, t.data + t.bytes);
-      if (pass == 0)
-        r.outputs.push_back(out);
-      else
-        CHECK_MESSAGE(out == r.outputs[static_cast<size_t>(i)], "second invoke differs");
-    }
-  }
-  return r;
-}
-
-// The ADD ops of a model, found by what they run under QRT_ISA=ref
-// (prepare only: no reference invoke of a whole network for this).
-std::vector<int> ref_add_ops(const std::vector<uint8_t>& bytes) {
-  IsaEnv env("ref");
-  AlignedBytes aligned(bytes);
-  qrt::Model model;
-  qrt::Error error;
-  REQUIRE(qrt::load_model_from_buffer(aligned.data(), aligned.size(), &model, &error) == QRT_OK);
-  qrt::Interpreter it;
-  REQUIRE_MESSAGE(it.prepare(model, qrt::InterpreterOptions{}, false, &error) == QRT_OK,
-                  error.message);
-  std::vector<int> adds;
-  for (int32_t i = 0; i < it.op_count(); ++i)
-    if (std::string(it.op(i).kernel) == "add_u8_ref") adds.push_back(i);
-  return adds;
-}
-
-long first_difference(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
-  if (a.size() != b.size()) return 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (a[i] != b[i]) return static_cast<long>(i);
-  return -1;
-}
 
 // The fast kernel's name on `isa`, or the reference's.
 std::string same_shape_kernel(k::Isa isa) {
   const k::AddKernel* add = isa == k::Isa::ref ? nullptr : k::select_add_kernel(isa);
   return add ? add->name : "add_u8_ref";
-}
-
-// The model on the reference, then on every fast tier: identical bytes, and
-// expected(isa) names what every op in `ops` must run on that tier.
-template <class Expected>
-void check_tiers(const std::vector<uint8_t>& bytes, const std::vector<std::vector<uint8_t>>& inputs,
-                 const std::vector<int>& ops, Expected expected) {
-  const Run ref = run_model(bytes, inputs, "ref");
-  for (int op : ops) CHECK(ref.kernels[static_cast<size_t>(op)] == expected(k::Isa::ref));
-  for (k::Isa isa : fast_tiers()) {
-    const std::string tier = k::isa_name(isa);
-    CAPTURE(tier);
-    const Run fast = run_model(bytes, inputs, k::isa_name(isa));
-    for (int op : ops) {
-      CAPTURE(fast.op_names[static_cast<size_t>(op)]);
-      CHECK(fast.kernels[static_cast<size_t>(op)] == expected(isa));
-    }
-    REQUIRE(fast.outputs.size() == ref.outputs.size());
-    for (size_t i = 0; i < ref.outputs.size(); ++i) {
-      const long diff = first_difference(ref.outputs[i], fast.outputs[i]);
-      if (diff >= 0 && ref.outputs[i].size() == fast.outputs[i].size())
-        FAIL_CHECK("output " << i << " byte " << diff << ": ref "
-                             << int(ref.outputs[i][static_cast<size_t>(diff)]) << ", " << tier
-                             << " " << int(fast.outputs[i][static_cast<size_t>(diff)]));
-      else
-        CHECK(ref.outputs[i].size() == fast.outputs[i].size());
-    }
-  }
-}
-
-std::vector<uint8_t> random_u8(std::mt19937& rng, size_t n) {
-  std::uniform_int_distribution<int> d(0, 255);
-  std::vector<uint8_t> v(n);
-  for (uint8_t& x : v) x = static_cast<uint8_t>(d(rng));
-  return v;
 }
 
 size_t count(const std::vector<int32_t>& shape) {
@@ -304,7 +181,7 @@ TEST_CASE("fast add: residual adds inside small int8 graphs match on every tier"
       CAPTURE(static_cast<int>(profile));
       CAPTURE(seed);
       const std::vector<uint8_t> model = qrt::test::int8_cnn(profile, seed);
-      const std::vector<int> adds = ref_add_ops(model);
+      const std::vector<int> adds = ops_running(model, "add_u8_ref");
       REQUIRE(adds.size() == 1);
       check_tiers(model, inputs, adds, same_shape_kernel);
     }
@@ -315,7 +192,7 @@ TEST_CASE("fast add: MobileNetV2's 10 residual adds take the fast kernel and mat
   std::mt19937 rng(11);
   const std::vector<std::vector<uint8_t>> inputs = {random_u8(rng, 224 * 224 * 3)};
   const std::vector<uint8_t> mobilenet = qrt::test::mobilenet_v2_int8(Profile::Qnnpack);
-  const std::vector<int> adds = ref_add_ops(mobilenet);
+  const std::vector<int> adds = ops_running(mobilenet, "add_u8_ref");
   CHECK(adds.size() == 10);
   check_tiers(mobilenet, inputs, adds, same_shape_kernel);
 }

@@ -24,6 +24,7 @@
 #include "qrt/qrt.h"
 #include "support/mobilenet_v2_model.h"
 #include "support/test_models.h"
+#include "support/tier_runs.h"
 
 namespace {
 
@@ -35,120 +36,15 @@ using qrt::fb::DType;
 using qrt::fb::Profile;
 using qrt::test::AlignedBytes;
 
-// Sets QRT_ISA for one scope and puts back what was there (ctest runs each
-// test case in its own process, but a whole-binary run shares one).
-class IsaEnv {
- public:
-  explicit IsaEnv(const char* value) {
-    const char* old = std::getenv("QRT_ISA");
-    had_ = old != nullptr;
-    if (had_) old_ = old;
-    setenv("QRT_ISA", value, 1);
-  }
-  ~IsaEnv() {
-    if (had_)
-      setenv("QRT_ISA", old_.c_str(), 1);
-    else
-      unsetenv("QRT_ISA");
-  }
-  IsaEnv(const IsaEnv&) = delete;
-  IsaEnv& operator=(const IsaEnv&) = delete;
+using qrt::test::fast_tiers;
+using qrt::test::check_tiers;
+using qrt::test::first_difference;
+using qrt::test::random_u8;
+using qrt::test::IsaEnv;
+using qrt::test::ops_running;
+using qrt::test::run_on_tier;
+using Run = qrt::test::TierRun;
 
- private:
-  bool had_ = false;
-  std::string old_;
-};
-
-// Every fast tier this machine has (x86 or ARM).
-std::vector<k::Isa> fast_tiers() {
-  std::vector<k::Isa> out;
-  for (k::Isa isa :
-       {k::Isa::avx2, k::Isa::avxvnni, k::Isa::avx512vnni, k::Isa::neon, k::Isa::neon_dotprod})
-    if (k::isa_available(isa)) out.push_back(isa);
-  return out;
-}
-
-struct Run {
-  std::vector<std::string> kernels;  // per op, what prepare chose
-  std::vector<std::vector<uint8_t>> outputs;
-};
-
-// Loads `bytes`, prepares under QRT_ISA=isa, feeds `inputs` (raw bytes per
-// graph input) and invokes twice: the second invoke must repeat the first
-// (packed weights and indirection buffers are read-only after prepare).
-Run run_model(const std::vector<uint8_t>& bytes, const std::vector<std::vector<uint8_t>>& inputs,
-              const char* isa) {
-  IsaEnv env(isa);
-  AlignedBytes aligned(bytes);
-  qrt::Model model;
-  qrt::Error error;
-  REQUIRE_MESSAGE(qrt::load_model_from_buffer(aligned.data(), aligned.size(), &model, &error) ==
-                      QRT_OK,
-                  error.message);
-  qrt::Interpreter it;
-  REQUIRE_MESSAGE(it.prepare(model, qrt::InterpreterOptions{}, false, &error) == QRT_OK,
-                  error.message);
-  REQUIRE(static_cast<size_t>(it.input_count()) == inputs.size());
-  for (int32_t i = 0; i < it.input_count(); ++i) {
-    REQUIRE(it.input(i).bytes == inputs[static_cast<size_t>(i)].size());
-    std::memcpy(it.input(i).data, inputs[static_cast<size_t>(i)].data(), it.input(i).bytes);
-  }
-  Run r;
-  for (int32_t i = 0; i < it.op_count(); ++i) r.kernels.push_back(it.op(i).kernel);
-  for (int pass = 0; pass < 2; ++pass) {
-    REQUIRE_MESSAGE(it.invoke(&error) == QRT_OK, error.message);
-    for (int32_t i = 0; i < it.output_count(); ++i) {
-      const qrt::Tensor& t = it.output(i);
-      std::vector<uint8_t> out(t.data, t.data + t.bytes);
-      if (pass == 0)
-        r.outputs.push_back(out);
-      else
-        CHECK_MESSAGE(out == r.outputs[static_cast<size_t>(i)], "second invoke differs");
-    }
-  }
-  return r;
-}
-
-// First differing byte of two outputs, or -1.
-long first_difference(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
-  if (a.size() != b.size()) return 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (a[i] != b[i]) return static_cast<long>(i);
-  return -1;
-}
-
-// The model on the reference, then on every fast tier: identical bytes.
-// expected_kernel(isa) names what op `op` must run on that tier.
-template <class ExpectedKernel>
-void check_tiers(const std::vector<uint8_t>& bytes,
-                 const std::vector<std::vector<uint8_t>>& inputs, int op,
-                 ExpectedKernel expected_kernel) {
-  const Run ref = run_model(bytes, inputs, "ref");
-  CHECK(ref.kernels[static_cast<size_t>(op)] == expected_kernel(k::Isa::ref));
-  for (k::Isa isa : fast_tiers()) {
-    CAPTURE(k::isa_name(isa));
-    const Run fast = run_model(bytes, inputs, k::isa_name(isa));
-    CHECK(fast.kernels[static_cast<size_t>(op)] == expected_kernel(isa));
-    REQUIRE(fast.outputs.size() == ref.outputs.size());
-    for (size_t i = 0; i < ref.outputs.size(); ++i) {
-      const long diff = first_difference(ref.outputs[i], fast.outputs[i]);
-      if (diff >= 0 && ref.outputs[i].size() == fast.outputs[i].size())
-        FAIL_CHECK("output " << i << " byte " << diff << ": ref "
-                             << int(ref.outputs[i][static_cast<size_t>(diff)]) << ", "
-                             << fast.kernels[static_cast<size_t>(op)] << " "
-                             << int(fast.outputs[i][static_cast<size_t>(diff)]));
-      else
-        CHECK(ref.outputs[i].size() == fast.outputs[i].size());
-    }
-  }
-}
-
-std::vector<uint8_t> random_u8(std::mt19937& rng, size_t n) {
-  std::uniform_int_distribution<int> d(0, 255);
-  std::vector<uint8_t> v(n);
-  for (uint8_t& x : v) x = static_cast<uint8_t>(d(rng));
-  return v;
-}
 
 std::vector<int8_t> random_s8(std::mt19937& rng, size_t n) {
   std::uniform_int_distribution<int> d(-127, 127);
@@ -279,8 +175,8 @@ void check_conv_cases(const std::vector<ConvCase>& cases) {
         std::mt19937 rng(seed);
         const std::vector<std::vector<uint8_t>> inputs = {
             random_u8(rng, static_cast<size_t>(c.batch) * c.in_h * c.in_w * c.in_c)};
-        check_tiers(model, inputs, 0, [&](k::Isa isa) { return expected_conv_kernel(isa, s); });
-        if (variant == 0) check_spread(run_model(model, inputs, "ref").outputs[0]);
+        check_tiers(model, inputs, {0}, [&](k::Isa isa) { return expected_conv_kernel(isa, s); });
+        if (variant == 0) check_spread(run_on_tier(model, inputs, "ref").outputs[0]);
       }
     }
   }
@@ -371,7 +267,7 @@ TEST_CASE("fast ops: FULLY_CONNECTED matches the reference on every tier") {
         const std::vector<uint8_t> model = b.finish();
         const std::vector<std::vector<uint8_t>> inputs = {
             random_u8(rng, rows * static_cast<size_t>(k_depth))};
-        check_tiers(model, inputs, 0, [](k::Isa isa) -> std::string {
+        check_tiers(model, inputs, {0}, [](k::Isa isa) -> std::string {
           const k::GemmKernel* g = isa == k::Isa::ref ? nullptr : k::select_gemm_kernel(isa);
           return g ? g->name : "fully_connected_u8s8_ref";
         });
@@ -392,7 +288,7 @@ TEST_CASE("fast ops: whole int8 graphs match the reference on every tier") {
     const std::vector<std::vector<uint8_t>> inputs = {
         std::vector<uint8_t>(p, p + image.size() * sizeof(float))};
     // Op 1 is conv1 (after QUANTIZE).
-    check_tiers(model, inputs, 1, [](k::Isa isa) -> std::string {
+    check_tiers(model, inputs, {1}, [](k::Isa isa) -> std::string {
       const k::ConvKernel* conv = isa == k::Isa::ref ? nullptr : k::select_conv_kernel(isa);
       return conv ? conv->name : "conv2d_u8s8_ref";
     });
@@ -400,7 +296,7 @@ TEST_CASE("fast ops: whole int8 graphs match the reference on every tier") {
   std::mt19937 rng(11);
   const std::vector<std::vector<uint8_t>> inputs = {random_u8(rng, 224 * 224 * 3)};
   const std::vector<uint8_t> mobilenet = qrt::test::mobilenet_v2_int8(Profile::Qnnpack);
-  check_tiers(mobilenet, inputs, 0, [](k::Isa isa) -> std::string {
+  check_tiers(mobilenet, inputs, {0}, [](k::Isa isa) -> std::string {
     const k::ConvKernel* conv = isa == k::Isa::ref ? nullptr : k::select_conv_kernel(isa);
     return conv ? conv->name : "conv2d_u8s8_ref";
   });
@@ -414,7 +310,7 @@ TEST_CASE("fast ops: float CONV_2D and FULLY_CONNECTED stay on the reference") {
   const std::vector<std::vector<uint8_t>> inputs = {
       std::vector<uint8_t>(p, p + image.size() * sizeof(float))};
   for (k::Isa isa : fast_tiers()) {
-    const Run r = run_model(model, inputs, k::isa_name(isa));
+    const Run r = run_on_tier(model, inputs, k::isa_name(isa));
     CHECK(r.kernels[0] == std::string("conv2d_f32_ref"));
     CHECK(r.kernels.back() == std::string("fully_connected_f32_ref"));
   }

@@ -64,7 +64,12 @@ typedef struct qrt_options {
   size_t arena_bytes;
   /* Refuse models whose arena would exceed this many bytes (0 = no limit). */
   size_t max_arena_bytes;
-  /* Worker threads for invoke; 1 runs on the caller's thread only. */
+  /* Threads for invoke, the caller's included: 1 (and 0, the default) runs
+   * every op on the caller's thread, with no worker and no synchronisation;
+   * N > 1 starts N - 1 workers at create time (joined at free), capped at the
+   * CPU's cores and at 64, and splits the heavy ops over them. Outputs are
+   * the same bytes for any count. Each thread gets its own kernel scratch,
+   * so the arena grows a little with the count. Negative is an error. */
   int32_t threads;
   /* Record per-operator times during invoke (qrt_op_profile). */
   int32_t profile_ops;
@@ -109,6 +114,8 @@ void qrt_options_init(qrt_options* options);
 qrt_status qrt_interpreter_create(const qrt_model* model, const qrt_options* options,
                                   qrt_interpreter** out);
 void qrt_interpreter_free(qrt_interpreter* interpreter);
+/* The arena size for one thread (more threads need a little more scratch;
+ * qrt_interpreter_create's error says how much). */
 qrt_status qrt_required_arena_bytes(const qrt_model* model, size_t* bytes);
 
 int32_t qrt_input_count(const qrt_interpreter* interpreter);
@@ -124,7 +131,9 @@ qrt_status qrt_output(const qrt_interpreter* interpreter, int32_t index, qrt_ten
 qrt_status qrt_set_input(qrt_interpreter* interpreter, int32_t index, qrt_dtype dtype,
                          const void* data, size_t bytes);
 
-/* Run the graph. Performs no allocation and no system call. */
+/* Run the graph. Performs no allocation and, with one thread, no system call
+ * (with more, waking workers that went to sleep between invokes may take a
+ * futex call). */
 qrt_status qrt_invoke(qrt_interpreter* interpreter);
 
 qrt_status qrt_memory(const qrt_interpreter* interpreter, qrt_memory_info* out);

@@ -7,6 +7,7 @@
 #include "kernels/ref/quant_math.h"
 #include "ops/ops.h"
 #include "ops/weights.h"
+#include "thread_pool.h"
 
 namespace qrt {
 
@@ -22,7 +23,16 @@ struct Conv2DData {
   const kernels::DwConvKernel* dwconv;
   const void* packed;
   const uint8_t* const* indirection;
+  // Splitting output pixels over the pool: chunk edges on the GEMM row
+  // tile, chunks of at least min_rows pixels, and each thread's slice of
+  // ctx.scratch scratch_stride bytes apart.
+  int64_t align, min_rows;
+  size_t scratch_stride;
 };
+
+// Below this many MACs a chunk costs about as much to hand to another
+// thread (~1 us) as to compute on a fast tier.
+constexpr int64_t kMinChunkMacs = int64_t{1} << 17;
 
 // Depthwise convs (channel multiplier 1) take their own kernels; every other
 // u8 conv the general one; null leaves the layer on the reference.
@@ -141,12 +151,12 @@ qrt_status prepare_conv2d(OpContext& ctx) {
   const kernels::ConvKernel* conv = nullptr;
   const kernels::DwConvKernel* dwconv = nullptr;
   if (quant) select_kernels(ctx.isa, sh, &conv, &dwconv);
-  size_t packed_bytes = 0, indirection_entries = 0;
+  size_t packed_bytes = 0, indirection_entries = 0, scratch_stride = 0;
   ctx.scratch_bytes = 0;
   if (conv) {
     packed_bytes = conv->packed_bytes(sh);
     indirection_entries = conv->indirection_entries(sh);
-    ctx.scratch_bytes = conv->scratch_bytes(sh);
+    scratch_stride = request_scratch(ctx, conv->scratch_bytes(sh));
     ctx.kernel = conv->name;
   } else if (dwconv) {
     packed_bytes = dwconv->packed_bytes(sh);
@@ -173,6 +183,14 @@ qrt_status prepare_conv2d(OpContext& ctx) {
   d->dwconv = dwconv;
   d->packed = packed;
   d->indirection = indirection;
+  // The conv kernels walk pixels in GEMM row tiles of the tier's mr; a chunk
+  // edge off the tile would leave a short tile in every chunk. Depthwise
+  // kernels go pixel by pixel.
+  const kernels::GemmKernel* gemm = conv ? kernels::select_gemm_kernel(ctx.isa) : nullptr;
+  d->align = gemm ? gemm->mr : 1;
+  d->min_rows = min_chunk_rows(static_cast<int64_t>(kh) * kw * (in_c / groups) * out_c,
+                               kMinChunkMacs);
+  d->scratch_stride = scratch_stride;
   if (quant) {
     s = make_requant(ctx, in, w, bias, out, o.act_min(), o.act_max(), arrays, &d->rq);
     if (s != QRT_OK) return s;
@@ -215,7 +233,11 @@ qrt_status eval_conv2d(OpContext& ctx) {
     args.in = in.as<uint8_t>();
     args.indirection = d.indirection;
     args.out = out.as<uint8_t>();
-    d.conv->run(args, 0, pixels, ctx.scratch);
+    parallel_for(ctx.pool, pixels, d.align, d.min_rows,
+                 [&](int64_t begin, int64_t end, int32_t slot) {
+                   d.conv->run(args, static_cast<int>(begin), static_cast<int>(end),
+                               ctx.scratch + static_cast<size_t>(slot) * d.scratch_stride);
+                 });
     return QRT_OK;
   }
   if (d.dwconv) {
@@ -223,7 +245,10 @@ qrt_status eval_conv2d(OpContext& ctx) {
     args.packed = d.packed;
     args.indirection = d.indirection;
     args.out = out.as<uint8_t>();
-    d.dwconv->run(args, 0, pixels);
+    parallel_for(ctx.pool, pixels, d.align, d.min_rows,
+                 [&](int64_t begin, int64_t end, int32_t) {
+                   d.dwconv->run(args, static_cast<int>(begin), static_cast<int>(end));
+                 });
     return QRT_OK;
   }
   if (in.dtype == DType::U8)

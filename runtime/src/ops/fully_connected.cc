@@ -4,6 +4,7 @@
 #include "kernels/ref/quant_math.h"
 #include "ops/ops.h"
 #include "ops/weights.h"
+#include "thread_pool.h"
 
 namespace qrt {
 
@@ -15,7 +16,15 @@ struct FullyConnectedData {
   float act_min, act_max;
   const kernels::GemmKernel* gemm;  // u8 fast path, null for the reference
   const void* packed;               // gemm's packed weights, in persistent memory
+  // Splitting batch rows over the pool (a single row stays on the caller):
+  // chunk edges on the row tile, at least min_rows rows a chunk, each
+  // thread's scratch slice scratch_stride bytes apart.
+  int64_t min_rows;
+  size_t scratch_stride;
 };
+
+// As for CONV_2D: below this many MACs a hand-off costs about what the chunk does.
+constexpr int64_t kMinChunkMacs = int64_t{1} << 17;
 
 }  // namespace
 
@@ -70,7 +79,8 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
   // interpreter's tier.
   const kernels::GemmKernel* gemm = quant ? kernels::select_gemm_kernel(ctx.isa) : nullptr;
   ctx.kernel = gemm ? gemm->name : quant ? "fully_connected_u8s8_ref" : "fully_connected_f32_ref";
-  ctx.scratch_bytes = gemm ? gemm->scratch_bytes(k) : 0;
+  ctx.scratch_bytes = 0;
+  const size_t scratch_stride = gemm ? request_scratch(ctx, gemm->scratch_bytes(k)) : 0;
   FullyConnectedData* d = ctx.persistent->take<FullyConnectedData>(1);
   RequantArrays arrays = take_requant_arrays(ctx, quant, n, w.per_channel);
   // 64-byte aligned by Carver; pack() needs 4.
@@ -86,6 +96,8 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
   d->act_max = o.act_max();
   d->gemm = gemm;
   d->packed = packed;
+  d->min_rows = min_chunk_rows(int64_t{n} * k, kMinChunkMacs);
+  d->scratch_stride = scratch_stride;
   if (quant) {
     s = make_requant(ctx, in, w, bias, out, o.act_min(), o.act_max(), arrays, &d->rq);
     if (s != QRT_OK) return s;
@@ -119,7 +131,11 @@ qrt_status eval_fully_connected(OpContext& ctx) {
     args.a_stride = static_cast<size_t>(d.shape.in_features);
     args.out = out.as<uint8_t>();
     args.out_stride = static_cast<size_t>(d.shape.out_features);
-    d.gemm->run(args, 0, d.shape.batch, ctx.scratch);
+    parallel_for(ctx.pool, d.shape.batch, d.gemm->mr, d.min_rows,
+                 [&](int64_t begin, int64_t end, int32_t slot) {
+                   d.gemm->run(args, static_cast<int>(begin), static_cast<int>(end),
+                               ctx.scratch + static_cast<size_t>(slot) * d.scratch_stride);
+                 });
     return QRT_OK;
   }
   if (in.dtype == DType::U8)

@@ -1,5 +1,7 @@
 // MAX_POOL_2D, AVG_POOL_2D, ADAPTIVE_AVG_POOL_2D and GLOBAL_AVG_POOL over
-// NHWC tensors.
+// NHWC tensors. The uint8 GLOBAL_AVG_POOL runs the fast kernel of the
+// interpreter's tier when it has one (bit-exact with global_avg_pool_u8_ref).
+#include "kernels/cpu.h"
 #include "kernels/ref/pool.h"
 #include "kernels/ref/quant_math.h"
 #include "ops/ops.h"
@@ -26,6 +28,7 @@ struct AdaptiveAvgPoolData {
 struct GlobalAvgPoolData {
   kernels::GlobalAvgPoolParams params;
   int32_t batch, hw, channels;
+  const kernels::GlobalAvgPoolKernel* fast;  // uint8 on a tier with a fast kernel; else null
 };
 
 // Largest pixel count whose u8 sum stays exact (255 * 2^23 < 2^31).
@@ -301,9 +304,16 @@ qrt_status prepare_global_avg_pool(OpContext& ctx) {
   } else if (in.dtype != DType::F32) {
     return op_fail(ctx, QRT_UNSUPPORTED, "%s input is not supported", dtype_name(in.dtype));
   }
+  const kernels::GlobalAvgPoolKernel* fast =
+      quant ? kernels::select_global_avg_pool_kernel(ctx.isa) : nullptr;
+  if (fast)
+    ctx.kernel = fast->name;
+  else
+    ctx.kernel = quant ? "global_avg_pool_u8_ref" : "global_avg_pool_f32_ref";
   GlobalAvgPoolData* d = ctx.persistent->take<GlobalAvgPoolData>(1);
   ctx.macs = in.elements;
   if (ctx.persistent->sizing()) return QRT_OK;
+  d->fast = fast;
   d->batch = n;
   d->hw = static_cast<int32_t>(hw);
   d->channels = c;
@@ -318,7 +328,9 @@ qrt_status eval_global_avg_pool(OpContext& ctx) {
   const GlobalAvgPoolData& d = *static_cast<const GlobalAvgPoolData*>(ctx.data);
   const Tensor& in = *ctx.input(0);
   Tensor& out = *ctx.output(0);
-  if (in.dtype == DType::U8)
+  if (d.fast)
+    d.fast->run(d.params, d.batch, d.hw, d.channels, in.as<uint8_t>(), out.as<uint8_t>());
+  else if (in.dtype == DType::U8)
     kernels::global_avg_pool_u8_ref(d.params, d.batch, d.hw, d.channels, in.as<uint8_t>(),
                                     out.as<uint8_t>());
   else
