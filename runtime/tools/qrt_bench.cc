@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <random>
 #include <string>
 #include <thread>
@@ -64,11 +65,13 @@ constexpr const char* kUsage =
     "                         MACs and GMAC/s, from a second pass with per-op profiling on\n"
     "                         (the headline latency is measured without it)\n"
     "  --json FILE            write every result, including each run's time, to FILE\n"
+    "  --isa TIER             kernel tier: ref, avx2, avxvnni, avx512vnni, neon or neon_dotprod\n"
+    "                         (sets QRT_ISA for this run; a tier this CPU lacks is an error)\n"
     "  -h, --help             show this help\n"
     "\n"
-    "Kernels: the runtime uses the fastest tier this CPU supports, or the one named by the\n"
-    "environment variable QRT_ISA (ref, avx2, avxvnni, avx512vnni, neon, neon_dotprod). The\n"
-    "C API does not say which tier ran, so the isa line shows QRT_ISA or 'default'.\n"
+    "Kernels: the runtime uses the fastest tier this CPU supports, or the one named by --isa\n"
+    "or the environment variable QRT_ISA. The C API does not say which tier ran, so the isa\n"
+    "line shows QRT_ISA or 'default'.\n"
     "Exit status: 0 success, 1 loading, running or writing failed, 2 command-line error.\n";
 
 struct Args {
@@ -114,6 +117,16 @@ bool set_flag(Args* args, const std::string& flag, const std::string& value, std
     args->inputs.push_back(value);
   } else if (flag == "--json") {
     args->json = value;
+  } else if (flag == "--isa") {
+    // The runtime reads QRT_ISA at prepare and refuses a tier the CPU lacks.
+    static const char* const kTiers[] = {"ref", "avx2", "avxvnni", "avx512vnni", "neon",
+                                         "neon_dotprod"};
+    if (std::find(std::begin(kTiers), std::end(kTiers), value) == std::end(kTiers)) {
+      *error = "--isa " + value +
+               ": expected ref, avx2, avxvnni, avx512vnni, neon or neon_dotprod";
+      return false;
+    }
+    setenv("QRT_ISA", value.c_str(), 1);
   } else {
     args->per_op = true;
   }
@@ -683,6 +696,6 @@ int main(int argc, char** argv) {
       kUsage,
       "qrt-bench MODEL.qrt [options]",
       {"--per-op"},
-      {"--runs", "--warmup", "--threads", "--input", "--seed", "--json"}};
+      {"--runs", "--warmup", "--threads", "--input", "--seed", "--json", "--isa"}};
   return tool_main(argc, argv, command_line, set_flag, run);
 }

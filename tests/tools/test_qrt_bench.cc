@@ -197,6 +197,26 @@ TEST_CASE("qrt-bench: inputs from .npy files") {
   }
 }
 
+TEST_CASE("qrt-bench: --isa pins a kernel tier") {
+  BenchDir dir;
+  require_bench(dir);
+  const std::string model = dir.file("cnn.qrt");
+  write_bytes(model, qrt::test::int8_cnn(qrt::fb::Profile::Qnnpack));
+  const Result r = run_bench(dir, {model, "--runs=2", "--warmup=0", "--isa", "ref"});
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("isa         ref (from QRT_ISA") != std::string::npos);
+  // A tier of the other architecture: named, refused by the runtime, exit 1.
+#if defined(__x86_64__) || defined(__i386__)
+  const char* foreign = "neon";
+#else
+  const char* foreign = "avx2";
+#endif
+  const Result bad = run_bench(dir, {model, "--isa", foreign});
+  CHECK(bad.code == 1);
+  CHECK(bad.err.find(std::string("QRT_ISA=") + foreign) != std::string::npos);
+}
+
 TEST_CASE("qrt-bench: bad input is one error naming the culprit") {
   BenchDir dir;
   require_bench(dir);
@@ -241,6 +261,7 @@ TEST_CASE("qrt-bench: bad input is one error naming the culprit") {
       {{model, "--json", dir.file("no/such/dir/r.json")}, 2, {"--json", "no directory"}},
       {{model, "--per-op=1"}, 2, {"--per-op takes no value"}},
       {{model, "--frobnicate"}, 2, {"unknown option '--frobnicate'"}},
+      {{model, "--isa", "sse9"}, 2, {"--isa sse9", "expected ref, avx2"}},
   };
   for (const Case& c : cases) {
     std::string joined;
