@@ -18,6 +18,7 @@
 #include <arm_neon.h>
 
 #include <cstring>
+#include <utility>
 
 #include "kernels/arm/layout.h"
 #include "kernels/arm/requant_neon.h"
@@ -59,71 +60,50 @@ static inline int32x4_t mla_hi(int32x4_t acc, int16x8_t w, int16x8_t a) {
 #endif
 }
 
-// k steps L and L + 1: 16 weight bytes (8 columns each).
-template <int L>
-static inline void k_pair(int32x4_t (&acc)[kMr][2], const int16x8_t (&a)[kMr], const int8_t* w) {
+// k steps L and L + 1: 16 weight bytes (8 columns each). Rows unrolled
+// through an index sequence so the accumulators stay in registers (see
+// gemm_store_tile8).
+template <int L, size_t... R>
+__attribute__((always_inline)) static inline void k_pair(int32x4_t (&acc)[kMr][2], const int16x8_t (&a)[kMr], const int8_t* w,
+                          std::index_sequence<R...>) {
   const int8x16_t wb = vld1q_s8(w + L * kNr);
   const int16x8_t w0 = vmovl_s8(vget_low_s8(wb));
   const int16x8_t w1 = vmovl_s8(vget_high_s8(wb));
-#pragma GCC unroll 8
-  for (int r = 0; r < kMr; ++r) {
-    acc[r][0] = mla_lo<L>(acc[r][0], w0, a[r]);
-    acc[r][1] = mla_hi<L>(acc[r][1], w0, a[r]);
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < kMr; ++r) {
-    acc[r][0] = mla_lo<L + 1>(acc[r][0], w1, a[r]);
-    acc[r][1] = mla_hi<L + 1>(acc[r][1], w1, a[r]);
-  }
+  ((acc[R][0] = mla_lo<L>(acc[R][0], w0, a[R]), acc[R][1] = mla_hi<L>(acc[R][1], w0, a[R])), ...);
+  ((acc[R][0] = mla_lo<L + 1>(acc[R][0], w1, a[R]),
+    acc[R][1] = mla_hi<L + 1>(acc[R][1], w1, a[R])),
+   ...);
+}
+
+// 8 k steps: 8 activation bytes per row, widened once.
+template <size_t... R>
+__attribute__((always_inline)) static inline void step8(int32x4_t (&acc)[kMr][2], const uint8_t* const* a, int k,
+                         const int8_t* w, std::index_sequence<R...> rows) {
+  const int16x8_t av[kMr] = {vreinterpretq_s16_u16(vmovl_u8(vld1_u8(a[R] + k)))...};
+  k_pair<0>(acc, av, w, rows);
+  k_pair<2>(acc, av, w, rows);
+  k_pair<4>(acc, av, w, rows);
+  k_pair<6>(acc, av, w, rows);
+}
+
+template <size_t... R>
+__attribute__((always_inline)) static inline void init_tile(int32x4_t (&acc)[kMr][2], const int32_t* init,
+                             std::index_sequence<R...>) {
+  const int32x4_t init0 = vld1q_s32(init);
+  const int32x4_t init1 = vld1q_s32(init + 4);
+  ((acc[R][0] = init0, acc[R][1] = init1), ...);
 }
 
 template <bool kFbgemm>
 void tile(const GemmPacked* g, const uint8_t* const* a, int panel, uint8_t* out, size_t out_stride,
           int rows, int cols, const NeonRequant& q) {
+  constexpr auto kRows = std::make_index_sequence<kMr>();
   const int8_t* w = gemm_weights(g) + g->panel_bytes * panel;
-  const int32_t* init = gemm_init(g) + panel * kNr;
   int32x4_t acc[kMr][2];
-  const int32x4_t init0 = vld1q_s32(init);
-  const int32x4_t init1 = vld1q_s32(init + 4);
-#pragma GCC unroll 8
-  for (int r = 0; r < kMr; ++r) {
-    acc[r][0] = init0;
-    acc[r][1] = init1;
-  }
+  init_tile(acc, gemm_init(g) + panel * kNr, kRows);
   const int k_pad = g->k_pad;
-  for (int k = 0; k < k_pad; k += 8, w += 8 * kNr) {
-    int16x8_t av[kMr];
-#pragma GCC unroll 8
-    for (int r = 0; r < kMr; ++r) av[r] = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(a[r] + k)));
-    k_pair<0>(acc, av, w);
-    k_pair<2>(acc, av, w);
-    k_pair<4>(acc, av, w);
-    k_pair<6>(acc, av, w);
-  }
-
-  const float* mult = gemm_mult(g) + panel * kNr;
-  const float* bias = gemm_bias(g) + panel * kNr;
-  if (!g->fast) {
-    int32_t spill[kMr][kNr];
-    for (int r = 0; r < rows; ++r) {
-      vst1q_s32(spill[r], acc[r][0]);
-      vst1q_s32(spill[r] + 4, acc[r][1]);
-    }
-    requant_scalar(&spill[0][0], kNr, rows, cols, mult, bias, g->profile, g->out_zp, g->out_min,
-                   g->out_max, out, out_stride);
-    return;
-  }
-  const float32x4_t m0 = vld1q_f32(mult);
-  const float32x4_t m1 = vld1q_f32(mult + 4);
-  const float32x4_t b0 = vld1q_f32(bias);
-  const float32x4_t b1 = vld1q_f32(bias + 4);
-#pragma GCC unroll 8
-  for (int r = 0; r < kMr; ++r) {
-    if (r >= rows) break;
-    const uint8x8_t y = neon_pack8(neon_requant<kFbgemm>(acc[r][0], m0, b0, q),
-                                   neon_requant<kFbgemm>(acc[r][1], m1, b1, q), q);
-    store_bytes8(out + r * out_stride, y, cols);
-  }
+  for (int k = 0; k < k_pad; k += 8, w += 8 * kNr) step8(acc, a, k, w, kRows);
+  gemm_store_tile8<kFbgemm>(acc, g, panel, out, out_stride, rows, cols, q, kRows);
 }
 
 template <bool kFbgemm>

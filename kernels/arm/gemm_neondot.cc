@@ -15,6 +15,7 @@
 #include <arm_neon.h>
 
 #include <cstring>
+#include <utility>
 
 #include "kernels/arm/layout.h"
 #include "kernels/arm/requant_neon.h"
@@ -25,86 +26,76 @@ namespace {
 constexpr int kMr = 8;
 constexpr int kNr = 8;
 
-template <int L>
-static inline void group16(int32x4_t (&acc)[kMr][2], const int8x16_t (&a)[kMr], const int8_t* w) {
+// The rows are unrolled through index sequences, not loops, so that the
+// accumulators stay in registers (see gemm_store_tile8).
+template <int L, size_t... R>
+static inline void group16(int32x4_t (&acc)[kMr][2], const int8x16_t (&a)[kMr], const int8_t* w,
+                           std::index_sequence<R...>) {
   const int8x16_t w0 = vld1q_s8(w + L * 32);
   const int8x16_t w1 = vld1q_s8(w + L * 32 + 16);
-#pragma GCC unroll 8
-  for (int r = 0; r < kMr; ++r) {
-    acc[r][0] = vdotq_laneq_s32(acc[r][0], w0, a[r], L);
-    acc[r][1] = vdotq_laneq_s32(acc[r][1], w1, a[r], L);
-  }
+  ((acc[R][0] = vdotq_laneq_s32(acc[R][0], w0, a[R], L),
+    acc[R][1] = vdotq_laneq_s32(acc[R][1], w1, a[R], L)), ...);
 }
 
-template <int L>
-static inline void group8(int32x4_t (&acc)[kMr][2], const int8x8_t (&a)[kMr], const int8_t* w) {
+// Half step: 8 bytes of two rows share one register (row 2i in lanes 0-1,
+// row 2i + 1 in lanes 2-3), which halves the flips.
+template <int L, size_t... P>
+static inline void group8x2(int32x4_t (&acc)[kMr][2], const int8x16_t (&a)[kMr / 2],
+                            const int8_t* w, std::index_sequence<P...>) {
   const int8x16_t w0 = vld1q_s8(w + L * 32);
   const int8x16_t w1 = vld1q_s8(w + L * 32 + 16);
-#pragma GCC unroll 8
-  for (int r = 0; r < kMr; ++r) {
-    acc[r][0] = vdotq_lane_s32(acc[r][0], w0, a[r], L);
-    acc[r][1] = vdotq_lane_s32(acc[r][1], w1, a[r], L);
-  }
+  ((acc[2 * P][0] = vdotq_laneq_s32(acc[2 * P][0], w0, a[P], L),
+    acc[2 * P][1] = vdotq_laneq_s32(acc[2 * P][1], w1, a[P], L),
+    acc[2 * P + 1][0] = vdotq_laneq_s32(acc[2 * P + 1][0], w0, a[P], L + 2),
+    acc[2 * P + 1][1] = vdotq_laneq_s32(acc[2 * P + 1][1], w1, a[P], L + 2)),
+   ...);
+}
+
+// One k step of 16 (all rows) or 8 bytes per row: activations flipped to
+// signed, then 4 or 2 groups of 4.
+template <size_t... R>
+static inline void step16(int32x4_t (&acc)[kMr][2], const uint8_t* const* a, int k,
+                          const int8_t* w, std::index_sequence<R...> rows) {
+  const uint8x16_t flip = vdupq_n_u8(0x80);
+  const int8x16_t av[kMr] = {vreinterpretq_s8_u8(veorq_u8(vld1q_u8(a[R] + k), flip))...};
+  group16<0>(acc, av, w, rows);
+  group16<1>(acc, av, w, rows);
+  group16<2>(acc, av, w, rows);
+  group16<3>(acc, av, w, rows);
+}
+
+template <size_t... P>
+static inline void step8(int32x4_t (&acc)[kMr][2], const uint8_t* const* a, int k,
+                         const int8_t* w, std::index_sequence<P...> pairs) {
+  const uint8x16_t flip = vdupq_n_u8(0x80);
+  const int8x16_t av[kMr / 2] = {vreinterpretq_s8_u8(
+      veorq_u8(vcombine_u8(vld1_u8(a[2 * P] + k), vld1_u8(a[2 * P + 1] + k)), flip))...};
+  group8x2<0>(acc, av, w, pairs);
+  group8x2<1>(acc, av, w, pairs);
 }
 
 template <bool kFbgemm>
 void tile(const GemmPacked* g, const uint8_t* const* a, int panel, uint8_t* out, size_t out_stride,
           int rows, int cols, const NeonRequant& q) {
+  constexpr auto kRows = std::make_index_sequence<kMr>();
   const int8_t* w = gemm_weights(g) + g->panel_bytes * panel;
   const int32_t* init = gemm_init(g) + panel * kNr;
-  int32x4_t acc[kMr][2];
   const int32x4_t init0 = vld1q_s32(init);
   const int32x4_t init1 = vld1q_s32(init + 4);
-#pragma GCC unroll 8
-  for (int r = 0; r < kMr; ++r) {
-    acc[r][0] = init0;
-    acc[r][1] = init1;
-  }
-  const uint8x16_t flip = vdupq_n_u8(0x80);
+  int32x4_t acc[kMr][2] = {{init0, init1}, {init0, init1}, {init0, init1}, {init0, init1},
+                           {init0, init1}, {init0, init1}, {init0, init1}, {init0, init1}};
+  // k_pad is a multiple of 8: an odd half step goes first, while the row
+  // pointers are being loaded anyway.
   const int k_pad = g->k_pad;
   int k = 0;
-  for (; k + 16 <= k_pad; k += 16, w += 16 * kNr) {
-    int8x16_t av[kMr];
-#pragma GCC unroll 8
-    for (int r = 0; r < kMr; ++r) av[r] = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(a[r] + k), flip));
-    group16<0>(acc, av, w);
-    group16<1>(acc, av, w);
-    group16<2>(acc, av, w);
-    group16<3>(acc, av, w);
+  if (k_pad % 16 != 0) {
+    step8(acc, a, 0, w, std::make_index_sequence<kMr / 2>());
+    k = 8;
+    w += 8 * kNr;
   }
-  if (k < k_pad) {  // k_pad is a multiple of 8: one half step left
-    int8x8_t av[kMr];
-#pragma GCC unroll 8
-    for (int r = 0; r < kMr; ++r) {
-      av[r] = vreinterpret_s8_u8(veor_u8(vld1_u8(a[r] + k), vget_low_u8(flip)));
-    }
-    group8<0>(acc, av, w);
-    group8<1>(acc, av, w);
-  }
+  for (; k < k_pad; k += 16, w += 16 * kNr) step16(acc, a, k, w, kRows);
 
-  const float* mult = gemm_mult(g) + panel * kNr;
-  const float* bias = gemm_bias(g) + panel * kNr;
-  if (!g->fast) {
-    int32_t spill[kMr][kNr];
-    for (int r = 0; r < rows; ++r) {
-      vst1q_s32(spill[r], acc[r][0]);
-      vst1q_s32(spill[r] + 4, acc[r][1]);
-    }
-    requant_scalar(&spill[0][0], kNr, rows, cols, mult, bias, g->profile, g->out_zp, g->out_min,
-                   g->out_max, out, out_stride);
-    return;
-  }
-  const float32x4_t m0 = vld1q_f32(mult);
-  const float32x4_t m1 = vld1q_f32(mult + 4);
-  const float32x4_t b0 = vld1q_f32(bias);
-  const float32x4_t b1 = vld1q_f32(bias + 4);
-#pragma GCC unroll 8
-  for (int r = 0; r < kMr; ++r) {
-    if (r >= rows) break;
-    const uint8x8_t y = neon_pack8(neon_requant<kFbgemm>(acc[r][0], m0, b0, q),
-                                   neon_requant<kFbgemm>(acc[r][1], m1, b1, q), q);
-    store_bytes8(out + r * out_stride, y, cols);
-  }
+  gemm_store_tile8<kFbgemm>(acc, g, panel, out, out_stride, rows, cols, q, kRows);
 }
 
 template <bool kFbgemm>

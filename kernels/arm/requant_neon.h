@@ -28,6 +28,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+
+#include "kernels/arm/layout.h"
 
 namespace qrt::kernels::arm {
 
@@ -81,6 +84,36 @@ static inline void store_bytes8(uint8_t* dst, uint8x8_t v, int n) {
   uint8_t tmp[8];
   vst1_u8(tmp, v);
   for (int i = 0; i < n; ++i) dst[i] = tmp[i];
+}
+
+// Epilogue of the GEMM microkernels: rows [0, rows) and columns [0, cols)
+// of an MR x 8 tile of accumulators (acc[r][0] columns 0-3, acc[r][1]
+// columns 4-7) requantized with panel `panel`'s parameters and stored. The
+// rows are expanded through an index sequence, never a loop over r: with
+// constant indices GCC keeps the accumulators in registers (a variable
+// index makes it round-trip the whole tile through the stack).
+template <bool kFbgemm, int kMr, size_t... R>
+static inline void gemm_store_tile8(const int32x4_t (&acc)[kMr][2], const GemmPacked* g, int panel,
+                                    uint8_t* out, size_t out_stride, int rows, int cols,
+                                    const NeonRequant& q, std::index_sequence<R...>) {
+  const float* mult = gemm_mult(g) + panel * 8;
+  const float* bias = gemm_bias(g) + panel * 8;
+  if (!g->fast) {
+    int32_t spill[kMr][8];
+    ((vst1q_s32(spill[R], acc[R][0]), vst1q_s32(spill[R] + 4, acc[R][1])), ...);
+    requant_scalar(&spill[0][0], 8, rows, cols, mult, bias, g->profile, g->out_zp, g->out_min,
+                   g->out_max, out, out_stride);
+    return;
+  }
+  const float32x4_t m0 = vld1q_f32(mult), m1 = vld1q_f32(mult + 4);
+  const float32x4_t b0 = vld1q_f32(bias), b1 = vld1q_f32(bias + 4);
+  ((static_cast<int>(R) < rows
+        ? store_bytes8(out + R * out_stride,
+                       neon_pack8(neon_requant<kFbgemm>(acc[R][0], m0, b0, q),
+                                  neon_requant<kFbgemm>(acc[R][1], m1, b1, q), q),
+                       cols)
+        : void()),
+   ...);
 }
 
 }  // namespace qrt::kernels::arm

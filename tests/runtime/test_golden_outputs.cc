@@ -5,6 +5,10 @@
 // committed under tests/data/golden, written once on x86-64. The aarch64
 // and armv7 builds run this under qemu in CI.
 //
+// The device tool gets the same check: qrt-run (under qemu in cross builds,
+// see QRT_RUN_COMMAND in tests/CMakeLists.txt) reads the model and image from
+// files and must write the same bytes.
+//
 // To rewrite the golden files after a deliberate numeric change, run
 //   QRT_WRITE_GOLDEN=1 ./qrt-tests -tc='golden*'
 // on x86-64 and commit them with the change that explains them.
@@ -13,6 +17,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,6 +27,7 @@
 #include "qrt/qrt.h"
 #include "support/mobilenet_v2_model.h"
 #include "support/test_models.h"
+#include "support/tool_command.h"
 
 namespace {
 
@@ -108,5 +115,46 @@ TEST_CASE("golden: int8 MobileNetV2 gives the committed bytes on every architect
     CHECK(run(model, image, "ref") == expected.data);
     // Not a degenerate model: the logits are not all one value.
     CHECK(std::count(fast.begin(), fast.end(), fast[0]) < static_cast<long>(fast.size()));
+  }
+}
+
+#ifndef QRT_RUN_COMMAND
+#error "QRT_RUN_COMMAND is not defined: tests/CMakeLists.txt defines it"
+#endif
+
+TEST_CASE("golden: qrt-run writes the committed MobileNetV2 bytes on every architecture") {
+  const std::vector<std::string> command = {QRT_RUN_COMMAND};
+  qrt::test::TempDir dir("qrt-test-golden-run-");
+  qrt::tools::NpyArray image;
+  image.dtype = "u1";
+  image.shape = {1, 224, 224, 3};
+  image.data = image_bytes(224 * 224 * 3, 2024);
+  std::string error;
+  REQUIRE_MESSAGE(qrt::tools::write_npy(dir.file("image.npy"), image, &error), error);
+  for (Profile profile : {Profile::Qnnpack, Profile::Fbgemm}) {
+    const std::string name = profile == Profile::Qnnpack ? "qnnpack" : "fbgemm";
+    CAPTURE(name);
+    const std::vector<uint8_t> model = qrt::test::mobilenet_v2_int8(profile, 7);
+    const std::string model_path = dir.file(name + ".qrt");
+    std::ofstream(model_path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(model.data()), static_cast<std::streamsize>(model.size()));
+    const std::string out_dir = dir.file(name + "-out");
+    const qrt::test::ToolResult r =
+        qrt::test::run_tool(command, {model_path, "--input", dir.file("image.npy"), "--output-dir",
+                                      out_dir, "--quiet"},
+                            dir);
+    CAPTURE(r.err);
+    REQUIRE(r.code == 0);
+    std::vector<std::filesystem::path> outputs;
+    for (const auto& e : std::filesystem::directory_iterator(out_dir)) outputs.push_back(e.path());
+    REQUIRE(outputs.size() == 1);
+    qrt::tools::NpyArray got, expected;
+    REQUIRE_MESSAGE(qrt::tools::read_npy(outputs[0].string(), &got, &error), error);
+    REQUIRE_MESSAGE(qrt::tools::read_npy(std::string(QRT_TEST_DATA_DIR) + "/golden/mobilenet_v2_" +
+                                             name + "_logits.npy",
+                                         &expected, &error),
+                    error);
+    CHECK(got.dtype == "u1");
+    CHECK(got.data == expected.data);
   }
 }

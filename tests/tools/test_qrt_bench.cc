@@ -5,8 +5,6 @@
 // does not run fails these tests.
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -19,40 +17,21 @@
 #include "npy.h"
 #include "qrt/qrt.h"
 #include "support/test_models.h"
+#include "support/tool_command.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct BenchDir {
-  fs::path path;
-  BenchDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("qrt-test-bench-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~BenchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-std::string slurp_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using qrt::test::run_tool;
+using qrt::test::slurp_text;
+using qrt::test::ToolResult;
+using BenchDir = qrt::test::TempDir;
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()),
             static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 size_t count_of(const std::string& haystack, const std::string& needle) {
@@ -70,23 +49,8 @@ size_t count_of(const std::string& haystack, const std::string& needle) {
 // The emulator and its arguments in cross builds, then qrt-bench's path.
 std::vector<std::string> bench_command() { return {QRT_BENCH_COMMAND}; }
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-Result run_bench(const BenchDir& dir, const std::vector<std::string>& args) {
-  std::string command;
-  for (const std::string& word : bench_command()) command += shell_quote(word) + " ";
-  for (const std::string& a : args) command += shell_quote(a) + " ";
-  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  command += ">" + shell_quote(out) + " 2>" + shell_quote(err);
-  const int status = std::system(command.c_str());
-  Result r;
-  r.code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp_text(out);
-  r.err = slurp_text(err);
-  return r;
+ToolResult run_bench(const BenchDir& dir, const std::vector<std::string>& args) {
+  return run_tool(bench_command(), args, dir);
 }
 
 // Fails the test unless qrt-bench is built and runs here.
@@ -94,7 +58,7 @@ void require_bench(const BenchDir& dir) {
   const std::string path = bench_command().back();
   std::error_code ec;
   REQUIRE_MESSAGE(fs::is_regular_file(path, ec), "qrt-bench is not built at " << path);
-  const Result help = run_bench(dir, {"--help"});
+  const ToolResult help = run_bench(dir, {"--help"});
   CAPTURE(help.err);
   REQUIRE_MESSAGE(help.code == 0, path << " --help exited " << help.code);
   REQUIRE(help.out.find("usage: qrt-bench") != std::string::npos);
@@ -127,14 +91,14 @@ void write_npy_zeros(const std::string& path, const std::string& dtype,
 }  // namespace
 
 TEST_CASE("qrt-bench: report, per-op table and JSON on random inputs") {
-  BenchDir dir;
+  BenchDir dir("qrt-test-bench-");
   require_bench(dir);
   const std::vector<uint8_t> bytes = qrt::test::int8_cnn(qrt::fb::Profile::Qnnpack);
   const std::string model = dir.file("cnn.qrt");
   write_bytes(model, bytes);
   const std::string json = dir.file("report.json");
 
-  const Result r = run_bench(dir, {model, "--runs", "3", "--warmup", "1", "--threads", "2",
+  const ToolResult r = run_bench(dir, {model, "--runs", "3", "--warmup", "1", "--threads", "2",
                                    "--seed", "7", "--per-op", "--json", json});
   CAPTURE(r.out);
   CAPTURE(r.err);
@@ -179,7 +143,7 @@ TEST_CASE("qrt-bench: report, per-op table and JSON on random inputs") {
 }
 
 TEST_CASE("qrt-bench: inputs from .npy files") {
-  BenchDir dir;
+  BenchDir dir("qrt-test-bench-");
   require_bench(dir);
   const std::string model = dir.file("cnn.qrt");
   write_bytes(model, qrt::test::int8_cnn(qrt::fb::Profile::Fbgemm));
@@ -188,7 +152,7 @@ TEST_CASE("qrt-bench: inputs from .npy files") {
 
   for (const std::string& arg : {"image=" + image, image}) {
     CAPTURE(arg);
-    const Result r = run_bench(dir, {model, "--runs=2", "--warmup=0", "--input", arg});
+    const ToolResult r = run_bench(dir, {model, "--runs=2", "--warmup=0", "--input", arg});
     CAPTURE(r.err);
     REQUIRE(r.code == 0);
     CHECK(r.out.find("'image' f32 (1, 8, 8, 3)  <- " + image) != std::string::npos);
@@ -198,11 +162,11 @@ TEST_CASE("qrt-bench: inputs from .npy files") {
 }
 
 TEST_CASE("qrt-bench: --isa pins a kernel tier") {
-  BenchDir dir;
+  BenchDir dir("qrt-test-bench-");
   require_bench(dir);
   const std::string model = dir.file("cnn.qrt");
   write_bytes(model, qrt::test::int8_cnn(qrt::fb::Profile::Qnnpack));
-  const Result r = run_bench(dir, {model, "--runs=2", "--warmup=0", "--isa", "ref"});
+  const ToolResult r = run_bench(dir, {model, "--runs=2", "--warmup=0", "--isa", "ref"});
   CAPTURE(r.err);
   REQUIRE(r.code == 0);
   CHECK(r.out.find("isa         ref (from QRT_ISA") != std::string::npos);
@@ -212,13 +176,13 @@ TEST_CASE("qrt-bench: --isa pins a kernel tier") {
 #else
   const char* foreign = "avx2";
 #endif
-  const Result bad = run_bench(dir, {model, "--isa", foreign});
+  const ToolResult bad = run_bench(dir, {model, "--isa", foreign});
   CHECK(bad.code == 1);
   CHECK(bad.err.find(std::string("QRT_ISA=") + foreign) != std::string::npos);
 }
 
 TEST_CASE("qrt-bench: bad input is one error naming the culprit") {
-  BenchDir dir;
+  BenchDir dir("qrt-test-bench-");
   require_bench(dir);
   const std::string model = dir.file("cnn.qrt");
   write_bytes(model, qrt::test::int8_cnn(qrt::fb::Profile::Qnnpack));
@@ -267,7 +231,7 @@ TEST_CASE("qrt-bench: bad input is one error naming the culprit") {
     std::string joined;
     for (const std::string& a : c.args) joined += " " + a;
     CAPTURE(joined);
-    const Result r = run_bench(dir, c.args);
+    const ToolResult r = run_bench(dir, c.args);
     CAPTURE(r.err);
     CHECK(r.code == c.code);
     CHECK(r.out.empty());
