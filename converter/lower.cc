@@ -194,12 +194,22 @@ class Lowerer {
         !cache_.count(Key{v, Layout::plain, value.type != ElemType::f32}))
       return define(v, Layout::plain, value.type != ElemType::f32);
 
-    // Prefer a dtype conversion in place, then a layout change.
-    if (cache_.count(Key{v, l, !quant})) return convert_dtype(v, l, quant);
+    // Prefer a dtype conversion in place, then a layout change; but never
+    // dequantize when the float itself exists in the other layout (a float
+    // graph input that was quantized before its transpose): moving it is exact.
     const Layout other = l == Layout::plain ? Layout::nhwc : Layout::plain;
+    if (cache_.count(Key{v, l, !quant}) && (quant || !cache_.count(Key{v, other, false})))
+      return convert_dtype(v, l, quant);
     for (bool q : {quant, !quant}) {
       auto src = cache_.find(Key{v, other, q});
       if (src == cache_.end()) continue;
+      if (quant && !q) {
+        // Quantize where the float is, then move bytes: quantize is
+        // elementwise, so the result is the same, and the layout change
+        // moves a quarter of the data (a float image input, for one).
+        convert_dtype(v, other, true);
+        return tensor(v, l, true);
+      }
       const int in = src->second;
       const int out = define(v, l, q);
       const auto& s = value.shape;

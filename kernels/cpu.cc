@@ -259,4 +259,28 @@ const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa) { return nullptr; 
 
 #endif
 
+// Quantize and transpose: both architectures' tables name them alike.
+#if defined(QRT_X86_KERNELS) || defined(QRT_ARM_KERNELS)
+
+#if defined(QRT_X86_KERNELS)
+namespace tables = x86;
+#else
+namespace tables = arm;
+#endif
+
+const QuantizeKernel* select_quantize_kernel(Isa isa) {
+  return isa_available(isa) ? tables::quantize_kernel(isa) : nullptr;
+}
+
+const TransposeKernel* select_transpose_kernel(Isa isa) {
+  return isa_available(isa) ? tables::transpose_kernel(isa) : nullptr;
+}
+
+#else
+
+const QuantizeKernel* select_quantize_kernel(Isa) { return nullptr; }
+const TransposeKernel* select_transpose_kernel(Isa) { return nullptr; }
+
+#endif
+
 }  // namespace qrt::kernels

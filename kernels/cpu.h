@@ -180,4 +180,37 @@ struct GlobalAvgPoolKernel {
 // Null for Isa::ref, for a tier this CPU lacks, and on ARM.
 const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa isa);
 
+// ---------------------------------------------------------------------------
+// Quantize float32 -> 8 bits, exactly as quantize_f32_u8_ref /
+// quantize_f32_s8_ref (kernels/ref/quantize.h): NaN, infinities, ties and
+// huge values included. Zero points outside the type's range (0..255,
+// -128..127) run the reference loop.
+
+struct QuantizeKernel {
+  const char* name;  // e.g. "quantize_f32_x32_avx2"
+  Isa isa;
+  void (*u8)(size_t n, const float* in, float scale, int32_t zp, uint8_t* out);
+  void (*s8)(size_t n, const float* in, float scale, int32_t zp, int8_t* out);
+};
+
+// Null for Isa::ref and for a tier this CPU lacks.
+const QuantizeKernel* select_quantize_kernel(Isa isa);
+
+// ---------------------------------------------------------------------------
+// Transpose: the vector part of transpose_tiled (kernels/transpose_tiled.h),
+// which matches transpose_ref byte for byte for every permutation.
+
+struct TransposeKernel {
+  const char* name;  // e.g. "transpose_x32_avx2"
+  Isa isa;
+  // Interleaves `planes` (2, 3 or 4) byte planes: out[j * planes + c] =
+  // in[c * plane_stride + j] for j < n, c < planes. The u8 NCHW -> NHWC
+  // transpose of a small-channel image (an RGB model input) is this.
+  void (*interleave_u8)(int planes, size_t n, const uint8_t* in, size_t plane_stride,
+                        uint8_t* out);
+};
+
+// Null for Isa::ref and for a tier this CPU lacks.
+const TransposeKernel* select_transpose_kernel(Isa isa);
+
 }  // namespace qrt::kernels

@@ -150,4 +150,21 @@ const AddKernel* add_kernel(Isa isa) {
   }
 }
 
+// Quantize and transpose have no use for the dot product: the dotprod tier
+// runs the NEON kernels under its own tier.
+const QuantizeKernel* quantize_kernel(Isa isa) {
+  static const QuantizeKernel table[] = {
+      {"quantize_f32_x16_neon", Isa::neon, &quantize_f32_u8_x16_neon, &quantize_f32_s8_x16_neon},
+      {"quantize_f32_x16_neon", Isa::neon_dotprod, &quantize_f32_u8_x16_neon,
+       &quantize_f32_s8_x16_neon}};
+  return isa == Isa::neon ? &table[0] : isa == Isa::neon_dotprod ? &table[1] : nullptr;
+}
+
+const TransposeKernel* transpose_kernel(Isa isa) {
+  static const TransposeKernel table[] = {
+      {"transpose_x16_neon", Isa::neon, &interleave_u8_x16_neon},
+      {"transpose_x16_neon", Isa::neon_dotprod, &interleave_u8_x16_neon}};
+  return isa == Isa::neon ? &table[0] : isa == Isa::neon_dotprod ? &table[1] : nullptr;
+}
+
 }  // namespace qrt::kernels::arm

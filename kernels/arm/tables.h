@@ -18,4 +18,15 @@ void add_u8_x16_neon(const AddParams& p, const uint8_t* a, const uint8_t* b, uin
 // The add kernel under the tier's name, or null for a non-ARM tier.
 const AddKernel* add_kernel(Isa isa);
 
+// Float -> u8/s8 quantize (quantize_neon.cc); both ARM tiers run it.
+void quantize_f32_u8_x16_neon(size_t n, const float* in, float scale, int32_t zp, uint8_t* out);
+void quantize_f32_s8_x16_neon(size_t n, const float* in, float scale, int32_t zp, int8_t* out);
+const QuantizeKernel* quantize_kernel(Isa isa);
+
+// Byte-plane interleave for transpose_tiled (transpose_neon.cc); both ARM
+// tiers run it.
+void interleave_u8_x16_neon(int planes, size_t n, const uint8_t* in, size_t plane_stride,
+                            uint8_t* out);
+const TransposeKernel* transpose_kernel(Isa isa);
+
 }  // namespace qrt::kernels::arm

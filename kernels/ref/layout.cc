@@ -124,6 +124,45 @@ void transpose_ref(const TransposeParams& p, const void* in, void* out) {
   strided_copy(p.elem_size, p.rank, out_dims, 0, stride, in, out);
 }
 
+TransposeParams simplify_transpose(const TransposeParams& p) {
+  // Input axes that are kept, renumbered in input order.
+  int new_axis[kLayoutMaxRank] = {};
+  int kept = 0;
+  for (int a = 0; a < p.rank; ++a) new_axis[a] = p.in_dims[a] > 1 ? kept++ : -1;
+  int32_t dims[kLayoutMaxRank] = {};
+  int32_t perm[kLayoutMaxRank] = {};
+  int rank = 0;
+  for (int k = 0; k < p.rank; ++k) {
+    const int a = new_axis[p.perm[k]];
+    if (a < 0) continue;
+    dims[a] = p.in_dims[p.perm[k]];
+    perm[rank++] = a;
+  }
+  // Output runs a, a+1, ... become one axis; group g starts at output
+  // position start[g].
+  int start[kLayoutMaxRank] = {};
+  int groups = 0;
+  for (int k = 0; k < rank; ++k) {
+    if (k == 0 || perm[k] != perm[k - 1] + 1) start[groups++] = k;
+  }
+  TransposeParams s;
+  s.elem_size = p.elem_size;
+  s.rank = groups;
+  // Group g covers input axes perm[start[g]] .. perm[start[g]] + len - 1;
+  // its new input position is the number of groups whose first axis is
+  // smaller.
+  for (int g = 0; g < groups; ++g) {
+    const int end = g + 1 < groups ? start[g + 1] : rank;
+    int position = 0;
+    for (int h = 0; h < groups; ++h) position += perm[start[h]] < perm[start[g]];
+    int32_t size = 1;
+    for (int k = start[g]; k < end; ++k) size *= dims[perm[k]];
+    s.perm[g] = position;
+    s.in_dims[position] = size;
+  }
+  return s;
+}
+
 void slice_ref(const SliceParams& p, const void* in, void* out) {
   int64_t in_strides[kLayoutMaxRank] = {};
   row_major_strides(p.rank, p.in_dims, in_strides);

@@ -23,6 +23,12 @@ struct TransposeParams {
 };
 void transpose_ref(const TransposeParams& p, const void* in, void* out);
 
+// The same transpose with the axes of size 1 dropped and runs of input axes
+// that stay neighbours in the output merged into one axis: transpose_ref
+// gives the same bytes for both. Rank 0 when every axis has size 1. The
+// element count must fit in int32 (the runtime caps tensors below 2^31 bytes).
+TransposeParams simplify_transpose(const TransposeParams& p);
+
 // out[i] = in[begin + i * step] along every axis, i < out_dims. The caller
 // guarantees begin and begin + (out_dims - 1) * step lie in [0, in_dims);
 // steps are nonzero and may be negative.

@@ -185,4 +185,31 @@ const GlobalAvgPoolKernel* global_avg_pool_kernel(Isa isa) {
   }
 }
 
+// The entry of `table` (one per x86 tier) for isa, or null.
+template <class K>
+static const K* tier_entry(Isa isa, const K (&table)[3]) {
+  for (const K& k : table)
+    if (k.isa == isa) return &k;
+  return nullptr;
+}
+
+const QuantizeKernel* quantize_kernel(Isa isa) {
+  // One AVX2 kernel for every tier (quantize_avx2.cc says why).
+  static const QuantizeKernel table[] = {
+      {"quantize_f32_x32_avx2", Isa::avx2, &quantize_f32_u8_x32_avx2, &quantize_f32_s8_x32_avx2},
+      {"quantize_f32_x32_avx2", Isa::avxvnni, &quantize_f32_u8_x32_avx2, &quantize_f32_s8_x32_avx2},
+      {"quantize_f32_x32_avx2", Isa::avx512vnni, &quantize_f32_u8_x32_avx2,
+       &quantize_f32_s8_x32_avx2}};
+  return tier_entry(isa, table);
+}
+
+const TransposeKernel* transpose_kernel(Isa isa) {
+  // Bound by loads and stores more than by shuffles: every tier runs AVX2.
+  static const TransposeKernel table[] = {
+      {"transpose_x32_avx2", Isa::avx2, &interleave_u8_x32_avx2},
+      {"transpose_x32_avx2", Isa::avxvnni, &interleave_u8_x32_avx2},
+      {"transpose_x32_avx2", Isa::avx512vnni, &interleave_u8_x32_avx2}};
+  return tier_entry(isa, table);
+}
+
 }  // namespace qrt::kernels::x86

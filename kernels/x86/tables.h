@@ -30,4 +30,15 @@ void global_avg_pool_u8_x32_avx2(const GlobalAvgPoolParams& p, int batch, int hw
                                  const uint8_t* in, uint8_t* out);
 const GlobalAvgPoolKernel* global_avg_pool_kernel(Isa isa);
 
+// Float -> u8/s8 quantize (quantize_avx2.cc); every x86 tier runs it.
+void quantize_f32_u8_x32_avx2(size_t n, const float* in, float scale, int32_t zp, uint8_t* out);
+void quantize_f32_s8_x32_avx2(size_t n, const float* in, float scale, int32_t zp, int8_t* out);
+const QuantizeKernel* quantize_kernel(Isa isa);
+
+// Byte-plane interleave for transpose_tiled (transpose_avx2.cc); every x86
+// tier runs it.
+void interleave_u8_x32_avx2(int planes, size_t n, const uint8_t* in, size_t plane_stride,
+                            uint8_t* out);
+const TransposeKernel* transpose_kernel(Isa isa);
+
 }  // namespace qrt::kernels::x86

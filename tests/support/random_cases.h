@@ -1,0 +1,21 @@
+// Small helpers for the seeded random sweeps of the differential tests.
+#pragma once
+
+#include <cmath>
+#include <random>
+
+namespace qrt::test {
+
+inline int uniform(std::mt19937& rng, int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng);
+}
+
+inline bool coin(std::mt19937& rng, double p = 0.5) { return std::bernoulli_distribution(p)(rng); }
+
+// Log-uniform over [lo, hi]: scales spanning decades get each decade alike.
+inline float log_uniform(std::mt19937& rng, float lo, float hi) {
+  const double e = std::uniform_real_distribution<double>(std::log(lo), std::log(hi))(rng);
+  return static_cast<float>(std::exp(e));
+}
+
+}  // namespace qrt::test
