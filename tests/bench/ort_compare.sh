@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# qrt against ONNX Runtime 1.30 and PyTorch 1.13 on int8 MobileNetV2, measured in
+# one run (BENCHMARKS.md): builds qrt (Release), exports torchvision's quantizable
+# mobilenet_v2 with Debian's PyTorch, converts it with qrt-convert, installs
+# onnxruntime-node from npm if missing, then times every engine on one core,
+# interleaved round by round so all see the same machine state. Not part of ctest.
+#   tests/bench/ort_compare.sh [ROOT]            (default build/ort_compare)
+# Environment: ROUNDS (3), RUNS per round (30), WARMUP per round (10), CORE (1),
+# QRT_BUILD (an existing build dir to use instead of building ROOT/qrt), PER_OP=1
+# (also print qrt-bench's per-op table).
+# Medians are over all timed runs of all rounds; "identical" is the share of the
+# uint8 logits equal to PyTorch's on the same 8 seeded images.
+set -euo pipefail
+unset QRT_ISA  # "default tier" means what the runtime picks
+cd "$(dirname "$0")/../.."
+root=${1:-build/ort_compare}
+rounds=${ROUNDS:-3} runs=${RUNS:-30} warmup=${WARMUP:-10} core=${CORE:-1}
+ort_version=1.30.0
+py=/usr/bin/python3
+model=$root/model
+out=$root/results
+
+die() { echo "ort_compare.sh: $*" >&2; exit 1; }
+command -v taskset >/dev/null || die "taskset is missing (util-linux)"
+{ command -v node && command -v npm; } >/dev/null ||
+  die "node and npm are needed for ONNX Runtime (apt-get install nodejs npm)"
+"$py" -c 'import torch, torchvision, onnx' 2>/dev/null ||
+  die "$py cannot import torch, torchvision and onnx (apt-get install python3-torch python3-torchvision python3-onnx)"
+taskset -c "$core" true 2>/dev/null || die "cannot pin to core $core; set CORE"
+
+bin=${QRT_BUILD:-}
+if [[ -z $bin ]]; then
+  bin=$root/qrt
+  echo "== building qrt (Release) in $bin"
+  cmake -S . -B "$bin" -DCMAKE_BUILD_TYPE=Release -DQRT_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$bin" -j2 --target qrt-convert qrt-bench qrt-run >/dev/null || die "building qrt failed"
+fi
+for tool in converter/qrt-convert runtime/qrt-bench runtime/qrt-run; do
+  [[ -x $bin/$tool ]] || die "$bin/$tool is missing"
+done
+
+if [[ ! $model/mobilenet_v2_int8.pt -nt tests/bench/export_mobilenet_v2.py ]]; then
+  echo "== exporting MobileNetV2 with PyTorch into $model"
+  "$py" tests/bench/export_mobilenet_v2.py "$model" 2>"$root/export.log" ||
+    { tail -5 "$root/export.log" >&2; die "the export failed; see $root/export.log"; }
+fi
+"$bin/converter/qrt-convert" "$model/mobilenet_v2_int8.onnx" -o "$model/mobilenet_v2_int8.qrt" -q
+
+ort_dir=$root/node
+installed=$(node -p "JSON.parse(require('fs').readFileSync(process.argv[1])).version" \
+  "$ort_dir/node_modules/onnxruntime-node/package.json" 2>/dev/null || true)
+if [[ $installed != "$ort_version" ]]; then
+  echo "== installing onnxruntime-node@$ort_version into $ort_dir"
+  mkdir -p "$ort_dir"
+  [[ -f $ort_dir/package.json ]] || echo '{"private": true}' >"$ort_dir/package.json"
+  # The CPU build ships in the package; skip the CUDA download from nuget.
+  (cd "$ort_dir" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund \
+     "onnxruntime-node@$ort_version" >/dev/null) || die "npm install onnxruntime-node@$ort_version failed"
+fi
+
+rm -rf "$out" && mkdir -p "$out"
+input=$model/image_0.npy
+qrt_bench() {  # NAME [--isa TIER]
+  local name=$1; shift
+  taskset -c "$core" "$bin/runtime/qrt-bench" "$model/mobilenet_v2_int8.qrt" --input "input=$input" \
+    --runs "$runs" --warmup "$warmup" --json "$out/$name.$r.json" "$@" >/dev/null
+}
+ort_bench() {  # NAME int8|fp32
+  taskset -c "$core" node tests/bench/ort_bench.js --ort "$ort_dir" "$model/mobilenet_v2_$2.onnx" \
+    "$input" --runs "$runs" --warmup "$warmup" >"$out/$1.$r.json"
+}
+
+echo "== outputs for the byte comparison"
+for image in "$model"/image_*.npy; do
+  k=$(basename "$image" .npy) && k=${k#image_}
+  for isa in default avx2; do
+    QRT_ISA=${isa/default/} "$bin/runtime/qrt-run" "$model/mobilenet_v2_int8.qrt" --input "input=$image" \
+      --output-dir "$out/qrt_$isa" --quiet
+    mv "$out/qrt_$isa/logits.npy" "$out/qrt_$isa/$k.npy"
+  done
+  for kind in int8 fp32; do
+    mkdir -p "$out/ort_$kind"
+    node tests/bench/ort_bench.js --ort "$ort_dir" "$model/mobilenet_v2_$kind.onnx" "$image" \
+      --runs 1 --warmup 0 --output "$out/ort_$kind/$k.npy" >/dev/null
+  done
+done
+
+for r in $(seq "$rounds"); do
+  echo "== round $r/$rounds on core $core ($warmup warm-up + $runs timed runs each)"
+  qrt_bench qrt_default
+  ort_bench ort_int8 int8
+  qrt_bench qrt_avx2 --isa avx2
+  ort_bench ort_fp32 fp32
+  taskset -c "$core" "$py" tests/bench/export_mobilenet_v2.py "$model" --bench --runs "$runs" \
+    --warmup "$warmup" >"$out/torch.$r.json"
+done
+
+if [[ ${PER_OP:-0} == 1 ]]; then
+  taskset -c "$core" "$bin/runtime/qrt-bench" "$model/mobilenet_v2_int8.qrt" --input "input=$input" \
+    --runs "$runs" --warmup "$warmup" --per-op
+fi
+
+"$py" - "$model" "$out" "$rounds" <<'EOF_PY'
+import glob, json, os, statistics, sys
+import numpy as np
+model, out, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+scale, zp = open(model + "/torch_qparams.txt").read().split()
+
+def identical(key):
+    if key == "torch":
+        return "reference"
+    # Map the dequantized logits back onto PyTorch's output grid (exact for int8 outputs).
+    files = sorted(glob.glob("%s/%s/*.npy" % (out, key)))
+    q = np.concatenate([np.rint(np.load(f) / np.float32(scale)) + int(zp) for f in files])
+    torch_q = np.concatenate([np.load("%s/torch_%s" % (model, os.path.basename(f))) for f in files])
+    d = np.abs(np.clip(q, 0, 255).astype(np.int64) - torch_q)
+    return "%6.2f%%  max %d step%s  (%d images)" % (100 * (d == 0).mean(), d.max(),
+                                                    "" if d.max() == 1 else "s", len(files))
+
+def samples(key, r):
+    return json.load(open("%s/%s.%d.json" % (out, key, r)))["samples_ms"]
+
+rows = [("qrt int8, default tier", "qrt_default"), ("qrt int8, QRT_ISA=avx2", "qrt_avx2"),
+        ("ORT 1.30 int8 QDQ", "ort_int8"), ("ORT 1.30 fp32", "ort_fp32"),
+        ("PyTorch 1.13 int8 qnnpack", "torch")]
+times = {key: [t for r in range(1, rounds + 1) for t in samples(key, r)] for _, key in rows}
+cpu = {}
+for line in open("/proc/cpuinfo"):
+    k, _, v = line.partition(":")
+    cpu.setdefault(k.strip(), v.strip())
+flags = [f for f in ("avx2", "avx_vnni", "avx512_vnni") if f in cpu.get("flags", "").split()]
+print("\nMobileNetV2 1.0 int8, 224x224, batch 1, one thread; %s (%s), %d cores" % (
+    cpu.get("model name", "?"), " ".join(flags), os.cpu_count()))
+print("%-27s %9s %8s %6s %10s  %s" % ("runtime", "median ms", "min ms", "runs", "/ ORT int8", "logits identical to PyTorch"))
+ort = statistics.median(times["ort_int8"])
+for label, key in rows:
+    ms = times[key]
+    print("%-27s %9.3f %8.3f %6d %10.2f  %s" % (label, statistics.median(ms), min(ms), len(ms),
+                                                 statistics.median(ms) / ort, identical(key)))
+print("qrt / ORT int8, round by round: " + " ".join(
+    "%.2f" % (statistics.median(samples("qrt_default", r)) / statistics.median(samples("ort_int8", r)))
+    for r in range(1, rounds + 1)))
+EOF_PY
