@@ -73,6 +73,11 @@ size_t direct_row_bytes(const GemmTier& tier, const Conv2DShape& s, int seg_k) {
   return round_up(direct_row_cols(s, seg_k, s.out_w) * s.in_c * elem, kAlign);
 }
 
+// Where the GEMM's scratch starts: after the rows and the segment pointers.
+size_t direct_pointers_end(size_t row_bytes, const Conv2DShape& s) {
+  return round_up(row_bytes * s.kernel_h + sizeof(const uint8_t*) * s.kernel_h, kAlign);
+}
+
 template <typename T>
 void fill_direct_row(const uint8_t* row, const Conv2DShape& s, int ix_begin, size_t cols, int zp,
                      T* dst) {
@@ -100,14 +105,17 @@ void run_direct(const GemmTier& tier, const ConvPacked* h, const uint8_t* in, ui
                 int m_begin, int m_end, void* scratch) {
   const Conv2DShape& s = h->shape;
   const size_t c = static_cast<size_t>(s.in_c);
-  const size_t elem = tier.layout.wide ? 2 : 1;
+  // The packed GEMM says whether it takes int16 (layout.h, u8_when_safe).
+  const size_t elem = conv_group(h, 0)->kr == 2 ? 2 : 1;
   const size_t row_bytes = direct_row_bytes(tier, s, h->seg_k);
   uint8_t* rows = static_cast<uint8_t*>(scratch);
-  // kernel_h segment pointers live after the rows.
+  // kernel_h segment pointers live after the rows, the GEMM's scratch after
+  // them.
   const uint8_t** seg = reinterpret_cast<const uint8_t**>(rows + row_bytes * s.kernel_h);
   for (int ky = 0; ky < s.kernel_h; ++ky) seg[ky] = rows + row_bytes * ky;
   GemmSegRows r;
   r.g = conv_group(h, 0);
+  r.scratch = rows + direct_pointers_end(row_bytes, s);
   r.seg = seg;
   r.segs = s.kernel_h;
   r.a_stride = static_cast<size_t>(s.stride_w) * c * elem;
@@ -127,7 +135,8 @@ void run_direct(const GemmTier& tier, const ConvPacked* h, const uint8_t* in, ui
           iy < 0 || iy >= s.in_h ? nullptr
                                  : in + (static_cast<size_t>(n) * s.in_h + iy) * s.in_w * c;
       if (elem == 2) {
-        fill_direct_row(row, s, ix_begin, cols, h->in_zp, reinterpret_cast<int16_t*>(rows + row_bytes * ky));
+        fill_direct_row(row, s, ix_begin, cols, h->in_zp,
+                        reinterpret_cast<int16_t*>(rows + row_bytes * ky));
       } else {
         fill_direct_row(row, s, ix_begin, cols, h->in_zp, rows + row_bytes * ky);
       }
@@ -145,7 +154,7 @@ size_t gather_bytes(const GemmTier& tier, int k_pad) {
 
 int conv_k_pad(const GemmTier& tier, const Conv2DShape& s) {
   const int k = s.kernel_h * s.kernel_w * (s.in_c / s.groups);
-  return static_cast<int>(round_up(static_cast<size_t>(k), tier.layout.kr));
+  return static_cast<int>(round_up(static_cast<size_t>(k), gemm_k_align(tier.layout)));
 }
 
 }  // namespace
@@ -182,8 +191,10 @@ void conv_build_indirection(const void* packed, const uint8_t* in, const uint8_t
 
 size_t conv_scratch_bytes(const GemmTier& tier, const Conv2DShape& s) {
   if (conv_path(s) == kConvDirect) {
-    const int seg_k = static_cast<int>(round_up(static_cast<size_t>(s.kernel_w) * s.in_c, tier.layout.kr));
-    return direct_row_bytes(tier, s, seg_k) * s.kernel_h + sizeof(const uint8_t*) * s.kernel_h;
+    const int seg_k = static_cast<int>(
+        round_up(static_cast<size_t>(s.kernel_w) * s.in_c, gemm_k_align(tier.layout)));
+    return direct_pointers_end(direct_row_bytes(tier, s, seg_k), s) +
+           tier.scratch_bytes(s.kernel_h * seg_k);
   }
   const int k_pad = conv_k_pad(tier, s);
   const size_t gemm = tier.scratch_bytes(k_pad);

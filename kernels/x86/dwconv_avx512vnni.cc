@@ -1,5 +1,6 @@
 // Depthwise convolution on zmm vpdpbusd (AVX512-VNNI):
-// dwconv3x3_u8s8_avx512vnni, dwconv5x5_u8s8_avx512vnni, dwconv_u8s8_avx512vnni.
+// dwconv3x3_u8s8_avx512vnni, dwconv5x5_u8s8_avx512vnni, dwconv_u8s8_avx512vnni
+// (the loops are dwconv_direct.h's, shared with the other tiers).
 //
 // 64 channels per step. vpdpbusd sums four u8 x s8 products per int32 lane,
 // so four taps' inputs are interleaved per channel: two rounds of unpacks
@@ -19,9 +20,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#include <algorithm>
-
-#include "kernels/x86/layout.h"
+#include "kernels/x86/dwconv_direct.h"
 #include "kernels/x86/requant_avx512.h"
 
 namespace qrt::kernels::x86 {
@@ -124,8 +123,8 @@ struct Xmm {
 // requant_avx512.h's zmm_requant at width W (see there for the exactness
 // of the cap and the saturating clamp).
 template <class W, bool kFbgemm, bool kCap>
-typename W::V requant(typename W::V acc, const float* mult, const float* bias,
-                      const ZmmRequant& q) {
+typename W::V requant1(typename W::V acc, const float* mult, const float* bias,
+                       const ZmmRequant& q) {
   typename W::F v = W::cvt(acc);
   if (kFbgemm) v = W::add(v, W::loadf(bias));
   v = W::mul(v, W::loadf(mult));
@@ -133,260 +132,142 @@ typename W::V requant(typename W::V acc, const float* mult, const float* bias,
   return W::cvt(v);
 }
 
-// Requantizes a block's four accumulator vectors with the parameters at
-// `params` (init, mult, bias: four vectors each) and stores the bytes.
-template <class W, bool kMasked, bool kFbgemm, bool kCap>
-inline void finish(const uint8_t* params, typename W::V acc0, typename W::V acc1,
-                   typename W::V acc2, typename W::V acc3, uint64_t mask, uint8_t* out,
-                   const ZmmRequant& q) {
-  using V = typename W::V;
-  const size_t vb = 16 * W::kLanes;
-  const float* mult = reinterpret_cast<const float*>(params + 4 * vb);
-  const float* bias = reinterpret_cast<const float*>(params + 8 * vb);
-  const size_t fv = 4 * W::kLanes;  // floats per vector
-  const V r0 = requant<W, kFbgemm, kCap>(acc0, mult, bias, q);
-  const V r1 = requant<W, kFbgemm, kCap>(acc1, mult + fv, bias + fv, q);
-  const V r2 = requant<W, kFbgemm, kCap>(acc2, mult + 2 * fv, bias + 2 * fv, q);
-  const V r3 = requant<W, kFbgemm, kCap>(acc3, mult + 3 * fv, bias + 3 * fv, q);
-  const V zp16 = W::i(q.zp16);
-  const V bytes =
-      W::packus16(W::adds16(W::packs32(r0, r1), zp16), W::adds16(W::packs32(r2, r3), zp16));
-  const V y = W::clamp8(bytes, W::i(q.lo8), W::i(q.hi8));
-  if (kMasked) {
-    W::store(out, y, mask);
-  } else {
-    W::store(out, y);
-  }
-}
-
-// One block of 16 * W::kLanes channels starting at `start` of one output
-// pixel. kMasked: only the channels in `mask` exist (the tail).
-template <class W, bool kMasked, bool kFbgemm, bool kCap>
-void block(const uint8_t* blk, const uint8_t* const* ind, int taps, int start, uint64_t mask,
-           uint8_t* out, const ZmmRequant& q) {
-  using V = typename W::V;
-  const int groups = (taps + 3) / 4;
-  const size_t vb = 16 * W::kLanes;  // bytes per vector
-  const auto vec = [&](int index) { return W::load(blk + index * vb); };
-  V acc0 = vec(4 * groups + 0);
-  V acc1 = vec(4 * groups + 1);
-  V acc2 = vec(4 * groups + 2);
-  V acc3 = vec(4 * groups + 3);
-#pragma GCC unroll 8
-  for (int g = 0; g < groups; ++g) {
-    V x[4];
-#pragma GCC unroll 4
-    for (int e = 0; e < 4; ++e) {
-      const int t = 4 * g + e;
-      if (t >= taps) {
-        x[e] = W::zero();
-      } else if (kMasked) {
-        x[e] = W::load(ind[t] + start, mask);
-      } else {
-        x[e] = W::load(ind[t] + start);
-      }
+// The dwconv_direct.h vector type at width O.
+template <class O>
+struct Dw : O {
+  using V = typename O::V;
+  using Q = ZmmRequant;
+  static constexpr int kTg = 4;
+  static void group(const V* x, V* g) { dw_group4<O>(x, g); }
+  static V pad(uint8_t zp) { return O::i(_mm512_set1_epi8(static_cast<char>(zp))); }
+  static V dot(V acc, V x, V w) { return O::dp(acc, x, w); }
+  // packs_epi32 / packus_epi16 per lane put the outputs in channel order.
+  template <bool kFbgemm, bool kCap>
+  static V requant(const V* acc, const uint8_t* params, const Q& q) {
+    const size_t vb = 16 * O::kLanes;
+    const float* mult = reinterpret_cast<const float*>(params + 4 * vb);
+    const float* bias = reinterpret_cast<const float*>(params + 8 * vb);
+    const size_t fv = 4 * O::kLanes;  // floats per vector
+    V r[4];
+    for (int i = 0; i < 4; ++i) {
+      r[i] = requant1<O, kFbgemm, kCap>(acc[i], mult + i * fv, bias + i * fv, q);
     }
-    const V u01lo = W::lo8(x[0], x[1]);
-    const V u01hi = W::hi8(x[0], x[1]);
-    const V u23lo = W::lo8(x[2], x[3]);
-    const V u23hi = W::hi8(x[2], x[3]);
-    acc0 = W::dp(acc0, W::lo16(u01lo, u23lo), vec(4 * g + 0));
-    acc1 = W::dp(acc1, W::hi16(u01lo, u23lo), vec(4 * g + 1));
-    acc2 = W::dp(acc2, W::lo16(u01hi, u23hi), vec(4 * g + 2));
-    acc3 = W::dp(acc3, W::hi16(u01hi, u23hi), vec(4 * g + 3));
+    const V zp16 = O::i(q.zp16);
+    const V bytes = O::packus16(O::adds16(O::packs32(r[0], r[1]), zp16),
+                                O::adds16(O::packs32(r[2], r[3]), zp16));
+    return O::clamp8(bytes, O::i(q.lo8), O::i(q.hi8));
   }
-  finish<W, kMasked, kFbgemm, kCap>(blk + 4 * groups * vb, acc0, acc1, acc2, acc3, mask,
-                                    out + start, q);
-}
+};
 
-// kTaps = 0: the tap count is read at run time.
-template <int kTaps, bool kFbgemm, bool kCap>
-void run_impl(const DwConvArgs& args, int m_begin, int m_end) {
-  const DwPacked* h = static_cast<const DwPacked*>(args.packed);
-  const int taps = kTaps ? kTaps : h->taps;
-  const int channels = h->channels;
-  const int full_blocks = channels / h->vc;
-  const int tail = channels - full_blocks * h->vc;
-  const int tail_start = full_blocks * h->vc;
-  const uint64_t tail_mask = tail == 0 ? 0 : (uint64_t{1} << tail) - 1;
-  const ZmmRequant q = zmm_requant_setup(h->out_zp, h->out_min, h->out_max);
-  for (int m = m_begin; m < m_end; ++m) {
-    const uint8_t* const* ind = args.indirection + static_cast<size_t>(m) * taps;
-    uint8_t* out = args.out + static_cast<size_t>(m) * channels;
-    for (int b = 0; b < full_blocks; ++b) {
-      block<Zmm, false, kFbgemm, kCap>(dw_block(h, b), ind, taps, b * h->vc, 0, out, q);
-    }
-    if (tail == 0) continue;
-    const uint8_t* blk = dw_block(h, full_blocks);
-    if (tail <= 16) {
-      block<Xmm, true, kFbgemm, kCap>(blk, ind, taps, tail_start, tail_mask, out, q);
-    } else if (tail <= 32) {
-      block<Ymm, true, kFbgemm, kCap>(blk, ind, taps, tail_start, tail_mask, out, q);
+using DZ = Dw<Zmm>;
+using DY = Dw<Ymm>;
+using DX = Dw<Xmm>;
+
+// One block of W::kLanes * 16 channels at `start` of one output pixel
+// through the indirection buffer. kMasked: only the channels in `mask`
+// exist (the tail).
+template <class W, bool kMasked, bool kFbgemm, bool kCap>
+void indirect_block(const uint8_t* blk, const uint8_t* const* ind, int taps, int start,
+                    uint64_t mask, uint8_t* out, const ZmmRequant& q) {
+  const auto load = [&](int t) {
+    if constexpr (kMasked) {
+      return W::load(ind[t] + start, mask);
     } else {
-      block<Zmm, true, kFbgemm, kCap>(blk, ind, taps, tail_start, tail_mask, out, q);
+      return W::load(ind[t] + start);
     }
+  };
+  const typename W::V y = dw_taps<W, kFbgemm, kCap>(blk, taps, load, q);
+  if constexpr (kMasked) {
+    W::store(out + start, y, mask);
+  } else {
+    W::store(out + start, y);
   }
 }
 
-// The direct path (layout.h, dw_direct). One segment [ox0, ox1) of output
-// row oy of image `image`, channels [start, start + 16 * W::kLanes) (those in
-// `mask` when kMasked), with at most kDwDirectColumns input columns.
-// kKh/kKw: the kernel size, 0 when read at run time.
-template <class W, bool kMasked, bool kFbgemm, bool kCap, int kKh, int kKw>
-void direct_segment(const DwPacked* h, const uint8_t* image, const uint8_t* blk, int start,
-                    uint64_t mask, int oy, int ox0, int ox1, uint8_t* out_row, const ZmmRequant& q,
-                    typename W::V* cols) {
-  using V = typename W::V;
-  const Conv2DShape& s = h->shape;
-  const int kh = kKh ? kKh : s.kernel_h;
-  const int kw = kKw ? kKw : s.kernel_w;
-  const int rg = kKh ? (kKh + 3) / 4 : h->row_groups;
-  const int channels = h->channels;
-  const size_t vb = 16 * W::kLanes;
-  const size_t row_bytes = static_cast<size_t>(s.in_w) * channels;
-  // The kernel rows of this output row; null for padding and for the
-  // element slots past kernel_h (their weights are zero).
-  const uint8_t* rows[4 * kDwDirectMaxRowGroups];
-  for (int e = 0; e < 4 * rg; ++e) {
-    const int iy = oy * s.stride_h - s.pad_top + e * s.dilation_h;
-    rows[e] = e < kh && iy >= 0 && iy < s.in_h ? image + iy * row_bytes + start : nullptr;
-  }
-  const V pad = W::i(_mm512_set1_epi8(static_cast<char>(dw_zero(h)[0])));
-  const int ix0 = ox0 * s.stride_w - s.pad_left;
-  const int ix1 = (ox1 - 1) * s.stride_w - s.pad_left + (kw - 1) * s.dilation_w + 1;
-  for (int ix = ix0; ix < ix1; ++ix) {
-    V* col = cols + static_cast<size_t>(ix - ix0) * rg * 4;
-    const bool inside = ix >= 0 && ix < s.in_w;
-    const size_t offset = static_cast<size_t>(inside ? ix : 0) * channels;
-    for (int r = 0; r < rg; ++r) {
-      V x[4];
-#pragma GCC unroll 4
-      for (int e = 0; e < 4; ++e) {
-        const uint8_t* row = rows[4 * r + e];
-        if (!inside || row == nullptr) {
-          x[e] = pad;
-        } else if (kMasked) {
-          x[e] = W::load(row + offset, mask);
-        } else {
-          x[e] = W::load(row + offset);
-        }
-      }
-      const V u01lo = W::lo8(x[0], x[1]);
-      const V u01hi = W::hi8(x[0], x[1]);
-      const V u23lo = W::lo8(x[2], x[3]);
-      const V u23hi = W::hi8(x[2], x[3]);
-      col[4 * r + 0] = W::lo16(u01lo, u23lo);
-      col[4 * r + 1] = W::hi16(u01lo, u23lo);
-      col[4 * r + 2] = W::lo16(u01hi, u23hi);
-      col[4 * r + 3] = W::hi16(u01hi, u23hi);
-    }
-  }
-  const uint8_t* params = blk + static_cast<size_t>(kw) * rg * 4 * vb;
-  const auto weight = [&](int index) { return W::load(blk + index * vb); };
-  const V init0 = W::load(params + 0 * vb);
-  const V init1 = W::load(params + 1 * vb);
-  const V init2 = W::load(params + 2 * vb);
-  const V init3 = W::load(params + 3 * vb);
-  for (int ox = ox0; ox < ox1; ++ox) {
-    V acc0 = init0, acc1 = init1, acc2 = init2, acc3 = init3;
-    const V* base = cols + static_cast<size_t>(ox - ox0) * s.stride_w * rg * 4;
-#pragma GCC unroll 5
-    for (int kx = 0; kx < kw; ++kx) {
-      const V* col = base + static_cast<size_t>(kx) * s.dilation_w * rg * 4;
-#pragma GCC unroll 2
-      for (int r = 0; r < rg; ++r) {
-        const int g = kx * rg + r;
-        acc0 = W::dp(acc0, col[4 * r + 0], weight(4 * g + 0));
-        acc1 = W::dp(acc1, col[4 * r + 1], weight(4 * g + 1));
-        acc2 = W::dp(acc2, col[4 * r + 2], weight(4 * g + 2));
-        acc3 = W::dp(acc3, col[4 * r + 3], weight(4 * g + 3));
-      }
-    }
-    finish<W, kMasked, kFbgemm, kCap>(params, acc0, acc1, acc2, acc3, mask,
-                                      out_row + static_cast<size_t>(ox) * channels + start, q);
-  }
-}
-
-template <int kKh, int kKw, bool kFbgemm, bool kCap>
-void run_direct(const DwConvArgs& args, int m_begin, int m_end) {
-  const DwPacked* h = static_cast<const DwPacked*>(args.packed);
-  const Conv2DShape& s = h->shape;
-  const int channels = h->channels;
-  const int full_blocks = channels / h->vc;
-  const int tail = channels - full_blocks * h->vc;
-  const int tail_start = full_blocks * h->vc;
-  const uint64_t tail_mask = tail == 0 ? 0 : (uint64_t{1} << tail) - 1;
-  const ZmmRequant q = zmm_requant_setup(h->out_zp, h->out_min, h->out_max);
-  const uint8_t* in = args.indirection[0];
-  const size_t image_bytes = static_cast<size_t>(s.in_h) * s.in_w * channels;
-  const int kw = kKw ? kKw : s.kernel_w;
-  // Output pixels per pass such that their input columns fit the buffer.
-  const int span = (kDwDirectColumns - ((kw - 1) * s.dilation_w + 1)) / s.stride_w + 1;
-  alignas(64) __m512i cols[kDwDirectColumns * 4 * kDwDirectMaxRowGroups];
-  const int plane = s.out_h * s.out_w;
-  int m = m_begin;
-  while (m < m_end) {
-    const int n = m / plane;
-    const int oy = (m % plane) / s.out_w;
-    const int ox_begin = m % s.out_w;
-    const int ox_end = std::min(s.out_w, ox_begin + (m_end - m));
-    const uint8_t* image = in + image_bytes * n;
-    uint8_t* out_row = args.out + (static_cast<size_t>(n) * s.out_h + oy) * s.out_w * channels;
-    for (int ox0 = ox_begin; ox0 < ox_end; ox0 += span) {
-      const int ox1 = std::min(ox_end, ox0 + span);
+// A whole run for a kKh x kKw kernel (0: any size). 64 channels per step;
+// the channel tail (C % 64) runs on the narrowest register that holds it
+// (xmm for up to 16 channels, ymm for 32, else zmm) with masked loads and
+// stores: a 64-wide block for 16 channels would cost as much as a full one.
+template <int kKh, int kKw>
+struct Run {
+  template <bool kFbgemm, bool kCap>
+  static void indirect(const DwConvArgs& args, int m_begin, int m_end) {
+    const DwPacked* h = static_cast<const DwPacked*>(args.packed);
+    const int taps = kKh ? kKh * kKw : h->taps;
+    const int channels = h->channels;
+    const int full_blocks = channels / h->vc;
+    const int tail = channels - full_blocks * h->vc;
+    const int tail_start = full_blocks * h->vc;
+    const uint64_t tail_mask = tail == 0 ? 0 : (uint64_t{1} << tail) - 1;
+    const ZmmRequant q = zmm_requant_setup(h->out_zp, h->out_min, h->out_max);
+    for (int m = m_begin; m < m_end; ++m) {
+      const uint8_t* const* ind = args.indirection + static_cast<size_t>(m) * taps;
+      uint8_t* out = args.out + static_cast<size_t>(m) * channels;
       for (int b = 0; b < full_blocks; ++b) {
-        direct_segment<Zmm, false, kFbgemm, kCap, kKh, kKw>(h, image, dw_block(h, b), b * h->vc,
-                                                            0, oy, ox0, ox1, out_row, q, cols);
+        indirect_block<DZ, false, kFbgemm, kCap>(dw_block(h, b), ind, taps, b * h->vc, 0, out, q);
       }
       if (tail == 0) continue;
       const uint8_t* blk = dw_block(h, full_blocks);
       if (tail <= 16) {
-        direct_segment<Xmm, true, kFbgemm, kCap, kKh, kKw>(
-            h, image, blk, tail_start, tail_mask, oy, ox0, ox1, out_row, q,
-            reinterpret_cast<__m128i*>(cols));
+        indirect_block<DX, true, kFbgemm, kCap>(blk, ind, taps, tail_start, tail_mask, out, q);
       } else if (tail <= 32) {
-        direct_segment<Ymm, true, kFbgemm, kCap, kKh, kKw>(
-            h, image, blk, tail_start, tail_mask, oy, ox0, ox1, out_row, q,
-            reinterpret_cast<__m256i*>(cols));
+        indirect_block<DY, true, kFbgemm, kCap>(blk, ind, taps, tail_start, tail_mask, out, q);
       } else {
-        direct_segment<Zmm, true, kFbgemm, kCap, kKh, kKw>(h, image, blk, tail_start, tail_mask,
-                                                           oy, ox0, ox1, out_row, q, cols);
+        indirect_block<DZ, true, kFbgemm, kCap>(blk, ind, taps, tail_start, tail_mask, out, q);
       }
     }
-    m += ox_end - ox_begin;
   }
-}
 
-template <int kTaps, bool kFbgemm, bool kCap>
-void dispatch(const DwConvArgs& args, int m_begin, int m_end) {
-  const DwPacked* h = static_cast<const DwPacked*>(args.packed);
-  if (!h->direct) {
-    run_impl<kTaps, kFbgemm, kCap>(args, m_begin, m_end);
-  } else if (kTaps == 9) {
-    run_direct<3, 3, kFbgemm, kCap>(args, m_begin, m_end);
-  } else if (kTaps == 25) {
-    run_direct<5, 5, kFbgemm, kCap>(args, m_begin, m_end);
-  } else {
-    run_direct<0, 0, kFbgemm, kCap>(args, m_begin, m_end);
+  template <bool kFbgemm, bool kCap, bool kTwo>
+  static void blocks(const DwPacked* h, const uint8_t* image, int oy, int ox0, int ox1,
+                     uint8_t* out_row, const ZmmRequant& q, __m512i* cols) {
+    constexpr int kRg = (kKh + 3) / 4;
+    const int full_blocks = h->channels / h->vc;
+    const int tail = h->channels - full_blocks * h->vc;
+    for (int b = 0; b < full_blocks; ++b) {
+      dw_segment<DZ, false, kFbgemm, kCap, kKw, kRg, kTwo>(h, image, dw_block(h, b), b * h->vc, 0,
+                                                          oy, ox0, ox1, out_row, q, cols);
+    }
+    if (tail == 0) return;
+    const uint8_t* blk = dw_block(h, full_blocks);
+    const int start = full_blocks * h->vc;
+    const uint64_t mask = (uint64_t{1} << tail) - 1;
+    if (tail <= 16) {
+      dw_segment<DX, true, kFbgemm, kCap, kKw, kRg, kTwo>(h, image, blk, start, mask, oy, ox0, ox1,
+                                                         out_row, q,
+                                                         reinterpret_cast<__m128i*>(cols));
+    } else if (tail <= 32) {
+      dw_segment<DY, true, kFbgemm, kCap, kKw, kRg, kTwo>(h, image, blk, start, mask, oy, ox0, ox1,
+                                                         out_row, q,
+                                                         reinterpret_cast<__m256i*>(cols));
+    } else {
+      dw_segment<DZ, true, kFbgemm, kCap, kKw, kRg, kTwo>(h, image, blk, start, mask, oy, ox0, ox1,
+                                                         out_row, q, cols);
+    }
   }
-}
 
-template <int kTaps>
-void run(const DwConvArgs& args, int m_begin, int m_end) {
-  const DwPacked* h = static_cast<const DwPacked*>(args.packed);
-  const bool fbgemm = h->profile == static_cast<int32_t>(Profile::fbgemm);
-  if (fbgemm) {
-    h->needs_cap ? dispatch<kTaps, true, true>(args, m_begin, m_end)
-                 : dispatch<kTaps, true, false>(args, m_begin, m_end);
-  } else {
-    h->needs_cap ? dispatch<kTaps, false, true>(args, m_begin, m_end)
-                 : dispatch<kTaps, false, false>(args, m_begin, m_end);
+  template <bool kFbgemm, bool kCap>
+  static void direct(const DwConvArgs& args, int m_begin, int m_end) {
+    const DwPacked* h = static_cast<const DwPacked*>(args.packed);
+    const ZmmRequant q = zmm_requant_setup(h->out_zp, h->out_min, h->out_max);
+    alignas(64) __m512i cols[kDwDirectColumnBytes / sizeof(__m512i)];
+    dw_walk(h, args.indirection[0], args.out, m_begin, m_end,
+            [&](const uint8_t* image, int oy, int ox0, int ox1, uint8_t* out_row, bool two) {
+              if (two) {
+                blocks<kFbgemm, kCap, true>(h, image, oy, ox0, ox1, out_row, q, cols);
+              } else {
+                blocks<kFbgemm, kCap, false>(h, image, oy, ox0, ox1, out_row, q, cols);
+              }
+            });
   }
-}
+};
 
 }  // namespace
 
-// 4 lanes, 4 vectors, 4 taps per group, narrow tails.
-const DwTier kDwTierAvx512vnni = {{4, 4, 4, false, true, true}, &run<9>, &run<25>, &run<0>};
+// 4 lanes, 4 vectors, 4 taps per group, narrow tails, row kernels.
+const DwTier kDwTierAvx512vnni = {{4, 4, 4, false, true, true},
+                                  &dw_dispatch<Run<3, 3>>,
+                                  &dw_dispatch<Run<5, 5>>,
+                                  &dw_dispatch<Run<0, 0>>};
 
 }  // namespace qrt::kernels::x86

@@ -1,16 +1,28 @@
 // GEMM microkernels on AVX2: gemm_u8s8_4x16_avx2.
 //
-// vpmaddubsw would add pairs of u8 x s8 products in saturating int16, and
-// 2 * 255 * -128 does not fit (NUMERICS.md, "Why 0..127"); activations here
-// span the full 0..255. So rows of A are widened to int16 once per row block
-// (into scratch) and the weights are packed as int16: vpmaddwd multiplies
-// int16 pairs into an exact int32 (|a * w| <= 255 * 128, two of them fit),
-// then vpaddd accumulates, wrapping like the reference's int32 sum.
+// vpmaddubsw adds pairs of u8 x s8 products in saturating int16, and
+// 2 * 255 * -128 does not fit (NUMERICS.md, "Why 0..127"). A packed GEMM
+// therefore takes one of two forms (layout.h, u8_when_safe):
+//  - int16: rows of A are widened to int16 once per row block (into
+//    scratch) and the weights are packed as int16: vpmaddwd multiplies
+//    int16 pairs into an exact int32 (|a * w| <= 255 * 128, two of them
+//    fit), then vpaddd accumulates, wrapping like the reference's int32 sum.
+//    16 products per two uops.
+//  - u8 (fbgemm profile, or weights whose pairs cannot saturate): vpmaddubsw
+//    on A in place, vpmaddwd by ones to int32, vpaddd: 32 products per three
+//    uops. Exact when the pairs cannot saturate or when every activation of
+//    the row block is at most 127 (2 * 127 * 128 fits), which the fbgemm
+//    profile's 0..127 calibration makes the rule. A row block with a larger
+//    value is split, a = (a & 127) + 128 * (a >> 7): both parts pass
+//    vpmaddubsw exactly (the second's pairs are at most 2 * 128), and
+//    vpmaddwd scales the second by 128.
 //
 // Register tile: 4 rows x 2 panels of 8 columns = 8 int32 accumulators. Per
-// k pair, each row broadcasts (a[m][k], a[m][k+1]) as two int16 and each
-// panel supplies (w[n][k], w[n][k+1]) for 8 columns.
+// step, each row broadcasts 4 bytes of A (two int16 or four u8) and each
+// panel supplies the matching 8 columns x 4 bytes of weights.
 #include <immintrin.h>
+
+#include <cstring>
 
 #include "kernels/x86/layout.h"
 #include "kernels/x86/requant_avx2.h"
@@ -22,18 +34,22 @@ constexpr int kMr = 4;
 constexpr int kNb = 2;
 constexpr int kNr = 8;
 
-// Where a row block's int16 A lives: row r, k pair kp of segment s at byte
-// seg[s] + off + r * stride + kp * 4 (one segment of k_pad values for a
-// plain GEMM).
+enum class Mode { kWide, kU8, kSplit };
+
+// Where a row block's A lives: row r, step i of segment s at byte
+// seg[s] + off + r * stride + 4 * i (one segment of k_pad values for a
+// plain GEMM). kSplit: the a >> 7 bytes lie hi bytes after the a & 127
+// bytes.
 struct ASegs {
   const uint8_t* const* seg;
   int segs;
-  int seg_pairs;
+  int seg_steps;
   size_t off;
   size_t stride;
+  size_t hi;
 };
 
-template <int MR, int NB, bool kFbgemm, bool kCap>
+template <int MR, int NB, Mode M, bool kFbgemm, bool kCap>
 void tile(const GemmPacked* g, const ASegs& as, int panel, uint8_t* out, size_t out_stride,
           int n_valid, const YmmRequant& q) {
   static_assert(NB == 1 || NB == 2, "the epilogue packs 2 rows x 2 panels or 4 rows x 1");
@@ -41,6 +57,8 @@ void tile(const GemmPacked* g, const ASegs& as, int panel, uint8_t* out, size_t 
   const size_t panel_bytes = g->panel_bytes;
   const size_t a_stride = as.stride;
   const int32_t* init = gemm_init(g) + panel * kNr;
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i c128 = _mm256_set1_epi16(128);
   __m256i acc[MR][NB];
 #pragma GCC unroll 2
   for (int j = 0; j < NB; ++j) {
@@ -50,7 +68,7 @@ void tile(const GemmPacked* g, const ASegs& as, int panel, uint8_t* out, size_t 
   }
   for (int s = 0; s < as.segs; ++s) {
     const uint8_t* a = as.seg[s] + as.off;
-    for (int kp = 0; kp < as.seg_pairs; ++kp, w += 32) {
+    for (int i = 0; i < as.seg_steps; ++i, w += 32) {
       __m256i wv[NB];
 #pragma GCC unroll 2
       for (int j = 0; j < NB; ++j) {
@@ -58,10 +76,26 @@ void tile(const GemmPacked* g, const ASegs& as, int panel, uint8_t* out, size_t 
       }
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
-        const __m256i av = ymm_broadcast_i32(a + r * a_stride + kp * 4);
+        const __m256i av = ymm_broadcast_i32(a + r * a_stride + i * 4);
+        if (M == Mode::kWide) {
 #pragma GCC unroll 2
-        for (int j = 0; j < NB; ++j) {
-          acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(av, wv[j]));
+          for (int j = 0; j < NB; ++j) {
+            acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(av, wv[j]));
+          }
+        } else if (M == Mode::kU8) {
+#pragma GCC unroll 2
+          for (int j = 0; j < NB; ++j) {
+            const __m256i pairs = _mm256_maddubs_epi16(av, wv[j]);
+            acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(pairs, ones));
+          }
+        } else {
+          const __m256i ah = ymm_broadcast_i32(a + as.hi + r * a_stride + i * 4);
+#pragma GCC unroll 2
+          for (int j = 0; j < NB; ++j) {
+            const __m256i lo = _mm256_madd_epi16(_mm256_maddubs_epi16(av, wv[j]), ones);
+            const __m256i hi = _mm256_madd_epi16(_mm256_maddubs_epi16(ah, wv[j]), c128);
+            acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_add_epi32(lo, hi));
+          }
         }
       }
     }
@@ -104,26 +138,26 @@ void tile(const GemmPacked* g, const ASegs& as, int panel, uint8_t* out, size_t 
   }
 }
 
-template <int MR, bool kFbgemm, bool kCap>
+template <int MR, Mode M, bool kFbgemm, bool kCap>
 void row_block(const GemmPacked* g, const ASegs& as, uint8_t* out, size_t out_stride,
                const YmmRequant& q) {
   int p = 0;
   for (; p + kNb <= g->panels; p += kNb) {
-    tile<MR, kNb, kFbgemm, kCap>(g, as, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, kNb, M, kFbgemm, kCap>(g, as, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
   for (; p < g->panels; ++p) {
-    tile<MR, 1, kFbgemm, kCap>(g, as, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    tile<MR, 1, M, kFbgemm, kCap>(g, as, p, out + p * kNr, out_stride, g->n - p * kNr, q);
   }
 }
 
 // row_block<mr> for a run-time mr in [1, MR].
-template <int MR, bool kFbgemm, bool kCap>
+template <int MR, Mode M, bool kFbgemm, bool kCap>
 void row_block_for(int mr, const GemmPacked* g, const ASegs& as, uint8_t* out, size_t out_stride,
                    const YmmRequant& q) {
   if constexpr (MR > 1) {
-    if (mr < MR) return row_block_for<MR - 1, kFbgemm, kCap>(mr, g, as, out, out_stride, q);
+    if (mr < MR) return row_block_for<MR - 1, M, kFbgemm, kCap>(mr, g, as, out, out_stride, q);
   }
-  row_block<MR, kFbgemm, kCap>(g, as, out, out_stride, q);
+  row_block<MR, M, kFbgemm, kCap>(g, as, out, out_stride, q);
 }
 
 // n readable bytes of src -> k_pad int16, zero past n.
@@ -137,34 +171,123 @@ void widen_row(const uint8_t* src, int n, int k_pad, int16_t* dst) {
   for (; i < k_pad; ++i) dst[i] = 0;
 }
 
+// Whether all n bytes at p are below 128. Reads only those bytes: the last
+// pieces overlap the previous ones.
+bool below_128(const uint8_t* p, size_t n) {
+  if (n >= 32) {
+    __m256i any = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+      any = _mm256_or_si256(any, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
+    }
+    any = _mm256_or_si256(any, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + n - 32)));
+    return _mm256_movemask_epi8(any) == 0;
+  }
+  uint64_t any = 0;
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      uint64_t v;
+      std::memcpy(&v, p + i, 8);
+      any |= v;
+    }
+    uint64_t v;
+    std::memcpy(&v, p + n - 8, 8);
+    any |= v;
+  } else {
+    for (size_t i = 0; i < n; ++i) any |= p[i];
+  }
+  return (any & 0x8080808080808080ull) == 0;
+}
+
+// Rows of segs segments of seg_bytes (segment s of row r at
+// seg[s] + off + r * stride), one after the other: a & 127 to dst + r * pitch,
+// a >> 7 to dst + hi + r * pitch.
+void split_rows(const uint8_t* const* seg, int segs, size_t off, size_t stride, int rows,
+                int seg_bytes, int pitch, uint8_t* dst, size_t hi) {
+  for (int r = 0; r < rows; ++r) {
+    for (int s = 0; s < segs; ++s) {
+      const uint8_t* src = seg[s] + off + r * stride;
+      uint8_t* lo = dst + r * pitch + s * seg_bytes;
+      for (int i = 0; i < seg_bytes; ++i) {
+        lo[i] = src[i] & 127;
+        lo[hi + i] = src[i] >> 7;
+      }
+    }
+  }
+}
+
 template <bool kFbgemm, bool kCap>
 void rows_impl(const GemmRows& r) {
   const GemmPacked* g = r.g;
   const YmmRequant q = ymm_requant_setup(g->out_zp, g->out_min, g->out_max);
-  int16_t* a16 = static_cast<int16_t*>(r.scratch);
   const int readable = r.a_padded ? g->k_pad : g->k;
+  uint8_t* buf = static_cast<uint8_t*>(r.scratch);
   for (int m = 0; m < r.rows; m += kMr) {
     const int mr = r.rows - m < kMr ? r.rows - m : kMr;
-    for (int i = 0; i < mr; ++i) {
-      widen_row(r.a + (m + i) * r.a_stride, readable, g->k_pad, a16 + i * g->k_pad);
-    }
+    const uint8_t* a = r.a + m * r.a_stride;
     uint8_t* out = r.out + m * r.out_stride;
-    const uint8_t* a = reinterpret_cast<const uint8_t*>(a16);
-    const ASegs as = {&a, 1, g->k_pad / 2, 0, static_cast<size_t>(g->k_pad) * sizeof(int16_t)};
-    row_block_for<kMr, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+    if (g->kr == 2) {
+      int16_t* a16 = reinterpret_cast<int16_t*>(buf);
+      for (int i = 0; i < mr; ++i) {
+        widen_row(a + i * r.a_stride, readable, g->k_pad, a16 + i * g->k_pad);
+      }
+      const uint8_t* staged = buf;
+      const ASegs as = {&staged, 1, g->k_pad / 2, 0, static_cast<size_t>(g->k_pad) * 2, 0};
+      row_block_for<kMr, Mode::kWide, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+    } else if (g->pairs_safe || below_128(a, (mr - 1) * r.a_stride + readable)) {
+      ASegs as = {&a, 1, g->k_pad / 4, 0, r.a_stride, 0};
+      const uint8_t* staged = buf;
+      if (readable != g->k_pad) {
+        // Rows must hold k_pad bytes: copy them out zero-padded.
+        for (int i = 0; i < mr; ++i) {
+          std::memcpy(buf + i * g->k_pad, a + i * r.a_stride, g->k);
+          std::memset(buf + i * g->k_pad + g->k, 0, g->k_pad - g->k);
+        }
+        as.seg = &staged;
+        as.stride = g->k_pad;
+      }
+      row_block_for<kMr, Mode::kU8, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+    } else {
+      const size_t hi = static_cast<size_t>(kMr) * g->k_pad;
+      std::memset(buf, 0, 2 * hi);
+      split_rows(&a, 1, 0, r.a_stride, mr, readable, g->k_pad, buf, hi);
+      const uint8_t* staged = buf;
+      const ASegs as = {&staged, 1, g->k_pad / 4, 0, static_cast<size_t>(g->k_pad), hi};
+      row_block_for<kMr, Mode::kSplit, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+    }
   }
 }
 
-// The segments already hold int16 (the conv driver widens while it copies).
+// The segments already hold int16 when the GEMM is (the conv driver widens
+// while it copies).
 template <bool kFbgemm, bool kCap>
 void seg_rows_impl(const GemmSegRows& r) {
   const GemmPacked* g = r.g;
   const YmmRequant q = ymm_requant_setup(g->out_zp, g->out_min, g->out_max);
-  ASegs as = {r.seg, r.segs, g->k_pad / 2 / r.segs, 0, r.a_stride};
+  const int seg_bytes = g->k_pad / r.segs * (g->kr == 2 ? 2 : 1);
+  ASegs as = {r.seg, r.segs, seg_bytes / 4, 0, r.a_stride, 0};
   for (int m = 0; m < r.rows; m += kMr) {
     const int mr = r.rows - m < kMr ? r.rows - m : kMr;
     as.off = m * r.a_stride;
-    row_block_for<kMr, kFbgemm, kCap>(mr, g, as, r.out + m * r.out_stride, r.out_stride, q);
+    uint8_t* out = r.out + m * r.out_stride;
+    if (g->kr == 2) {
+      row_block_for<kMr, Mode::kWide, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+      continue;
+    }
+    bool in_place = true;
+    for (int s = 0; s < r.segs && in_place && !g->pairs_safe; ++s) {
+      in_place = below_128(r.seg[s] + as.off, (mr - 1) * r.a_stride + seg_bytes);
+    }
+    if (in_place) {
+      row_block_for<kMr, Mode::kU8, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+    } else {
+      uint8_t* buf = static_cast<uint8_t*>(r.scratch);
+      const size_t hi = static_cast<size_t>(kMr) * g->k_pad;
+      split_rows(r.seg, r.segs, as.off, r.a_stride, mr, seg_bytes, g->k_pad, buf, hi);
+      const uint8_t* staged = buf;
+      const ASegs split = {&staged, 1, g->k_pad / 4, 0, static_cast<size_t>(g->k_pad), hi};
+      row_block_for<kMr, Mode::kSplit, kFbgemm, kCap>(mr, g, split, out, r.out_stride, q);
+    }
   }
 }
 
@@ -186,12 +309,14 @@ void rows(const GemmRows& r) {
   }
 }
 
+// The largest of: int16 rows, u8 rows padded to k_pad, split rows (twice).
 size_t scratch_bytes(int k) {
-  return round_up(static_cast<size_t>(kMr) * round_up(k, 2) * sizeof(int16_t), 64);
+  return round_up(static_cast<size_t>(2 * kMr) * round_up(k, 4), 64);
 }
 
 }  // namespace
 
-const GemmTier kGemmTierAvx2 = {{kNr, 2, true}, kMr, &rows, &scratch_bytes, &seg_rows};
+const GemmTier kGemmTierAvx2 = {{kNr, 2, true, false, true}, kMr, &rows, &scratch_bytes,
+                                &seg_rows};
 
 }  // namespace qrt::kernels::x86

@@ -1,10 +1,23 @@
 // GEMM microkernels on zmm vpdpbusd (AVX512-VNNI): gemm_u8s8_8x32_avx512vnni.
 //
-// Register tile: 8 rows x 2 panels of 16 columns = 16 int32 accumulators.
 // Per k group of 4, each row broadcasts a[m][k..k+3] (the u8 operand) and
 // each panel supplies w[n][k..k+3] for 16 columns (the s8 operand); vpdpbusd
 // adds the four exact u8 x s8 products to the int32 lane, wrapping like the
 // reference's int32 sum.
+//
+// Rows go in blocks of 8. Tiles: 4 rows x 4 panels over the interleaved
+// column groups of a short-k GEMM (layout.h: each row's 64 columns come out
+// of the packs in order, one store, no permute), then 8 rows x 2 panels and
+// 8 rows x 1 over the remaining panels.
+//
+// With the short k of MobileNetV2's 1x1 convs (16..32) a tile spends about
+// as many zmm uops on requantizing and narrowing as on the products, and
+// zmm code has two vector ports. The tiles of a row block are therefore
+// software pipelined: tile t's products are issued before tile t - 1 is
+// requantized from where its accumulators were parked, so the
+// requantization, whose inputs are ready, fills the ports while the
+// products wait on their dependency chains (instead of waiting itself and
+// filling the scheduler).
 
 // GCC 12 warns inside its own AVX-512 headers, whose _mm512_undefined_*
 // initialise a variable with itself.
@@ -21,7 +34,6 @@ namespace qrt::kernels::x86 {
 namespace {
 
 constexpr int kMr = 8;
-constexpr int kNb = 2;  // panels per tile (1 or 2)
 constexpr int kNr = 16;
 
 // acc += dot4(a u8, w s8). GCC 12 does not tie the accumulator of the
@@ -31,21 +43,37 @@ inline void dpbusd(__m512i& acc, __m512i a, __m512i w) {
   __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
 }
 
-// Where a row block's A lives: row r, k group kg of segment s at
-// seg[s] + off + r * stride + kg * 4 (one segment of k_pad bytes for a plain
-// GEMM).
-struct ASegs {
+// The epilogue's flags, fixed per packed GEMM.
+template <bool kFbgemm_, bool kCap_, bool kClamp_>
+struct Epi {
+  static constexpr bool kFbgemm = kFbgemm_;
+  static constexpr bool kCap = kCap_;      // see requant_needs_cap
+  static constexpr bool kClamp = kClamp_;  // [out_min, out_max] != [0, 255]
+};
+
+// A block of up to kMr rows: row r, k group kg of segment s at
+// seg[s] + off[r] + kg * 4 (one segment of k_pad bytes for a plain GEMM).
+// Rows past `rows` repeat the last row and are not stored.
+struct Block {
   const uint8_t* const* seg;
   int segs;
   int seg_groups;
-  size_t off;
-  size_t stride;
+  int rows;
+  size_t off[kMr];
+  uint8_t* out;
+  size_t out_stride;
 };
 
-template <int MR, int NB, bool kFbgemm, bool kCap>
-void tile(const GemmPacked* g, const ASegs& as, int panel, uint8_t* out, size_t out_stride,
-          int n_valid, const ZmmRequant& q) {
-  static_assert(NB == 1 || NB == 2, "the epilogue packs 2 rows x 2 panels or 4 rows x 1");
+enum Kind { kGroup, kPair, kSingle };
+
+struct Tile {
+  int kind, row0, panel;
+};
+
+// Accumulators of rows [row0, row0 + MR) x panels [panel, panel + NB),
+// parked in park[r * NB + j].
+template <int MR, int NB>
+inline void products(const GemmPacked* g, const Block& b, int row0, int panel, __m512i* park) {
   const uint8_t* w = gemm_weights(g) + g->panel_bytes * panel;
   const size_t panel_bytes = g->panel_bytes;
   const int32_t* init = gemm_init(g) + panel * kNr;
@@ -56,155 +84,254 @@ void tile(const GemmPacked* g, const ASegs& as, int panel, uint8_t* out, size_t 
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) acc[r][j] = v;
   }
-  const size_t a_stride = as.stride;
-  for (int s = 0; s < as.segs; ++s) {
-    const uint8_t* a = as.seg[s] + as.off;
-    for (int kg = 0; kg < as.seg_groups; ++kg, w += 64) {
+  for (int s = 0; s < b.segs; ++s) {
+    const uint8_t* a = b.seg[s];
+    for (int kg = 0; kg < b.seg_groups; ++kg, w += 64) {
       __m512i wv[NB];
 #pragma GCC unroll 4
       for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_si512(w + j * panel_bytes);
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
-        const __m512i av = zmm_broadcast_i32(a + r * a_stride + kg * 4);
+        const __m512i av = zmm_broadcast_i32(a + b.off[row0 + r] + kg * 4);
 #pragma GCC unroll 4
         for (int j = 0; j < NB; ++j) dpbusd(acc[r][j], av, wv[j]);
       }
     }
   }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) park[r * NB + j] = acc[r][j];
+  }
+}
+
+// Four rows of an interleaved group: 64 output bytes per row, in order.
+template <class E>
+inline void requant_group(const GemmPacked* g, const Block& b, int row0, int panel,
+                          const __m512i* park, const ZmmRequant& q) {
   const float* mult = gemm_mult(g) + panel * kNr;
   const float* bias = gemm_bias(g) + panel * kNr;
-  __m512i v[MR][NB];
+  __m512 m[4], bv[4];
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    m[j] = _mm512_loadu_ps(mult + j * kNr);
+    bv[j] = _mm512_loadu_ps(bias + j * kNr);
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) {
+    __m512i v[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      v[j] = zmm_requant<E::kFbgemm, E::kCap>(park[r * 4 + j], m[j], bv[j], q);
+    }
+    const __m512i bytes = zmm_pack64_group<E::kClamp>(v[0], v[1], v[2], v[3], q);
+    if (row0 + r < b.rows) {
+      _mm512_storeu_si512(b.out + (row0 + r) * b.out_stride + panel * kNr, bytes);
+    }
+  }
+}
+
+// kMr rows x NB natural panels: columns [panel * 16, n) at most NB * 16.
+template <int NB, class E>
+inline void requant_panels(const GemmPacked* g, const Block& b, int panel, const __m512i* park,
+                           const ZmmRequant& q) {
+  const float* mult = gemm_mult(g) + panel * kNr;
+  const float* bias = gemm_bias(g) + panel * kNr;
+  __m512i v[kMr][NB];
 #pragma GCC unroll 4
   for (int j = 0; j < NB; ++j) {
     const __m512 m = _mm512_loadu_ps(mult + j * kNr);
-    const __m512 b = _mm512_loadu_ps(bias + j * kNr);
+    const __m512 bv = _mm512_loadu_ps(bias + j * kNr);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) v[r][j] = zmm_requant<kFbgemm, kCap>(acc[r][j], m, b, q);
+    for (int r = 0; r < kMr; ++r) {
+      v[r][j] = zmm_requant<E::kFbgemm, E::kCap>(park[r * NB + j], m, bv, q);
+    }
   }
+  const int n_valid = g->n - panel * kNr;
   const int cols = n_valid < NB * kNr ? n_valid : NB * kNr;
+  uint8_t* out = b.out + panel * kNr;
+  const size_t os = b.out_stride;
   if (NB == 2) {
     // Two rows of 32 columns per 64 bytes.
+    const __mmask32 mask = mask32(cols);
 #pragma GCC unroll 4
-    for (int r = 0; r < MR; r += 2) {
-      const int r1 = r + 1 < MR ? r + 1 : r;
-      const __m512i bytes = zmm_pack64(v[r][0], v[r][NB - 1], v[r1][0], v[r1][NB - 1], q);
+    for (int r = 0; r < kMr; r += 2) {
+      const __m512i bytes =
+          zmm_pack64<E::kClamp>(v[r][0], v[r][NB - 1], v[r + 1][0], v[r + 1][NB - 1], q);
       const __m256i lo = _mm512_castsi512_si256(bytes);
       const __m256i hi = _mm512_extracti64x4_epi64(bytes, 1);
-      uint8_t* d0 = out + r * out_stride;
-      uint8_t* d1 = out + r1 * out_stride;
       if (cols == 32) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d0), lo);
-        if (r1 != r) _mm256_storeu_si256(reinterpret_cast<__m256i*>(d1), hi);
+        if (r < b.rows) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + r * os), lo);
+        if (r + 1 < b.rows) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (r + 1) * os), hi);
       } else {
-        _mm256_mask_storeu_epi8(d0, mask32(cols), lo);
-        if (r1 != r) _mm256_mask_storeu_epi8(d1, mask32(cols), hi);
+        if (r < b.rows) _mm256_mask_storeu_epi8(out + r * os, mask, lo);
+        if (r + 1 < b.rows) _mm256_mask_storeu_epi8(out + (r + 1) * os, mask, hi);
       }
     }
   } else {
     // Four rows of 16 columns per 64 bytes.
+    const __mmask16 mask = mask16(cols);
 #pragma GCC unroll 2
-    for (int r = 0; r < MR; r += 4) {
-      const int r1 = r + 1 < MR ? r + 1 : r;
-      const int r2 = r + 2 < MR ? r + 2 : r;
-      const int r3 = r + 3 < MR ? r + 3 : r;
-      const __m512i bytes = zmm_pack64(v[r][0], v[r1][0], v[r2][0], v[r3][0], q);
-      const __mmask16 mask = mask16(cols);
-      _mm_mask_storeu_epi8(out + r * out_stride, mask, _mm512_castsi512_si128(bytes));
-      if (r1 != r) {
-        _mm_mask_storeu_epi8(out + r1 * out_stride, mask, _mm512_extracti32x4_epi32(bytes, 1));
+    for (int r = 0; r < kMr; r += 4) {
+      const __m512i bytes =
+          zmm_pack64<E::kClamp>(v[r][0], v[r + 1][0], v[r + 2][0], v[r + 3][0], q);
+      if (r < b.rows) _mm_mask_storeu_epi8(out + r * os, mask, _mm512_castsi512_si128(bytes));
+      if (r + 1 < b.rows) {
+        _mm_mask_storeu_epi8(out + (r + 1) * os, mask, _mm512_extracti32x4_epi32(bytes, 1));
       }
-      if (r2 != r) {
-        _mm_mask_storeu_epi8(out + r2 * out_stride, mask, _mm512_extracti32x4_epi32(bytes, 2));
+      if (r + 2 < b.rows) {
+        _mm_mask_storeu_epi8(out + (r + 2) * os, mask, _mm512_extracti32x4_epi32(bytes, 2));
       }
-      if (r3 != r) {
-        _mm_mask_storeu_epi8(out + r3 * out_stride, mask, _mm512_extracti32x4_epi32(bytes, 3));
+      if (r + 3 < b.rows) {
+        _mm_mask_storeu_epi8(out + (r + 3) * os, mask, _mm512_extracti32x4_epi32(bytes, 3));
       }
     }
   }
 }
 
-template <int MR, bool kFbgemm, bool kCap>
-void row_block(const GemmPacked* g, const ASegs& as, uint8_t* out, size_t out_stride,
-               const ZmmRequant& q) {
+template <class E>
+inline void requant(const GemmPacked* g, const Block& b, const Tile& t, const __m512i* park,
+                    const ZmmRequant& q) {
+  if (t.kind == kGroup) {
+    requant_group<E>(g, b, t.row0, t.panel, park, q);
+  } else if (t.kind == kPair) {
+    requant_panels<2, E>(g, b, t.panel, park, q);
+  } else {
+    requant_panels<1, E>(g, b, t.panel, park, q);
+  }
+}
+
+template <class E>
+void block(const GemmPacked* g, const Block& b, const ZmmRequant& q) {
+  __m512i park[2][16];
+  Tile pending = {-1, 0, 0};
+  int slot = 0;
+  const auto step = [&](const Tile& t) {
+    if (t.kind == kGroup) {
+      products<4, 4>(g, b, t.row0, t.panel, park[slot]);
+    } else if (t.kind == kPair) {
+      products<kMr, 2>(g, b, 0, t.panel, park[slot]);
+    } else {
+      products<kMr, 1>(g, b, 0, t.panel, park[slot]);
+    }
+    if (pending.kind >= 0) requant<E>(g, b, pending, park[slot ^ 1], q);
+    pending = t;
+    slot ^= 1;
+  };
+  for (int group = 0; group < g->groups; ++group) {
+    step(Tile{kGroup, 0, 4 * group});
+    if (b.rows > 4) step(Tile{kGroup, 4, 4 * group});
+  }
+  int p = 4 * g->groups;
+  for (; p + 2 <= g->panels; p += 2) step(Tile{kPair, 0, p});
+  if (p < g->panels) step(Tile{kSingle, 0, p});
+  if (pending.kind >= 0) requant<E>(g, b, pending, park[slot ^ 1], q);
+}
+
+// A block of one row (FullyConnected with batch 1, the last row of an odd
+// M): 4 panels at a time, without the 8-row tiles' duplicate rows.
+template <class E>
+[[gnu::noinline]] void single_row(const GemmPacked* g, const Block& b, const ZmmRequant& q) {
+  const float* mult = gemm_mult(g);
+  const float* bias = gemm_bias(g);
+  __m512i acc[4];
   int p = 0;
-  for (; p + kNb <= g->panels; p += kNb) {
-    tile<MR, kNb, kFbgemm, kCap>(g, as, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+  for (; p + 4 <= g->panels; p += 4) {
+    products<1, 4>(g, b, 0, p, acc);
+    __m512i v[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const int c = (p + j) * kNr;
+      v[j] = zmm_requant<E::kFbgemm, E::kCap>(acc[j], _mm512_loadu_ps(mult + c),
+                                              _mm512_loadu_ps(bias + c), q);
+    }
+    const __m512i bytes = p < 4 * g->groups
+                              ? zmm_pack64_group<E::kClamp>(v[0], v[1], v[2], v[3], q)
+                              : zmm_pack64<E::kClamp>(v[0], v[1], v[2], v[3], q);
+    _mm512_mask_storeu_epi8(b.out + p * kNr, mask64(g->n - p * kNr), bytes);
   }
   for (; p < g->panels; ++p) {
-    tile<MR, 1, kFbgemm, kCap>(g, as, p, out + p * kNr, out_stride, g->n - p * kNr, q);
+    products<1, 1>(g, b, 0, p, acc);
+    const __m512i v = zmm_requant<E::kFbgemm, E::kCap>(acc[0], _mm512_loadu_ps(mult + p * kNr),
+                                                       _mm512_loadu_ps(bias + p * kNr), q);
+    const __m512i bytes = zmm_pack64<E::kClamp>(v, v, v, v, q);
+    _mm_mask_storeu_epi8(b.out + p * kNr, mask16(g->n - p * kNr), _mm512_castsi512_si128(bytes));
   }
 }
 
-// row_block<mr> for a run-time mr in [1, MR].
-template <int MR, bool kFbgemm, bool kCap>
-void row_block_for(int mr, const GemmPacked* g, const ASegs& as, uint8_t* out, size_t out_stride,
-                   const ZmmRequant& q) {
-  if constexpr (MR > 1) {
-    if (mr < MR) return row_block_for<MR - 1, kFbgemm, kCap>(mr, g, as, out, out_stride, q);
-  }
-  row_block<MR, kFbgemm, kCap>(g, as, out, out_stride, q);
-}
-
-template <bool kFbgemm, bool kCap>
-void rows_impl(const GemmRows& r) {
-  const GemmPacked* g = r.g;
+// Blocks of rows: row m of segment s at seg[s] + m * stride.
+template <class E>
+void blocks(const GemmPacked* g, const uint8_t* const* seg, int segs, size_t stride, int rows,
+            uint8_t* out, size_t out_stride, bool copy, void* scratch) {
   const ZmmRequant q = zmm_requant_setup(g->out_zp, g->out_min, g->out_max);
-  // Rows must hold k_pad bytes; copy them out zero-padded when k % 4 != 0.
-  const bool copy = !r.a_padded && g->k != g->k_pad;
-  uint8_t* buf = static_cast<uint8_t*>(r.scratch);
-  for (int m = 0; m < r.rows; m += kMr) {
-    const int mr = r.rows - m < kMr ? r.rows - m : kMr;
-    const uint8_t* a = r.a + m * r.a_stride;
-    size_t a_stride = r.a_stride;
+  for (int m = 0; m < rows; m += kMr) {
+    Block b;
+    b.rows = rows - m < kMr ? rows - m : kMr;
+    b.segs = segs;
+    b.seg_groups = g->k_pad / 4 / segs;
+    b.out = out + m * out_stride;
+    b.out_stride = out_stride;
+    size_t first = m * stride, step = stride;
+    const uint8_t* a = seg[0];
     if (copy) {
-      for (int i = 0; i < mr; ++i) {
-        std::memcpy(buf + i * g->k_pad, a + i * r.a_stride, g->k);
+      // Rows must hold k_pad bytes: copy them out zero-padded.
+      uint8_t* buf = static_cast<uint8_t*>(scratch);
+      for (int i = 0; i < b.rows; ++i) {
+        std::memcpy(buf + i * g->k_pad, a + first + i * stride, g->k);
         std::memset(buf + i * g->k_pad + g->k, 0, g->k_pad - g->k);
       }
       a = buf;
-      a_stride = g->k_pad;
+      first = 0;
+      step = g->k_pad;
     }
-    uint8_t* out = r.out + m * r.out_stride;
-    const ASegs as = {&a, 1, g->k_pad / 4, 0, a_stride};
-    row_block_for<kMr, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+    b.seg = segs == 1 ? &a : seg;
+    for (int r = 0; r < kMr; ++r) b.off[r] = first + (r < b.rows ? r : b.rows - 1) * step;
+    if (b.rows == 1) {
+      single_row<E>(g, b, q);
+    } else {
+      block<E>(g, b, q);
+    }
   }
 }
 
-template <bool kFbgemm, bool kCap>
-void seg_rows_impl(const GemmSegRows& r) {
-  const GemmPacked* g = r.g;
-  const ZmmRequant q = zmm_requant_setup(g->out_zp, g->out_min, g->out_max);
-  ASegs as = {r.seg, r.segs, g->k_pad / 4 / r.segs, 0, r.a_stride};
-  for (int m = 0; m < r.rows; m += kMr) {
-    const int mr = r.rows - m < kMr ? r.rows - m : kMr;
-    as.off = m * r.a_stride;
-    row_block_for<kMr, kFbgemm, kCap>(mr, g, as, r.out + m * r.out_stride, r.out_stride, q);
+template <class E>
+struct Rows {
+  static void run(const GemmRows& r) {
+    const bool copy = !r.a_padded && r.g->k != r.g->k_pad;
+    blocks<E>(r.g, &r.a, 1, r.a_stride, r.rows, r.out, r.out_stride, copy, r.scratch);
   }
-}
+};
 
-void rows(const GemmRows& r) {
-  const bool fbgemm = r.g->profile == static_cast<int32_t>(Profile::fbgemm);
-  if (fbgemm) {
-    r.g->needs_cap ? rows_impl<true, true>(r) : rows_impl<true, false>(r);
+template <class E>
+struct SegRows {
+  static void run(const GemmSegRows& r) {
+    blocks<E>(r.g, r.seg, r.segs, r.a_stride, r.rows, r.out, r.out_stride, false, nullptr);
+  }
+};
+
+// F<Epi<...>>::run(x) for the flags of g.
+template <template <class> class F, class X>
+void dispatch(const GemmPacked* g, const X& x) {
+  const bool fbgemm = g->profile == static_cast<int32_t>(Profile::fbgemm);
+  const bool clamp = g->out_min != 0 || g->out_max != 255;
+  if (g->needs_cap) {
+    // Rare (multipliers above 1/2 or huge biases): one variant serves all.
+    fbgemm ? F<Epi<true, true, true>>::run(x) : F<Epi<false, true, true>>::run(x);
+  } else if (fbgemm) {
+    clamp ? F<Epi<true, false, true>>::run(x) : F<Epi<true, false, false>>::run(x);
   } else {
-    r.g->needs_cap ? rows_impl<false, true>(r) : rows_impl<false, false>(r);
+    clamp ? F<Epi<false, false, true>>::run(x) : F<Epi<false, false, false>>::run(x);
   }
 }
 
-void seg_rows(const GemmSegRows& r) {
-  const bool fbgemm = r.g->profile == static_cast<int32_t>(Profile::fbgemm);
-  if (fbgemm) {
-    r.g->needs_cap ? seg_rows_impl<true, true>(r) : seg_rows_impl<true, false>(r);
-  } else {
-    r.g->needs_cap ? seg_rows_impl<false, true>(r) : seg_rows_impl<false, false>(r);
-  }
-}
+void rows(const GemmRows& r) { dispatch<Rows>(r.g, r); }
+void seg_rows(const GemmSegRows& r) { dispatch<SegRows>(r.g, r); }
 
 size_t scratch_bytes(int k) { return round_up(static_cast<size_t>(kMr) * round_up(k, 4), 64); }
 
 }  // namespace
 
-const GemmTier kGemmTierAvx512vnni = {{kNr, 4, false}, kMr, &rows, &scratch_bytes,
+const GemmTier kGemmTierAvx512vnni = {{kNr, 4, false, true}, kMr, &rows, &scratch_bytes,
                                        &seg_rows};
 
 }  // namespace qrt::kernels::x86

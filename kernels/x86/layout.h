@@ -25,11 +25,35 @@ static inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; 
 // kr = 4 for u8 x s8 vpdpbusd, kr = 2 with weights widened to int16 for
 // vpmaddwd. Panel p, k group g, column j, element i holds
 // w[p * nr + j][g * kr + i] (zero past n or k).
+//
+// With interleave, each full group of 4 panels (4 * nr columns, all < n)
+// holds its columns in the order the epilogue's packs leave them: panel i
+// of the group, lane e holds column 16 * (e / 4) + 4 * i + e % 4 of the
+// group. packssdw / packuswb of the group's four accumulator vectors of one
+// row then give that row's 4 * nr output bytes in order, with no permute.
+// init, mult and bias follow the panel order. Only GEMMs with k_pad <=
+// kInterleaveMaxK are interleaved: the grouped tiles pay off where the
+// requantization costs as much as the products, and with a long k their
+// wider tiles would stream more weights per row.
+//
+// With u8_when_safe (AVX2, whose vpmaddubsw adds pairs of u8 x s8 products
+// in saturating int16), a GEMM is packed as u8 x s8 groups of kr = 4 instead
+// of int16 when vpmaddubsw can be exact on it: in the fbgemm profile, whose
+// activations are calibrated to 0..127 (2 * 127 * 128 fits; rows with a
+// larger value take an exact fallback), and whenever no adjacent pair of
+// weights can reach the int16 bounds with activations up to 255
+// (weight_pairs_safe). The packed header's kr says which.
+constexpr int kInterleaveMaxK = 64;
 struct GemmLayout {
   int nr;
   int kr;
   bool wide;  // int16 elements
+  bool interleave = false;
+  bool u8_when_safe = false;
 };
+
+// The alignment of k for a tier's packed GEMMs, whichever element type.
+static inline int gemm_k_align(const GemmLayout& l) { return l.u8_when_safe ? 4 : l.kr; }
 
 // Header of a packed GEMM buffer, followed (at 64-byte aligned offsets) by
 //   init[n_pad] int32   accumulator start per column
@@ -43,6 +67,8 @@ struct GemmPacked {
   int32_t profile;  // Profile
   int32_t out_zp, out_min, out_max;
   int32_t needs_cap;  // see requant_needs_cap
+  int32_t groups;     // interleaved groups of 4 panels (the first 4 * groups)
+  int32_t pairs_safe;  // u8 elements and weight_pairs_safe: no activation check
   uint64_t init_offset, mult_offset, bias_offset, w_offset;
   uint64_t panel_bytes;
   uint64_t total_bytes;
@@ -72,6 +98,11 @@ bool requant_needs_cap(const Requant& rq, int n);
 size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k);
 void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed);
 
+// Whether vpmaddubsw's int16 pair sums a0 * w[c][k] + a1 * w[c][k + 1]
+// (k even) stay within int16 for all activations 0..255: each pair's
+// positive weights and its negative weights sum to at most 128 in magnitude.
+bool weight_pairs_safe(const int8_t* w, int n, int k);
+
 // A block of rows for a tier's GEMM. Row r of A is a + r * a_stride with k
 // bytes, or k_pad bytes zero-padded past k when a_padded.
 struct GemmRows {
@@ -89,7 +120,7 @@ using GemmRowsFn = void (*)(const GemmRows& r);
 // Rows whose k_pad values lie in segs segments of k_pad / segs each (the
 // direct conv path: one segment per kernel row, read in place from padded
 // image rows). Row r's segment s starts at seg[s] + r * a_stride bytes and
-// holds the tier's A elements (int16 for a wide layout, else u8).
+// holds the packed GEMM's A elements (int16 when its kr is 2, else u8).
 struct GemmSegRows {
   const GemmPacked* g;
   const uint8_t* const* seg;
@@ -98,6 +129,7 @@ struct GemmSegRows {
   int rows;
   uint8_t* out;
   size_t out_stride;
+  void* scratch;  // GemmTier::scratch_bytes(k_pad)
 };
 using GemmSegRowsFn = void (*)(const GemmSegRows& r);
 
@@ -180,16 +212,25 @@ struct DwLayout {
 
 // The direct (row) path: instead of kernel_h * kernel_w pointers per output
 // pixel, the kernel reads the NHWC input itself, one output row segment at a
-// time. It interleaves each input column's kernel_h rows once (tg rows per
-// 32-bit element, padding rows and columns as in_zp) into at most
-// kDwDirectColumns columns on its stack, and every output pixel of the
-// segment takes its kernel_w columns from there: the unpacks, which dominate
+// time. It interleaves each input column's rows once (tg rows per 32-bit
+// element, padding rows and columns as in_zp) into a column buffer of
+// kDwDirectColumnBytes on its stack, and every output pixel of the segment
+// takes its kernel_w columns from there: the unpacks, which dominate
 // per-tap indirection, are shared by the kernel_w / stride_w output pixels
-// that read a column. Tap groups are then ordered by kernel column: group
-// kx * row_groups + r, element e holds tap (ky = r * tg + e, kx), zero for
-// ky >= kernel_h. The indirection buffer shrinks to one entry, the input.
-constexpr int kDwDirectColumns = 64;
-constexpr int kDwDirectMaxRowGroups = 2;
+// that read a column. The indirection buffer shrinks to one entry, the input.
+//
+// A column holds the input rows at row_offset[0..slots) from the first
+// kernel row of output row oy (slot q = group q / tg, element q % tg;
+// -1: unused, read as in_zp). With out_rows = 2 it serves output rows oy and
+// oy + 1 at once, when the second row's taps fit the same number of row
+// groups (3x3 stride 1 on four-tap tiers: rows 0..3): the interleaving, the
+// costly part, is then shared by both rows, each with its own weights.
+// Weight set j (output row oy + j), group (j * kernel_w + kx) * row_groups + r,
+// element e holds the tap (ky, kx) with j * stride_h + ky * dilation_h ==
+// row_offset[r * tg + e], zero if none.
+constexpr int kDwDirectMaxRowGroups = 4;
+constexpr int kDwDirectSlots = 4 * kDwDirectMaxRowGroups;
+constexpr size_t kDwDirectColumnBytes = 16384;
 bool dw_direct(const DwLayout& layout, const Conv2DShape& s);
 size_t dw_indirection_entries(const DwLayout& layout, const Conv2DShape& s);
 
@@ -207,6 +248,9 @@ struct DwPacked {
   int32_t tail_lanes;  // 128-bit lanes of the last block
   int32_t direct;      // dw_direct: indirection[0] is the input
   int32_t row_groups;  // direct: tap groups per kernel column
+  int32_t out_rows;    // direct: output rows per column buffer (1 or 2)
+  int32_t span;        // direct: output pixels per column buffer
+  int32_t row_offset[kDwDirectSlots];  // direct
   uint64_t vector_bytes, block_bytes;
   uint64_t blocks_offset, zero_offset;
 };

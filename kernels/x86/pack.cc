@@ -71,11 +71,36 @@ bool requant_needs_cap(const Requant& rq, int n) {
   return false;
 }
 
+bool weight_pairs_safe(const int8_t* w, int n, int k) {
+  for (int c = 0; c < n; ++c) {
+    const int8_t* wc = w + static_cast<size_t>(c) * k;
+    for (int i = 0; i < k; i += 2) {
+      const int w0 = wc[i], w1 = i + 1 < k ? wc[i + 1] : 0;
+      const int pos = (w0 > 0 ? w0 : 0) + (w1 > 0 ? w1 : 0);
+      const int neg = (w0 < 0 ? -w0 : 0) + (w1 < 0 ? -w1 : 0);
+      // 255 * 128 = 32640 <= 32767; 255 * 129 > 32768.
+      if (pos > 128 || neg > 128) return false;
+    }
+  }
+  return true;
+}
+
+// An int16 layout never packs smaller than its u8 option (k_pad rounded to
+// 4 at one byte per element), so the size is the layout's own.
 size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k) {
   return gemm_sizes(layout, n, k).total;
 }
 
-void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed) {
+void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, void* packed) {
+  GemmLayout layout = tier_layout;
+  bool pairs_safe = false;
+  if (layout.u8_when_safe) {
+    pairs_safe = weight_pairs_safe(p.w, p.n, p.k);
+    if (pairs_safe || p.rq->profile == Profile::fbgemm) {
+      layout.kr = 4;
+      layout.wide = false;
+    }
+  }
   const GemmSizes s = gemm_sizes(layout, p.n, p.k);
   uint8_t* base = static_cast<uint8_t*>(packed);
   std::memset(base, 0, s.total);
@@ -91,6 +116,8 @@ void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed) 
   h->out_min = p.rq->out_min;
   h->out_max = p.rq->out_max;
   h->needs_cap = requant_needs_cap(*p.rq, p.n) ? 1 : 0;
+  h->groups = layout.interleave && s.k_pad <= kInterleaveMaxK ? p.n / (4 * layout.nr) : 0;
+  h->pairs_safe = pairs_safe ? 1 : 0;
   h->init_offset = s.init;
   h->mult_offset = s.mult;
   h->bias_offset = s.bias;
@@ -102,10 +129,18 @@ void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed) 
   int32_t* init = reinterpret_cast<int32_t*>(base + s.init);
   float* mult = reinterpret_cast<float*>(base + s.mult);
   float* bias = reinterpret_cast<float*>(base + s.bias);
-  for (int c = 0; c < p.n; ++c) {
-    init[c] = accumulator_start(*p.rq, p.a_zp, p.w + c * k, k, c);
-    mult[c] = multiplier_of(*p.rq, c);
-    bias[c] = float_bias_of(*p.rq, c);
+  // The column in panel slot i (panel i / nr, lane i % nr).
+  const int interleaved = h->groups * 4 * layout.nr;
+  const auto column = [&](int i) {
+    if (i >= interleaved) return i;
+    const int group = i / (4 * layout.nr), panel = i / layout.nr % 4, e = i % layout.nr;
+    return group * 4 * layout.nr + 16 * (e / 4) + 4 * panel + e % 4;
+  };
+  for (int i = 0; i < p.n; ++i) {
+    const int c = column(i);
+    init[i] = accumulator_start(*p.rq, p.a_zp, p.w + c * k, k, c);
+    mult[i] = multiplier_of(*p.rq, c);
+    bias[i] = float_bias_of(*p.rq, c);
   }
 
   const int groups = s.k_pad / layout.kr;
@@ -113,7 +148,7 @@ void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed) 
     uint8_t* dst = base + s.w + s.panel_bytes * panel;
     for (int g = 0; g < groups; ++g) {
       for (int j = 0; j < layout.nr; ++j) {
-        const int c = panel * layout.nr + j;
+        const int c = column(panel * layout.nr + j);
         for (int i = 0; i < layout.kr; ++i) {
           const int kk = g * layout.kr + i;
           const int8_t v = (c < p.n && kk < p.k) ? p.w[c * k + kk] : 0;
@@ -171,7 +206,8 @@ ConvSizes conv_sizes(const GemmTier& tier, const Conv2DShape& s) {
   z.seg_k = 0;
   z.gemm_k = z.k;
   if (conv_path(s) == kConvDirect) {
-    z.seg_k = static_cast<int>(round_up(static_cast<size_t>(s.kernel_w) * s.in_c, tier.layout.kr));
+    z.seg_k = static_cast<int>(
+        round_up(static_cast<size_t>(s.kernel_w) * s.in_c, gemm_k_align(tier.layout)));
     z.gemm_k = s.kernel_h * z.seg_k;
   }
   z.gemm = header_bytes(sizeof(ConvPacked));
@@ -196,8 +232,8 @@ void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
   h->shape = s;
   h->path = conv_path(s);
   h->k = z.k;
-  h->k_pad = static_cast<int32_t>(round_up(static_cast<size_t>(z.gemm_k), tier.layout.kr));
-  h->seg_k = z.seg_k;
+  h->k_pad =
+      static_cast<int32_t>(round_up(static_cast<size_t>(z.gemm_k), gemm_k_align(tier.layout)));
   h->in_zp = p.in_zp;
   h->gemm_offset = z.gemm;
   h->group_bytes = z.group;
@@ -207,25 +243,41 @@ void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
   // [ky * seg_k, ky * seg_k + kernel_w * in_c), zeros between. The zeros
   // leave sum(w), hence the accumulator start, unchanged.
   std::vector<int8_t> seg_w;
-  if (z.seg_k != 0) {
+  int seg_k = z.seg_k;
+  GemmLayout layout = tier.layout;
+  const auto segment = [&]() {
     const size_t row = static_cast<size_t>(s.kernel_w) * s.in_c;
-    seg_w.assign(static_cast<size_t>(s.out_c) * z.gemm_k, 0);
+    seg_w.assign(static_cast<size_t>(s.out_c) * s.kernel_h * seg_k, 0);
     for (int n = 0; n < s.out_c; ++n) {
       for (int ky = 0; ky < s.kernel_h; ++ky) {
-        std::memcpy(seg_w.data() + static_cast<size_t>(n) * z.gemm_k + ky * z.seg_k,
+        std::memcpy(seg_w.data() + (static_cast<size_t>(n) * s.kernel_h + ky) * seg_k,
                     p.w + static_cast<size_t>(n) * z.k + ky * row, row);
       }
     }
+  };
+  if (seg_k != 0) {
+    segment();
+    // Segments of 4 bytes serve u8 GEMMs only (gemm_pack decides the same
+    // way from the same weights); an int16 GEMM reads fewer padding values
+    // from segments aligned to its own kr.
+    if (layout.u8_when_safe && p.rq->profile != Profile::fbgemm &&
+        !weight_pairs_safe(seg_w.data(), s.out_c, s.kernel_h * seg_k)) {
+      layout.u8_when_safe = false;
+      seg_k = static_cast<int>(round_up(static_cast<size_t>(s.kernel_w) * s.in_c, layout.kr));
+      segment();
+    }
   }
+  h->seg_k = seg_k;
+  const int gemm_k = seg_k != 0 ? s.kernel_h * seg_k : z.k;
   for (int g = 0; g < s.groups; ++g) {
     const Requant view = group_view(*p.rq, g * ocg);
     GemmPackParams gp;
     gp.n = ocg;
-    gp.k = z.gemm_k;
-    gp.w = (z.seg_k != 0 ? seg_w.data() : p.w) + static_cast<size_t>(g) * ocg * z.gemm_k;
+    gp.k = gemm_k;
+    gp.w = (seg_k != 0 ? seg_w.data() : p.w) + static_cast<size_t>(g) * ocg * gemm_k;
     gp.a_zp = p.in_zp;
     gp.rq = &view;
-    gemm_pack(tier.layout, gp, base + z.gemm + z.group * g);
+    gemm_pack(layout, gp, base + z.gemm + z.group * g);
   }
   std::memset(base + z.zero, p.in_zp, z.total - z.zero);
 }
@@ -234,9 +286,48 @@ void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
 
 namespace {
 
+// The direct path's rows: the sorted offsets j * stride_h + ky * dilation_h
+// (j < out_rows, ky < kernel_h) from output row oy's first kernel row.
+struct DwRows {
+  int count, groups;
+  int offset[2 * kDwDirectSlots];
+};
+
+DwRows dw_rows(const DwLayout& layout, const Conv2DShape& s, int out_rows) {
+  DwRows r;
+  r.count = 0;
+  if (s.kernel_h > kDwDirectSlots) {
+    r.groups = kDwDirectMaxRowGroups + 1;
+    return r;
+  }
+  for (int j = 0; j < out_rows; ++j) {
+    for (int ky = 0; ky < s.kernel_h; ++ky) {
+      const int off = j * s.stride_h + ky * s.dilation_h;
+      int at = r.count;
+      while (at > 0 && r.offset[at - 1] > off) --at;
+      if (at > 0 && r.offset[at - 1] == off) continue;
+      for (int i = r.count; i > at; --i) r.offset[i] = r.offset[i - 1];
+      r.offset[at] = off;
+      ++r.count;
+    }
+  }
+  r.groups = (r.count + layout.tg - 1) / layout.tg;
+  return r;
+}
+
+// Output pixels per column buffer of `groups` row groups, 0 if the kernel
+// is too wide for it.
+int dw_span(const DwLayout& layout, const Conv2DShape& s, int groups) {
+  const size_t column = static_cast<size_t>(groups) * layout.nv * layout.lanes * 16;
+  const int columns = static_cast<int>(kDwDirectColumnBytes / column);
+  const int width = (s.kernel_w - 1) * s.dilation_w + 1;
+  return columns < width ? 0 : (columns - width) / s.stride_w + 1;
+}
+
 struct DwSizes {
-  int taps, tap_groups, blocks, vc, tail_lanes, row_groups;
+  int taps, tap_groups, blocks, vc, tail_lanes, out_rows, span;
   bool overlap, direct;
+  DwRows rows;
   size_t vector_bytes, block_bytes, blocks_offset, zero, total;
 };
 
@@ -244,10 +335,19 @@ DwSizes dw_sizes(const DwLayout& layout, const Conv2DShape& s) {
   DwSizes z;
   const int c = s.out_c;
   z.taps = s.kernel_h * s.kernel_w;
-  z.direct = dw_direct(layout, s);
-  z.row_groups = z.direct ? (s.kernel_h + layout.tg - 1) / layout.tg : 0;
-  z.tap_groups = z.direct ? s.kernel_w * z.row_groups : (z.taps + layout.tg - 1) / layout.tg;
   z.vc = layout.lanes * 4 * layout.nv;
+  z.direct = dw_direct(layout, s);
+  z.out_rows = 1;
+  z.rows = dw_rows(layout, s, 1);
+  z.span = z.direct ? dw_span(layout, s, z.rows.groups) : 0;
+  // Two output rows per column buffer when that costs no more groups.
+  const DwRows two = dw_rows(layout, s, 2);
+  if (z.direct && s.out_h > 1 && two.groups == z.rows.groups) {
+    z.out_rows = 2;
+    z.rows = two;
+  }
+  z.tap_groups = z.direct ? z.out_rows * s.kernel_w * z.rows.groups
+                          : (z.taps + layout.tg - 1) / layout.tg;
   z.blocks = (c + z.vc - 1) / z.vc;
   z.overlap = layout.overlap_tail && c >= z.vc;
   const int tail = c % z.vc;
@@ -264,12 +364,35 @@ DwSizes dw_sizes(const DwLayout& layout, const Conv2DShape& s) {
   return z;
 }
 
+// The weight of channel wc's tap group g, element e (direct path: see
+// layout.h).
+int8_t dw_weight(const DwLayout& layout, const Conv2DShape& s, const DwSizes& z, const int8_t* wc,
+                 int g, int e) {
+  if (!z.direct) {
+    const int t = g * layout.tg + e;
+    return t < z.taps ? wc[t] : 0;
+  }
+  const int groups = z.rows.groups;
+  const int j = g / (s.kernel_w * groups);
+  const int kx = g / groups % s.kernel_w;
+  const int q = g % groups * layout.tg + e;
+  if (q >= z.rows.count) return 0;
+  const int rel = z.rows.offset[q] - j * s.stride_h;
+  if (rel < 0 || rel % s.dilation_h != 0 || rel / s.dilation_h >= s.kernel_h) return 0;
+  return wc[rel / s.dilation_h * s.kernel_w + kx];
+}
+
 }  // namespace
 
 bool dw_direct(const DwLayout& layout, const Conv2DShape& s) {
-  // At least four output pixels per stack-buffer pass.
-  return layout.direct && s.kernel_h <= kDwDirectMaxRowGroups * layout.tg &&
-         (s.kernel_w - 1) * s.dilation_w + 1 + 3 * s.stride_w <= kDwDirectColumns;
+  if (!layout.direct) return false;
+  if (layout.overlap_tail && s.out_c < layout.lanes * 4 * layout.nv) return false;
+  // Strides of 2 and more on the ymm tiers: the indirect path measured
+  // faster there, as a column then serves only 1.5 output pixels.
+  if (layout.lanes < 4 && s.stride_w > 1) return false;
+  const DwRows rows = dw_rows(layout, s, 1);
+  // At least four output pixels per column buffer.
+  return rows.groups <= kDwDirectMaxRowGroups && dw_span(layout, s, rows.groups) >= 4;
 }
 
 size_t dw_indirection_entries(const DwLayout& layout, const Conv2DShape& s) {
@@ -301,7 +424,12 @@ void dw_pack(const DwLayout& layout, const DwConvPackParams& p, void* packed) {
   h->overlap = z.overlap ? 1 : 0;
   h->tail_lanes = z.tail_lanes;
   h->direct = z.direct ? 1 : 0;
-  h->row_groups = z.row_groups;
+  h->row_groups = z.direct ? z.rows.groups : 0;
+  h->out_rows = z.out_rows;
+  h->span = z.span;
+  for (int q = 0; q < kDwDirectSlots; ++q) {
+    h->row_offset[q] = z.direct && q < z.rows.count ? z.rows.offset[q] : -1;
+  }
   h->vector_bytes = z.vector_bytes;
   h->block_bytes = z.block_bytes;
   h->blocks_offset = z.blocks_offset;
@@ -325,15 +453,7 @@ void dw_pack(const DwLayout& layout, const DwConvPackParams& p, void* packed) {
           for (int g = 0; g < z.tap_groups; ++g) {
             uint8_t* v = block + (static_cast<size_t>(g) * layout.nv + i) * vb;
             for (int e = 0; e < layout.tg; ++e) {
-              int8_t w = 0;
-              if (z.direct) {
-                const int kx = g / z.row_groups;
-                const int ky = (g % z.row_groups) * layout.tg + e;
-                if (ky < s.kernel_h) w = wc[ky * s.kernel_w + kx];
-              } else {
-                const int t = g * layout.tg + e;
-                if (t < z.taps) w = wc[t];
-              }
+              const int8_t w = dw_weight(layout, s, z, wc, g, e);
               if (elem == 1) {
                 v[slot * 4 + e] = static_cast<uint8_t>(w);
               } else {

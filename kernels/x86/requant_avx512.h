@@ -47,13 +47,30 @@ static inline __m512i zmm_clamp8(__m512i bytes, const ZmmRequant& q) {
   return _mm512_min_epu8(_mm512_max_epu8(bytes, q.lo8), q.hi8);
 }
 
+// zmm_clamp8, or nothing when kClamp = false ([out_min, out_max] =
+// [0, 255], which packus already gives; the byte max/min run on one port).
+template <bool kClamp>
+static inline __m512i zmm_clamp8_if(__m512i bytes, const ZmmRequant& q) {
+  return kClamp ? zmm_clamp8(bytes, q) : bytes;
+}
+
 // Four vectors of 16 requantized columns -> 64 output bytes a | b | c | d.
 // The packs leave, per 128-bit lane L, dwords a, b, c, d of columns
 // 4L..4L+3; the permute gathers each vector's four dwords.
+template <bool kClamp = true>
 static inline __m512i zmm_pack64(__m512i a, __m512i b, __m512i c, __m512i d, const ZmmRequant& q) {
   const __m512i bytes = _mm512_packus_epi16(zmm_narrow16(a, b, q), zmm_narrow16(c, d, q));
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  return zmm_clamp8(_mm512_permutexvar_epi32(order, bytes), q);
+  return zmm_clamp8_if<kClamp>(_mm512_permutexvar_epi32(order, bytes), q);
+}
+
+// Four vectors of an interleaved column group (layout.h) -> its 64 output
+// bytes in order: the packs alone put them there.
+template <bool kClamp>
+static inline __m512i zmm_pack64_group(__m512i a, __m512i b, __m512i c, __m512i d,
+                                       const ZmmRequant& q) {
+  return zmm_clamp8_if<kClamp>(
+      _mm512_packus_epi16(zmm_narrow16(a, b, q), zmm_narrow16(c, d, q)), q);
 }
 
 static inline __m512i zmm_broadcast_i32(const void* p) {

@@ -1,10 +1,13 @@
-// Kernel microbenchmarks (Google Benchmark), per kernel family and ISA tier:
-// the MobileNetV2 shapes where the fast paths matter. Each reports GMAC/s and
-// the fraction of the tier's multiply-accumulate limit (BENCHMARKS.md:
-// 32 / 64 / 128 MAC per cycle for avx2 / avxvnni / avx512vnni) at the clock
-// measured at start-up. Medians over repetitions; compare ratios within one
-// run, not absolute numbers across runs.
+// Kernel microbenchmarks (Google Benchmark), per kernel family (1x1 GEMM,
+// depthwise, general 3x3 conv, first layer) and ISA tier (the reference
+// kernels for comparison): the MobileNetV2 shapes where the fast paths
+// matter. Each reports GMAC/s and, for the fast tiers, the fraction of the
+// tier's multiply-accumulate limit (BENCHMARKS.md: 32 / 64 / 128 MAC per
+// cycle for avx2 / avxvnni / avx512vnni) at the clock measured at start-up.
+// Medians over repetitions; compare ratios within one run, not absolute
+// numbers across runs.
 //
+// Built with -DQRT_BUILD_BENCH=ON (not part of ctest):
 //   qrt-microbench --benchmark_filter=gemm1x1   (see --help)
 #include <benchmark/benchmark.h>
 
@@ -184,7 +187,8 @@ void bm_peak(benchmark::State& state, k::Isa isa, double (*loop)(long)) {
 #endif
 
 // A layer's parameters: random weights and activations, requantization
-// from plausible scales.
+// from plausible scales. Activations span the profile's range: 0..255 for
+// qnnpack, 0..127 for fbgemm (NUMERICS.md: calibrated with reduce_range).
 struct Layer {
   std::vector<int8_t> w;
   std::vector<uint8_t> in;
@@ -197,7 +201,8 @@ struct Layer {
     w.resize(weights);
     for (auto& v : w) v = static_cast<int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
     in.resize(inputs);
-    for (auto& v : in) v = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, 255)(rng));
+    const int in_max = profile == k::Profile::fbgemm ? 127 : 255;
+    for (auto& v : in) v = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, in_max)(rng));
     multiplier.resize(channels);
     bias_f.resize(channels);
     bias_q.resize(channels);
@@ -234,15 +239,31 @@ k::Conv2DShape conv_shape(int hw, int in_c, int out_c, int kernel, int stride, i
   return s;
 }
 
-// 1x1 conv 56x56x24 -> 144 (MobileNetV2 block 2 expansion) as a GEMM.
-void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool per_channel) {
+// The reference kernel on a layer, for comparison with the fast tiers.
+void bm_ref(benchmark::State& state, const k::Conv2DShape& s, const Layer& layer, double macs) {
+  std::vector<uint8_t> out(static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.out_c);
+  for (auto _ : state) {
+    k::conv2d_u8s8_ref(s, layer.in.data(), 5, layer.w.data(), layer.rq, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel("conv2d_u8s8_ref");
+  report(state, k::Isa::ref, macs);
+}
+
+// A 1x1 conv (hw x hw x k -> n, MobileNetV2's shapes) as a GEMM; the ref
+// tier runs conv2d_u8s8_ref.
+void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool per_channel, int hw,
+                int kk, int n) {
+  const int m = hw * hw;
+  Layer layer(profile, per_channel, n, static_cast<size_t>(n) * kk, static_cast<size_t>(m) * kk);
+  std::vector<uint8_t> out(static_cast<size_t>(m) * n);
+  const double macs = static_cast<double>(m) * n * kk;
+  if (isa == k::Isa::ref) return bm_ref(state, conv_shape(hw, kk, n, 1, 1, 1), layer, macs);
   const k::GemmKernel* kernel = k::select_gemm_kernel(isa);
   if (kernel == nullptr) {
     state.SkipWithError("tier not available");
     return;
   }
-  const int m = 56 * 56, kk = 24, n = 144;
-  Layer layer(profile, per_channel, n, static_cast<size_t>(n) * kk, static_cast<size_t>(m) * kk);
   std::vector<uint8_t> packed(kernel->packed_bytes(n, kk));
   k::GemmPackParams pp;
   pp.n = n;
@@ -252,7 +273,6 @@ void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool pe
   pp.rq = &layer.rq;
   kernel->pack(pp, packed.data());
   std::vector<uint8_t> scratch(kernel->scratch_bytes(kk));
-  std::vector<uint8_t> out(static_cast<size_t>(m) * n);
   k::GemmArgs args;
   args.packed = packed.data();
   args.a = layer.in.data();
@@ -265,7 +285,7 @@ void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool pe
     benchmark::ClobberMemory();
   }
   state.SetLabel(kernel->name);
-  report(state, isa, static_cast<double>(m) * n * kk);
+  report(state, isa, macs);
 }
 
 // A depthwise layer (MobileNetV2's 3x3 shapes, stride 1 or 2, "same"
@@ -279,15 +299,7 @@ void bm_dwconv(benchmark::State& state, k::Isa isa, k::Profile profile, bool per
   Layer layer(profile, per_channel, s.out_c, static_cast<size_t>(s.out_c) * taps, in_size);
   std::vector<uint8_t> out(out_size);
   const double macs = static_cast<double>(out_size) * taps;
-  if (isa == k::Isa::ref) {
-    for (auto _ : state) {
-      k::conv2d_u8s8_ref(s, layer.in.data(), 5, layer.w.data(), layer.rq, out.data());
-      benchmark::DoNotOptimize(out.data());
-    }
-    state.SetLabel("conv2d_u8s8_ref");
-    report(state, isa, macs);
-    return;
-  }
+  if (isa == k::Isa::ref) return bm_ref(state, s, layer, macs);
   const k::DwConvKernel* kernel_fn = k::select_dwconv_kernel(isa, s);
   if (kernel_fn == nullptr) {
     state.SkipWithError("tier not available");
@@ -319,15 +331,16 @@ void bm_dwconv(benchmark::State& state, k::Isa isa, k::Profile profile, bool per
 // A conv through the ConvKernel family: the first layer (224x224x3 -> 32,
 // 3x3 stride 2) and a grouped 3x3 conv on the indirection path.
 void bm_conv(benchmark::State& state, k::Isa isa, k::Conv2DShape s) {
+  const size_t in_size = static_cast<size_t>(s.in_h) * s.in_w * s.in_c;
+  const size_t out_size = static_cast<size_t>(s.out_h) * s.out_w * s.out_c;
+  const int depth = s.kernel_h * s.kernel_w * s.in_c / s.groups;
+  Layer layer(k::Profile::qnnpack, false, s.out_c, static_cast<size_t>(s.out_c) * depth, in_size);
+  if (isa == k::Isa::ref) return bm_ref(state, s, layer, static_cast<double>(out_size) * depth);
   const k::ConvKernel* kernel = k::select_conv_kernel(isa);
   if (kernel == nullptr) {
     state.SkipWithError("tier not available");
     return;
   }
-  const size_t in_size = static_cast<size_t>(s.in_h) * s.in_w * s.in_c;
-  const size_t out_size = static_cast<size_t>(s.out_h) * s.out_w * s.out_c;
-  const int depth = s.kernel_h * s.kernel_w * s.in_c / s.groups;
-  Layer layer(k::Profile::qnnpack, false, s.out_c, static_cast<size_t>(s.out_c) * depth, in_size);
   std::vector<uint8_t> packed(kernel->packed_bytes(s));
   k::ConvPackParams pp;
   pp.shape = s;
@@ -355,6 +368,7 @@ void bm_conv(benchmark::State& state, k::Isa isa, k::Conv2DShape s) {
 
 void register_all() {
   const k::Isa tiers[] = {k::Isa::avx2, k::Isa::avxvnni, k::Isa::avx512vnni};
+  const k::Isa all_tiers[] = {k::Isa::ref, k::Isa::avx2, k::Isa::avxvnni, k::Isa::avx512vnni};
   const auto add = [](benchmark::internal::Benchmark* b) {
     return b->Unit(benchmark::kMicrosecond)->Repetitions(15)->DisplayAggregatesOnly(true);
   };
@@ -373,13 +387,34 @@ void register_all() {
                                      peak_avx512vnni));
   }
 #endif
+  // 1x1 convs: 56x56x24 -> 144 (the acceptance shape) in both profiles and
+  // on the reference; a few more of MobileNetV2's (short and long k).
+  struct GemmCase {
+    int hw, k, n;
+  };
+  const GemmCase gemm_main = {56, 24, 144};
+  const GemmCase gemm_more[] = {{112, 16, 96}, {112, 32, 16}, {56, 144, 24}, {7, 960, 320}};
+  const auto gemm_name = [](const GemmCase& c) {
+    return "gemm1x1_" + std::to_string(c.hw) + "x" + std::to_string(c.hw) + "x" +
+           std::to_string(c.k) + "_" + std::to_string(c.n);
+  };
+  for (k::Isa isa : all_tiers) {
+    if (!k::isa_available(isa)) continue;
+    const std::string tier = k::isa_name(isa);
+    const GemmCase& c = gemm_main;
+    add(benchmark::RegisterBenchmark((gemm_name(c) + "/qnnpack_per_tensor/" + tier).c_str(),
+                                     bm_gemm1x1, isa, k::Profile::qnnpack, false, c.hw, c.k, c.n));
+    add(benchmark::RegisterBenchmark((gemm_name(c) + "/fbgemm_per_channel/" + tier).c_str(),
+                                     bm_gemm1x1, isa, k::Profile::fbgemm, true, c.hw, c.k, c.n));
+  }
   for (k::Isa isa : tiers) {
     if (!k::isa_available(isa)) continue;
     const std::string tier = k::isa_name(isa);
-    add(benchmark::RegisterBenchmark(("gemm1x1_56x56x24_144/qnnpack_per_tensor/" + tier).c_str(),
-                                     bm_gemm1x1, isa, k::Profile::qnnpack, false));
-    add(benchmark::RegisterBenchmark(("gemm1x1_56x56x24_144/fbgemm_per_channel/" + tier).c_str(),
-                                     bm_gemm1x1, isa, k::Profile::fbgemm, true));
+    for (const GemmCase& c : gemm_more) {
+      add(benchmark::RegisterBenchmark((gemm_name(c) + "/qnnpack_per_tensor/" + tier).c_str(),
+                                       bm_gemm1x1, isa, k::Profile::qnnpack, false, c.hw, c.k,
+                                       c.n));
+    }
   }
   // MobileNetV2's depthwise layers (input hw x hw x channels, stride), the
   // 56x56x144 one in both profiles; one 5x5 for the unrolled 5x5 kernels.
@@ -410,7 +445,7 @@ void register_all() {
                                      bm_dwconv, isa, k::Profile::fbgemm, true, ref_case.hw,
                                      ref_case.channels, ref_case.kernel, ref_case.stride));
   }
-  for (k::Isa isa : tiers) {
+  for (k::Isa isa : all_tiers) {
     if (!k::isa_available(isa)) continue;
     const std::string tier = k::isa_name(isa);
     add(benchmark::RegisterBenchmark(("conv3x3s2_224x224x3_32/" + tier).c_str(), bm_conv, isa,

@@ -16,6 +16,7 @@
 #include "kernels/cpu.h"
 #include "kernels/ref/conv2d.h"
 #include "test_x86_common.h"
+#include "test_x86_u8_range.h"
 
 namespace {
 
@@ -106,9 +107,11 @@ bool run_conv_case(const k::ConvKernel& kernel, std::mt19937& rng, const k::Conv
   const int depth = s.kernel_h * s.kernel_w * s.in_c / s.groups;
   RandomRequant rr;
   make_random_requant(rng, profile, s.out_c, depth, &rr);
-  const std::vector<uint8_t> in =
+  std::vector<uint8_t> in =
       random_activations(rng, static_cast<size_t>(s.batch) * s.in_h * s.in_w * s.in_c, in_zp);
-  const std::vector<int8_t> w = random_weights(rng, static_cast<size_t>(s.out_c) * depth);
+  std::vector<int8_t> w = random_weights(rng, static_cast<size_t>(s.out_c) * depth);
+  maybe_fbgemm_range(rng, &in);
+  maybe_pair_safe(rng, &w);
   const size_t out_size = static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.out_c;
   std::vector<uint8_t> expected(out_size);
   k::conv2d_u8s8_ref(s, in.data(), in_zp, w.data(), rr.rq, expected.data());

@@ -13,6 +13,7 @@
 #include "kernels/cpu.h"
 #include "kernels/ref/fully_connected.h"
 #include "test_x86_common.h"
+#include "test_x86_u8_range.h"
 
 namespace {
 
@@ -30,9 +31,10 @@ bool run_gemm_case(const k::GemmKernel& kernel, std::mt19937& rng, const GemmCas
                    int index) {
   RandomRequant rr;
   make_random_requant(rng, c.profile, c.n, c.k, &rr);
-  const std::vector<uint8_t> a_dense =
-      random_activations(rng, static_cast<size_t>(c.m) * c.k, c.a_zp);
-  const std::vector<int8_t> w = random_weights(rng, static_cast<size_t>(c.n) * c.k);
+  std::vector<uint8_t> a_dense = random_activations(rng, static_cast<size_t>(c.m) * c.k, c.a_zp);
+  std::vector<int8_t> w = random_weights(rng, static_cast<size_t>(c.n) * c.k);
+  maybe_fbgemm_range(rng, &a_dense);
+  maybe_pair_safe(rng, &w);
 
   k::FullyConnectedShape shape;
   shape.batch = c.m;
