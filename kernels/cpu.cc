@@ -1,5 +1,6 @@
 #include "kernels/cpu.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -155,21 +156,21 @@ Isa selected_isa(std::string* error) {
   const char* env = std::getenv("QRT_ISA");
   if (env == nullptr || env[0] == '\0') return best_isa();
   Isa isa = Isa::ref;
-  if (!parse_isa(env, &isa)) {
-    if (error) {
-      *error = std::string("QRT_ISA=") + env +
-               " is not one of ref, avx2, avxvnni, avx512vnni, neon, neon_dotprod";
-    }
-    return Isa::ref;
+  const bool known = parse_isa(env, &isa);
+  if (known && isa_available(isa)) return isa;
+  if (error) {
+    char text[160];
+    if (!known)
+      std::snprintf(text, sizeof text,
+                    "QRT_ISA=%.40s is not one of ref, avx2, avxvnni, avx512vnni, neon, "
+                    "neon_dotprod",
+                    env);
+    else
+      std::snprintf(text, sizeof text, "QRT_ISA=%s but this CPU does not support it (best: %s)",
+                    env, isa_name(best_isa()));
+    *error = text;
   }
-  if (!isa_available(isa)) {
-    if (error) {
-      *error = std::string("QRT_ISA=") + env + " but this CPU does not support it (best: " +
-               isa_name(best_isa()) + ")";
-    }
-    return Isa::ref;
-  }
-  return isa;
+  return Isa::ref;
 }
 
 bool is_depthwise(const Conv2DShape& s) {

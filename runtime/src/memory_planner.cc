@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdarg>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <map>
@@ -31,6 +33,18 @@ size_t usable_alignment(size_t alignment) { return alignment == 0 ? 1 : alignmen
 
 bool lifetimes_overlap(int first0, int last0, int first1, int last1) {
   return first0 <= last1 && first1 <= last0;
+}
+
+// (key, index) pairs: sorting them orders indices by key, ties by index,
+// with the one std::sort instantiation that every such ordering shares.
+using Keyed = std::pair<int64_t, int64_t>;
+
+std::vector<int> sorted_indices(std::vector<Keyed>* keyed) {
+  std::sort(keyed->begin(), keyed->end());
+  std::vector<int> indices;
+  indices.reserve(keyed->size());
+  for (const Keyed& k : *keyed) indices.push_back(static_cast<int>(k.second));
+  return indices;
 }
 
 // A non-empty buffer with its size rounded up to the alignment.
@@ -148,12 +162,9 @@ size_t count_conflicts(const std::vector<Item>& items) {
 
 void build_conflict_graph(Problem* p) {
   const int m = static_cast<int>(p->items.size());
-  std::vector<int> by_first(static_cast<size_t>(m));
-  for (int k = 0; k < m; ++k) by_first[static_cast<size_t>(k)] = k;
-  std::sort(by_first.begin(), by_first.end(), [&](int a, int b) {
-    return std::make_pair(p->items[static_cast<size_t>(a)].first, a) <
-           std::make_pair(p->items[static_cast<size_t>(b)].first, b);
-  });
+  std::vector<Keyed> keyed;
+  for (int k = 0; k < m; ++k) keyed.push_back({p->items[static_cast<size_t>(k)].first, k});
+  const std::vector<int> by_first = sorted_indices(&keyed);
   // Sorted by first, the items overlapping a later in the order are exactly
   // the run that starts no later than a's last use.
   auto for_each_pair = [&](auto&& visit) {
@@ -328,78 +339,64 @@ std::vector<size_t> lifetime_peaks(const Problem& p) {
   return peaks;
 }
 
-// The online items sorted by `order`; every order ends on the index, so the
-// result is unique.
-std::vector<int> sorted_online(const Problem& p, Order order, const std::vector<size_t>& peaks) {
-  auto at = [&](int k) -> const Item& { return p.items[static_cast<size_t>(k)]; };
-  auto span = [&](int k) { return static_cast<int64_t>(at(k).last) - at(k).first + 1; };
-  auto peak = [&](int k) { return peaks[static_cast<size_t>(k)]; };
+// Ranks online items for one Order; every order ends on the index, so the
+// sorted result is unique. One comparator type for every order: one
+// std::sort instantiation instead of eight (prepare code is built for size).
+struct OrderLess {
+  const Problem& p;
+  const std::vector<size_t>& peaks;
+  Order order;
+
+  const Item& at(int k) const { return p.items[static_cast<size_t>(k)]; }
+  int64_t span(int k) const { return static_cast<int64_t>(at(k).last) - at(k).first + 1; }
+  size_t peak(int k) const { return peaks[static_cast<size_t>(k)]; }
   // Products as doubles: they can exceed 64 bits, and ranking needs no
   // more precision than that.
-  auto times = [&](int k, double factor) { return static_cast<double>(at(k).size) * factor; };
+  double times(int k, double factor) const { return static_cast<double>(at(k).size) * factor; }
 
-  std::function<bool(int, int)> less;
-  switch (order) {
-    case Order::tflm:
-      less = [&](int a, int b) {
+  bool operator()(int a, int b) const {
+    switch (order) {
+      case Order::tflm:
         if (at(a).size != at(b).size) return at(a).size > at(b).size;
         return a > b;
-      };
-      break;
-    case Order::peak_then_span:
-      less = [&](int a, int b) {
+      case Order::peak_then_span:
         if (peak(a) != peak(b)) return peak(a) > peak(b);
         if (span(a) != span(b)) return span(a) > span(b);
         return a < b;
-      };
-      break;
-    case Order::peak_then_size:
-      less = [&](int a, int b) {
+      case Order::peak_then_size:
         if (peak(a) != peak(b)) return peak(a) > peak(b);
-        if (at(a).size != at(b).size) return at(a).size > at(b).size;
-        return a < b;
-      };
-      break;
-    case Order::area:
-      less = [&](int a, int b) {
+        break;
+      case Order::area: {
         const double wa = times(a, static_cast<double>(span(a)));
         const double wb = times(b, static_cast<double>(span(b)));
         if (wa != wb) return wa > wb;
         return a < b;
-      };
-      break;
-    case Order::size_times_peak:
-      less = [&](int a, int b) {
+      }
+      case Order::size_times_peak: {
         const double wa = times(a, static_cast<double>(peak(a)));
         const double wb = times(b, static_cast<double>(peak(b)));
         if (wa != wb) return wa > wb;
         return a < b;
-      };
-      break;
-    case Order::span:
-      less = [&](int a, int b) {
+      }
+      case Order::span:
         if (span(a) != span(b)) return span(a) > span(b);
-        if (at(a).size != at(b).size) return at(a).size > at(b).size;
-        return a < b;
-      };
-      break;
-    case Order::first_use:
-      less = [&](int a, int b) {
+        break;
+      case Order::first_use:
         if (at(a).first != at(b).first) return at(a).first < at(b).first;
-        if (at(a).size != at(b).size) return at(a).size > at(b).size;
-        return a < b;
-      };
-      break;
-    case Order::last_use:
-      less = [&](int a, int b) {
+        break;
+      case Order::last_use:
         if (at(a).last != at(b).last) return at(a).last > at(b).last;
-        if (at(a).size != at(b).size) return at(a).size > at(b).size;
-        return a < b;
-      };
-      break;
+        break;
+    }
+    // The orders that get here break ties by size, then by index.
+    if (at(a).size != at(b).size) return at(a).size > at(b).size;
+    return a < b;
   }
+};
+
+std::vector<int> sorted_online(const Problem& p, Order order, const std::vector<size_t>& peaks) {
   std::vector<int> sorted = p.online;
-  std::sort(sorted.begin(), sorted.end(), less);
+  std::sort(sorted.begin(), sorted.end(), OrderLess{p, peaks, order});
   return sorted;
 }
 
@@ -429,6 +426,19 @@ constexpr size_t kWorkBudget = size_t{1} << 22;
 // Above this many conflicts per item, planning scans instead of building the
 // conflict graph.
 constexpr size_t kMaxAverageDegree = 64;
+
+// Stores the reason (if wanted) and returns false. printf-style: one
+// formatting routine instead of a std::string concatenation per message.
+__attribute__((format(printf, 2, 3))) bool reject(std::string* why, const char* format, ...) {
+  if (!why) return false;
+  char text[256];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(text, sizeof text, format, args);
+  va_end(args);
+  *why = text;
+  return false;
+}
 
 }  // namespace
 
@@ -470,10 +480,11 @@ MemoryPlan plan_memory(const std::vector<PlanBuffer>& buffers, size_t alignment)
   size_t bound = 0;
   if (!checked_add(fixed_top, online_total, &bound)) return plan;
 
-  std::sort(p.fixed.begin(), p.fixed.end(), [&](int a, int b) {
-    return std::make_pair(p.fixed_offset[static_cast<size_t>(a)], a) <
-           std::make_pair(p.fixed_offset[static_cast<size_t>(b)], b);
-  });
+  // Offline offsets came from int64_t, so they fit the key.
+  std::vector<Keyed> keyed;
+  for (int k : p.fixed)
+    keyed.push_back({static_cast<int64_t>(p.fixed_offset[static_cast<size_t>(k)]), k});
+  p.fixed = sorted_indices(&keyed);
 
   // The graph pays off while each item conflicts with few others (network
   // graphs: tens) and its memory stays linear; denser problems scan, which
@@ -529,43 +540,34 @@ size_t memory_lower_bound(const std::vector<PlanBuffer>& buffers, size_t alignme
 
 bool check_memory_plan(const std::vector<PlanBuffer>& buffers, const std::vector<size_t>& offsets,
                        size_t alignment, std::string* why) {
-  auto reject = [&](std::string reason) {
-    if (why) *why = std::move(reason);
-    return false;
-  };
-  auto name = [](size_t i) { return "buffer " + std::to_string(i); };
   if (offsets.size() != buffers.size())
-    return reject("plan has " + std::to_string(offsets.size()) + " offsets for " +
-                  std::to_string(buffers.size()) + " buffers");
+    return reject(why, "plan has %zu offsets for %zu buffers", offsets.size(), buffers.size());
   alignment = usable_alignment(alignment);
 
   std::vector<size_t> ends(buffers.size(), 0);
-  std::vector<size_t> order;
+  std::vector<Keyed> keyed;
   for (size_t i = 0; i < buffers.size(); ++i) {
     const PlanBuffer& b = buffers[i];
     if (b.first > b.last)
-      return reject(name(i) + ": last use " + std::to_string(b.last) + " is before first use " +
-                    std::to_string(b.first));
+      return reject(why, "buffer %zu: last use %d is before first use %d", i, b.last, b.first);
     if (b.size == 0) continue;
     if (offsets[i] % alignment != 0)
-      return reject(name(i) + ": offset " + std::to_string(offsets[i]) +
-                    " is not a multiple of the alignment " + std::to_string(alignment));
+      return reject(why, "buffer %zu: offset %zu is not a multiple of the alignment %zu", i,
+                    offsets[i], alignment);
     if (!checked_add(offsets[i], b.size, &ends[i]))
-      return reject(name(i) + ": offset " + std::to_string(offsets[i]) + " + size " +
-                    std::to_string(b.size) + " overflows");
-    order.push_back(i);
+      return reject(why, "buffer %zu: offset %zu + size %zu overflows", i, offsets[i], b.size);
+    keyed.push_back({b.first, static_cast<int64_t>(i)});
   }
 
   // Sweep in time, keeping the buffers live now keyed by offset. They never
   // overlap each other, so a newcomer overlaps one of them exactly when it
   // overlaps its neighbour below or above in offset order.
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return std::make_pair(buffers[a].first, a) < std::make_pair(buffers[b].first, b);
-  });
+  std::sort(keyed.begin(), keyed.end());
   std::map<size_t, size_t> live;          // offset -> buffer
   using Expiry = std::pair<int, size_t>;  // last use, buffer
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries;
-  for (size_t i : order) {
+  for (const Keyed& key : keyed) {
+    const size_t i = static_cast<size_t>(key.second);
     const PlanBuffer& b = buffers[i];
     while (!expiries.empty() && expiries.top().first < b.first) {
       live.erase(offsets[expiries.top().second]);
@@ -578,13 +580,11 @@ bool check_memory_plan(const std::vector<PlanBuffer>& buffers, const std::vector
       clash = std::prev(above)->second;
     if (clash != kMax) {
       const size_t lo = std::min(i, clash), hi = std::max(i, clash);
-      auto describe = [&](size_t k) {
-        return "lifetime [" + std::to_string(buffers[k].first) + ", " +
-               std::to_string(buffers[k].last) + "] bytes [" + std::to_string(offsets[k]) + ", " +
-               std::to_string(ends[k]) + ")";
-      };
-      return reject("buffers " + std::to_string(lo) + " and " + std::to_string(hi) +
-                    " overlap: " + describe(lo) + " and " + describe(hi));
+      return reject(why,
+                    "buffers %zu and %zu overlap: lifetime [%d, %d] bytes [%zu, %zu) and "
+                    "lifetime [%d, %d] bytes [%zu, %zu)",
+                    lo, hi, buffers[lo].first, buffers[lo].last, offsets[lo], ends[lo],
+                    buffers[hi].first, buffers[hi].last, offsets[hi], ends[hi]);
     }
     live.emplace(offsets[i], i);
     expiries.push({b.last, i});

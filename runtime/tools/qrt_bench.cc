@@ -42,7 +42,7 @@ constexpr size_t kMaxNameColumn = 40;
 
 constexpr const char* kUsage =
     "usage: qrt-bench MODEL.qrt [--runs N] [--warmup N] [--threads N] [--input NAME=FILE.npy]...\n"
-    "                 [--seed N] [--per-op] [--json FILE]\n"
+    "                 [--seed N] [--profile-ops] [--json FILE]\n"
     "\n"
     "Times MODEL.qrt on this device: N runs after warm-up, each timed on its own with a\n"
     "monotonic clock; inputs are set once before warm-up and are not part of any time.\n"
@@ -61,7 +61,7 @@ constexpr const char* kUsage =
     "                         normal; i32/i64 inputs (indices, whose range is unknown) get zeros.\n"
     "  --seed N               seed for the random inputs, 0 to 4294967295 (default 1); the\n"
     "                         same seed gives the same data on every device\n"
-    "  --per-op               also print each operator's median time, share of the total,\n"
+    "  --profile-ops          also print each operator's median time, share of the total,\n"
     "                         MACs and GMAC/s, from a second pass with per-op profiling on\n"
     "                         (the headline latency is measured without it)\n"
     "  --json FILE            write every result, including each run's time, to FILE\n"
@@ -695,7 +695,7 @@ int main(int argc, char** argv) {
       kTool,
       kUsage,
       "qrt-bench MODEL.qrt [options]",
-      {"--per-op"},
+      {"--profile-ops"},
       {"--runs", "--warmup", "--threads", "--input", "--seed", "--json", "--isa"}};
   return tool_main(argc, argv, command_line, set_flag, run);
 }

@@ -97,7 +97,7 @@ done
 
 if [[ ${PER_OP:-0} == 1 ]]; then
   taskset -c "$core" "$bin/runtime/qrt-bench" "$model/mobilenet_v2_int8.qrt" --input "input=$input" \
-    --runs "$runs" --warmup "$warmup" --per-op
+    --runs "$runs" --warmup "$warmup" --profile-ops
 fi
 
 "$py" - "$model" "$out" "$rounds" <<'EOF_PY'

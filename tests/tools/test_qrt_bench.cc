@@ -99,7 +99,7 @@ TEST_CASE("qrt-bench: report, per-op table and JSON on random inputs") {
   const std::string json = dir.file("report.json");
 
   const ToolResult r = run_bench(dir, {model, "--runs", "3", "--warmup", "1", "--threads", "2",
-                                   "--seed", "7", "--per-op", "--json", json});
+                                   "--seed", "7", "--profile-ops", "--json", json});
   CAPTURE(r.out);
   CAPTURE(r.err);
   REQUIRE(r.code == 0);
@@ -223,7 +223,7 @@ TEST_CASE("qrt-bench: bad input is one error naming the culprit") {
       {{model, "--threads", "0"}, 2, {"--threads", "'0'"}},
       {{model, "--seed", "4294967296"}, 2, {"--seed", "'4294967296'"}},
       {{model, "--json", dir.file("no/such/dir/r.json")}, 2, {"--json", "no directory"}},
-      {{model, "--per-op=1"}, 2, {"--per-op takes no value"}},
+      {{model, "--profile-ops=1"}, 2, {"--profile-ops takes no value"}},
       {{model, "--frobnicate"}, 2, {"unknown option '--frobnicate'"}},
       {{model, "--isa", "sse9"}, 2, {"--isa sse9", "expected ref, avx2"}},
   };
