@@ -8,8 +8,11 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include <onnx/onnx_pb.h>
 
@@ -18,6 +21,7 @@
 #include "passes.h"
 #include "qrt/qrt.h"
 #include "quantize.h"
+#include "tool_io.h"
 #include "write_file.h"
 
 namespace qrt::convert {
@@ -386,9 +390,47 @@ bool lower_to(const Graph& g, const Args& a, const std::set<std::string>& keep_f
   return false;
 }
 
+// Ops whose constant inputs are learned parameters (weights, biases,
+// normalisation statistics). Infinity elsewhere can be deliberate (an
+// attention mask of -inf); here it only comes from a broken model.
+bool takes_weights(const std::string& op) {
+  static const std::set<std::string> kOps = {
+      "Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "InstanceNormalization",
+      "LayerNormalization", "PRelu", "LSTM", "GRU", "RNN"};
+  return kOps.count(op) != 0;
+}
+
+// A model with NaN or infinite weights (a diverged training run, a bad
+// export) would convert to garbage without complaint: the observers would
+// see NaN ranges and quantize to nonsense. Refused, naming the initializer.
+bool check_finite_weights(const Graph& g, const std::string& label, std::string* error) {
+  for (const Node& n : g.nodes) {
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      if (n.inputs[k] < 0) continue;
+      const Value& v = g.values[static_cast<size_t>(n.inputs[k])];
+      if (!v.is_constant || v.type != ElemType::f32) continue;
+      const bool weights = takes_weights(n.op);
+      const float* f = v.as<float>();
+      const size_t count = v.data.size() / sizeof(float);
+      for (size_t i = 0; i < count; ++i) {
+        if (std::isnan(f[i]) || (weights && std::isinf(f[i])))
+          return fail(error, label + ": initializer '" + v.name + "' (input " + std::to_string(k) +
+                                 " of node '" + n.name + "' (" + n.op + ")) holds " +
+                                 (std::isnan(f[i]) ? "NaN" : f[i] > 0 ? "+inf" : "-inf") +
+                                 " at element " + std::to_string(i) + " of " +
+                                 std::to_string(count) +
+                                 ": the model's weights are broken (a diverged training run or a "
+                                 "bad export?)");
+      }
+    }
+  }
+  return true;
+}
+
 bool convert(const Args& a, Report* r, std::vector<uint8_t>* model, std::string* error) {
   Graph fp32;
   if (!import_onnx_file(a.input, a.import, &fp32, error)) return false;
+  if (!check_finite_weights(fp32, a.input, error)) return false;
   r->onnx_nodes = fp32.nodes.size();
   if (!run_default_passes(fp32, error)) {
     *error = a.input + ": " + *error;
@@ -471,24 +513,44 @@ int qrt_convert_main(int argc, const char* const* argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
+  auto failed = [](const std::string& what) {
+    std::fprintf(stderr, "qrt-convert: %s\n", what.c_str());
+    return 1;
+  };
+  // What can be told before a conversion that may take minutes.
+  const std::string missing = tools::file_problem(args.input);
+  if (!missing.empty()) return failed(args.input + ": " + missing);
+  for (const std::string* out : {&args.output, &args.report_json}) {
+    if (out->empty()) continue;
+    const std::string problem = output_path_problem(*out);
+    if (!problem.empty()) return failed(problem);
+    struct stat in_st, out_st;
+    if (stat(args.input.c_str(), &in_st) == 0 && stat(out->c_str(), &out_st) == 0 &&
+        in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino)
+      return failed(*out + ": is the input model; writing it would destroy the input");
+  }
   Report report;
   std::vector<uint8_t> model;
   std::string error;
-  if (!convert(args, &report, &model, &error)) {
-    std::fprintf(stderr, "qrt-convert: %s\n", error.c_str());
-    return 1;
-  }
-  if (!write_file_atomic(args.output, model.data(), model.size(), &error)) {
-    std::fprintf(stderr, "qrt-convert: %s\n", error.c_str());
-    return 1;
-  }
+  if (!convert(args, &report, &model, &error)) return failed(error);
+  // Both files are written in full before either replaces anything: a
+  // failure leaves neither a new model without its report nor a partial one.
+  std::string model_temp, report_temp;
+  if (!write_temp_file(args.output, model.data(), model.size(), &model_temp, &error))
+    return failed(error);
   if (!args.report_json.empty()) {
     const std::string j = report_json(args, report);
-    if (!write_file_atomic(args.report_json, j.data(), j.size(), &error)) {
-      std::fprintf(stderr, "qrt-convert: %s\n", error.c_str());
-      return 1;
+    if (!write_temp_file(args.report_json, j.data(), j.size(), &report_temp, &error)) {
+      std::remove(model_temp.c_str());
+      return failed(error);
     }
   }
+  if (!commit_temp_file(model_temp, args.output, &error)) {
+    if (!report_temp.empty()) std::remove(report_temp.c_str());
+    return failed(error);
+  }
+  if (!report_temp.empty() && !commit_temp_file(report_temp, args.report_json, &error))
+    return failed(error + " (" + args.output + " was written)");
   if (!args.quiet) print_report(args, report);
   return 0;
 }

@@ -370,11 +370,14 @@ bool Lowerer::lower_conv(const Node& n) {
   const int wid = n.inputs[1];
   const Value& w = val(wid);
   if (!w.is_constant) return fail(n, "weights must be constant");
+  if (w.shape.size() != 4) return fail(n, "weights must be 4-D (OIHW)");
   const int64_t groups = n.get_int("group", 1);
   std::vector<int64_t> k = n.get_ints("kernel_shape", {w.shape[2], w.shape[3]});
   std::vector<int64_t> strides = n.get_ints("strides", {1, 1});
   std::vector<int64_t> dil = n.get_ints("dilations", {1, 1});
   std::vector<int64_t> pads = n.get_ints("pads", {0, 0, 0, 0});
+  if (k.size() != 2 || strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
+    return fail(n, "kernel_shape, strides and dilations need 2 entries and pads 4");
   const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     for (int a = 0; a < 2; ++a) {
@@ -501,6 +504,8 @@ bool Lowerer::lower_pool(const Node& n) {
   std::vector<int64_t> strides = n.get_ints("strides", {1, 1});
   std::vector<int64_t> pads = n.get_ints("pads", {0, 0, 0, 0});
   std::vector<int64_t> dil = n.get_ints("dilations", {1, 1});
+  if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
+    return fail(n, "strides and dilations need 2 entries and pads 4");
   const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
   if (auto_pad != "NOTSET" && auto_pad != "VALID") return fail(n, "auto_pad " + auto_pad + " is not supported");
   fb::Pool2DOptionsT p;

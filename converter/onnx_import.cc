@@ -278,6 +278,11 @@ bool Importer::graph(const onnx::GraphProto& g, int64_t opset, Graph* out) {
         }
       }
       if (p.output_size() != 1) return fail(error, label, who + " must have one output");
+      // Without a value attribute (or with two that disagree) the value would
+      // have a shape but no data, which every pass reading it trusts.
+      uint64_t elements = 0;
+      if (!shape_elements(v.shape, &elements) || v.data.size() != elements * elem_size(v.type))
+        return fail(error, label, who + " has no value, or value attributes that disagree");
       v.is_constant = true;
       v.name = p.output(0);
       if (known(v.name)) return fail(error, label, who + ": output '" + v.name + "' is defined twice");
@@ -329,6 +334,32 @@ bool Importer::graph(const onnx::GraphProto& g, int64_t opset, Graph* out) {
   return true;
 }
 
+// ONNX's own shape inference divides by these attributes without checking
+// them (a MaxPool with strides 0 raises SIGFPE inside libonnx), so they are
+// checked here first, in every subgraph too. Found by tests/fuzz.
+bool check_divisor_attributes(const onnx::GraphProto& g, const std::string& label,
+                              std::string* error) {
+  static const char* const kDivisors[] = {"strides", "dilations", "kernel_shape", "group",
+                                          "blocksize"};
+  for (const auto& node : g.node()) {
+    for (const auto& a : node.attribute()) {
+      for (const char* name : kDivisors) {
+        if (a.name() != name) continue;
+        bool bad = a.has_i() && a.i() < 1;
+        for (int64_t v : a.ints()) bad = bad || v < 1;
+        if (bad)
+          return fail(error, label,
+                      "node '" + node.name() + "' (" + node.op_type() + "): attribute '" +
+                          a.name() + "' must be >= 1");
+      }
+      if (a.has_g() && !check_divisor_attributes(a.g(), label, error)) return false;
+      for (const auto& sub : a.graphs())
+        if (!check_divisor_attributes(sub, label, error)) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool import_onnx_bytes(const void* data, size_t size, const std::string& label,
@@ -367,6 +398,7 @@ bool import_onnx_bytes(const void* data, size_t size, const std::string& label,
   for (const auto& kv : options.fixed_inputs)
     if (!inputs.count(kv.first))
       return fail(error, label, "--fix-input names '" + kv.first + "', which is not a graph input");
+  if (!check_divisor_attributes(model.graph(), label, error)) return false;
   // Shapes inferred before may contradict the new input shapes: drop them.
   model.mutable_graph()->clear_value_info();
   try {

@@ -8,7 +8,7 @@ set -euo pipefail
 host=(cmake g++ make libflatbuffers-dev flatbuffers-compiler doctest-dev
       libprotobuf-dev protobuf-compiler libonnx-dev)
 cross=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
-sanitizers=(libclang-rt-14-dev)
+sanitizers=(clang libclang-rt-14-dev)
 
 want=()
 for group in "${@:-host}"; do

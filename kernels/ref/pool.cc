@@ -125,26 +125,38 @@ void max_pool2d_u8_ref(const Pool2DWindow& shape, const uint8_t* in, uint8_t* ou
   }
 }
 
+namespace {
+
+// The rows (or columns) QNNPACK's edge-clamped taps read along one axis:
+// the in-bounds taps, plus 0 when a tap lies before the input and n - 1 when
+// one lies past it. Visiting these instead of every tap keeps the work
+// proportional to the input, not to the kernel (a huge padded window would
+// otherwise loop kernel_h * kernel_w times per output pixel).
+template <class F>
+void for_each_clamped_tap(int start, int kernel, int dilation, int n, F&& f) {
+  const TapRange r = taps_inside(start, kernel, dilation, n);
+  if (start < 0) f(0);
+  for (int k = r.first; k < r.last; ++k) f(start + k * dilation);
+  if (int64_t{start} + int64_t{kernel - 1} * dilation >= n) f(n - 1);
+}
+
+}  // namespace
+
 void max_pool2d_u8_qnnpack_ref(const Pool2DWindow& shape, const uint8_t* in, uint8_t* out) {
   const size_t c_size = static_cast<size_t>(shape.channels);
-  auto clamp_tap = [](int64_t v, int n) { return v < 0 ? 0 : v >= n ? n - 1 : static_cast<int>(v); };
   for (int n = 0; n < shape.batch; ++n) {
     for (int oy = 0; oy < shape.out_h; ++oy) {
       for (int ox = 0; ox < shape.out_w; ++ox) {
         uint8_t* o = out + out_pixel(shape, n, oy, ox) * c_size;
         for (size_t c = 0; c < c_size; ++c) o[c] = 0;
-        for (int ky = 0; ky < shape.kernel_h; ++ky) {
-          const int iy = clamp_tap(int64_t{oy} * shape.stride_h - shape.pad_top +
-                                       int64_t{ky} * shape.dilation_h,
-                                   shape.in_h);
-          for (int kx = 0; kx < shape.kernel_w; ++kx) {
-            const int ix = clamp_tap(int64_t{ox} * shape.stride_w - shape.pad_left +
-                                         int64_t{kx} * shape.dilation_w,
-                                     shape.in_w);
+        const int y0 = oy * shape.stride_h - shape.pad_top;
+        const int x0 = ox * shape.stride_w - shape.pad_left;
+        for_each_clamped_tap(y0, shape.kernel_h, shape.dilation_h, shape.in_h, [&](int iy) {
+          for_each_clamped_tap(x0, shape.kernel_w, shape.dilation_w, shape.in_w, [&](int ix) {
             const uint8_t* i = in + ((static_cast<size_t>(n) * shape.in_h + iy) * shape.in_w + ix) * c_size;
             for (size_t c = 0; c < c_size; ++c) o[c] = i[c] > o[c] ? i[c] : o[c];
-          }
-        }
+          });
+        });
       }
     }
   }

@@ -53,7 +53,23 @@ void fill(const qrt::Tensor& t, qrt_tensor* out) {
   out->zero_point = t.quantized() ? t.zero_point : 0;
 }
 
+// Refuses a call on an interpreter another call is using; writes only the
+// calling thread's own last error (the interpreter's belongs to that call).
+qrt_status busy(const char* call) {
+  return qrt::fail(&g_last_error, QRT_INVALID_ARGUMENT,
+                   "%s: the interpreter is in use by another call (another thread's invoke or "
+                   "set_input, or a re-entrant call); an interpreter serves one caller at a "
+                   "time: use one per thread or lock around it",
+                   call);
+}
+
 }  // namespace
+
+namespace qrt {
+Interpreter* interpreter_of(qrt_interpreter* interpreter) {
+  return interpreter ? &interpreter->interpreter : nullptr;
+}
+}  // namespace qrt
 
 static_assert(static_cast<int>(qrt::DType::F32) == QRT_F32 &&
                   static_cast<int>(qrt::DType::U8) == QRT_U8 &&
@@ -191,14 +207,20 @@ qrt_status qrt_set_input(qrt_interpreter* it, int32_t index, qrt_dtype dtype, co
   if (bytes != t.bytes)
     return qrt::fail(&g_last_error, QRT_INVALID_ARGUMENT,
                      "input %d '%s' takes %zu bytes, got %zu", index, t.name, t.bytes, bytes);
+  if (!it->interpreter.try_acquire()) return busy("qrt_set_input");
   std::memcpy(t.data, data, bytes);
+  it->interpreter.release();
   return QRT_OK;
 }
 
 qrt_status qrt_invoke(qrt_interpreter* it) {
   if (!it) return invalid("qrt_invoke: interpreter is null");
+  if (!it->interpreter.try_acquire()) return busy("qrt_invoke");
   qrt_status s = it->interpreter.invoke(&it->error);
-  return s == QRT_OK ? s : record(it->error, s);
+  // Copied while still holding the flag: it->error is this call's until then.
+  if (s != QRT_OK) record(it->error, s);
+  it->interpreter.release();
+  return s;
 }
 
 qrt_status qrt_memory(const qrt_interpreter* it, qrt_memory_info* out) {

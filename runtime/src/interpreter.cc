@@ -21,6 +21,16 @@ constexpr size_t kNotPlanned = SIZE_MAX;
 
 size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 
+// a + align_up(b, kArenaAlign) into *sum, false when it does not fit in size_t
+// (32-bit targets: packed weights or indirection buffers of a huge model).
+bool add_aligned(size_t a, size_t b, size_t* sum) {
+  if (b > SIZE_MAX - (kArenaAlign - 1)) return false;
+  b = align_up(b, kArenaAlign);
+  if (a > SIZE_MAX - b) return false;
+  *sum = a + b;
+  return true;
+}
+
 void init_tensor(const fb::Model& model, const fb::Tensor& src, Tensor* t) {
   t->name = src.name() ? src.name()->c_str() : "";
   t->dtype = src.dtype();
@@ -150,17 +160,28 @@ qrt_status Interpreter::prepare(const Model& model, const InterpreterOptions& op
     ops_[i].persistent = nullptr;
     if (s != QRT_OK) return s;
     persistent_offsets[i] = persistent;
-    persistent += align_up(sizing.used(), kArenaAlign);
+    if (!add_aligned(persistent, sizing.used(), &persistent))
+      return fail(error, QRT_OUT_OF_MEMORY,
+                  "operator %zu '%s' (%s): persistent data (packed weights, indirection) "
+                  "overflows the address space",
+                  i, ops_[i].name, infos_[i]->name);
   }
 
   qrt_status s = plan(graph, error);
   if (s != QRT_OK) return s;
   memory_.persistent_bytes = persistent;
-  memory_.total_bytes = align_up(memory_.arena_bytes, kArenaAlign) + persistent;
+  if (!add_aligned(persistent, memory_.arena_bytes, &memory_.total_bytes))
+    return fail(error, QRT_OUT_OF_MEMORY,
+                "model needs %zu activation and %zu persistent bytes, together more than the "
+                "address space",
+                memory_.arena_bytes, persistent);
+  // Checked before anything is allocated: a limit is how a caller keeps a
+  // hostile or mistaken model from taking the device's memory.
   if (options.max_arena_bytes && memory_.total_bytes > options.max_arena_bytes)
     return fail(error, QRT_OUT_OF_MEMORY,
-                "model needs %zu arena bytes, above the limit of %zu bytes", memory_.total_bytes,
-                options.max_arena_bytes);
+                "model needs %zu arena bytes (%zu for activations and scratch, %zu persistent), "
+                "above the limit of %zu bytes (max_arena_bytes)",
+                memory_.total_bytes, memory_.arena_bytes, persistent, options.max_arena_bytes);
   if (plan_only) return QRT_OK;
 
   if (options.arena) {
@@ -264,7 +285,9 @@ qrt_status Interpreter::plan(const fb::SubGraph& graph, Error* error) {
     for (PlanBuffer& b : buffers) b.offline_offset = -1;
   MemoryPlan planned = plan_memory(buffers, kArenaAlign);
   if (planned.offsets.size() != buffers.size())
-    return fail(error, QRT_OUT_OF_MEMORY, "memory planning failed for %zu buffers",
+    return fail(error, QRT_OUT_OF_MEMORY,
+                "the activations and scratch of this model (%zu buffers) add up to more than "
+                "the address space",
                 buffers.size());
   memory_.arena_bytes = planned.arena_bytes;
   memory_.lower_bound_bytes = memory_lower_bound(buffers, kArenaAlign);

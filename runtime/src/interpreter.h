@@ -1,6 +1,7 @@
 // Runs one model: tensors, the arena and the prepared operators.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -50,6 +51,15 @@ class Interpreter {
   // Runs the graph: no allocation, no exception, no system call.
   qrt_status invoke(Error* error);
 
+  // An interpreter serves one caller at a time (qrt.h). The C API holds this
+  // flag around invoke and set_input, so a call overlapping another one on
+  // the same interpreter (another thread's, or a re-entry from a signal
+  // handler) is refused with a message instead of racing on the arena. One
+  // uncontended atomic exchange per call: cheap enough to keep in release
+  // builds, where such races actually happen.
+  bool try_acquire() { return !busy_.exchange(true, std::memory_order_acquire); }
+  void release() { busy_.store(false, std::memory_order_release); }
+
   int32_t input_count() const { return static_cast<int32_t>(inputs_.size()); }
   int32_t output_count() const { return static_cast<int32_t>(outputs_.size()); }
   Tensor& input(int32_t i) { return tensors_[inputs_[i]]; }
@@ -84,6 +94,11 @@ class Interpreter {
   std::vector<uint64_t> op_ns_;
   int32_t threads_ = 1;
   ThreadPool pool_;  // workers only when threads_ > 1
+  std::atomic<bool> busy_{false};
 };
+
+// The Interpreter behind a C API handle: lets tests hold its busy flag and
+// check that overlapping calls are refused, without a race in the test.
+Interpreter* interpreter_of(qrt_interpreter* interpreter);
 
 }  // namespace qrt

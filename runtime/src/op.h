@@ -27,8 +27,14 @@ class Carver {
   bool sizing() const { return base_ == nullptr; }
   size_t used() const { return used_; }
 
+  // Saturates at SIZE_MAX instead of wrapping (huge shapes on 32-bit
+  // targets); the interpreter refuses such a size before the fill pass.
   template <class T>
   T* take(size_t count) {
+    if (used_ > SIZE_MAX - kAlign || count > (SIZE_MAX - kAlign - used_) / sizeof(T)) {
+      used_ = SIZE_MAX;
+      return nullptr;
+    }
     used_ = (used_ + kAlign - 1) & ~(kAlign - 1);
     T* p = base_ ? reinterpret_cast<T*>(base_ + used_) : nullptr;
     used_ += count * sizeof(T);

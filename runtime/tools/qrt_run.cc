@@ -2,8 +2,11 @@
 // outputs as .npy, and prints a one-line summary. Uses only the public C API.
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -99,6 +102,79 @@ std::vector<std::string> output_file_names(const std::vector<qrt_tensor>& output
   return names;
 }
 
+// The .npy array of one output; false with *problem set when it cannot be one.
+bool output_array(const qrt_tensor& t, NpyArray* a, std::string* problem) {
+  const char* dtype = npy_dtype(t.dtype);
+  if (!dtype) {
+    *problem = "output " + describe(t) + " has a dtype .npy cannot hold";
+    return false;
+  }
+  if (t.rank < 0 || t.rank > QRT_MAX_RANK) {
+    *problem = "output '" + tensor_name(t) + "' has rank " + std::to_string(t.rank);
+    return false;
+  }
+  if (t.bytes > 0 && !t.data) {
+    *problem = "output '" + tensor_name(t) + "' has no data";
+    return false;
+  }
+  a->dtype = dtype;
+  a->shape = tensor_shape(t);
+  const auto* data = static_cast<const uint8_t*>(t.data);
+  a->data.assign(data, data + t.bytes);
+  return true;
+}
+
+// Writes every output to dir/<name>.npy, all or nothing: the files go to a
+// staging folder inside dir first and are moved into place (renames within
+// one folder) only once all of them are complete, so a full disk or a write
+// error leaves no partial .npy and no mix of new and old outputs. A folder
+// this call created is removed again on failure. Returns "" or the problem.
+std::string write_outputs(const std::string& dir, const std::vector<qrt_tensor>& outputs) {
+  std::error_code ec;
+  const bool existed = fs::exists(dir, ec);
+  std::error_code create_ec;
+  fs::create_directories(dir, create_ec);
+  if (!fs::is_directory(dir, ec))
+    return "cannot create the output directory " + dir +
+           (create_ec ? ": " + create_ec.message() : existed ? ": not a directory" : "");
+  auto undo = [&](const std::string& staging) {
+    if (!staging.empty()) fs::remove_all(staging, ec);
+    if (!existed) fs::remove(dir, ec);  // only if still empty
+  };
+  // A leading dot: output_file_names() never makes one, so no clash.
+  std::string staging = (fs::path(dir) / ".qrt-run-XXXXXX").string();
+  if (!mkdtemp(staging.data())) {
+    const std::string why = std::strerror(errno);
+    undo("");
+    return "cannot write to the output directory " + dir + ": " + why;
+  }
+  const std::vector<std::string> files = output_file_names(outputs);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    NpyArray a;
+    std::string problem;
+    if (!output_array(outputs[i], &a, &problem) ||
+        !qrt::tools::write_npy((fs::path(staging) / files[i]).string(), a, &problem)) {
+      undo(staging);
+      // Name the file the user asked for, not the staging one.
+      for (size_t at = problem.find(staging); at != std::string::npos; at = problem.find(staging))
+        problem.replace(at, staging.size(), dir);
+      return "output '" + tensor_name(outputs[i]) + "': " + problem;
+    }
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const fs::path to = fs::path(dir) / files[i];
+    fs::rename(fs::path(staging) / files[i], to, ec);
+    if (ec) {
+      const std::string why = ec.message();
+      undo(staging);
+      return "output '" + tensor_name(outputs[i]) + "': cannot move it into place as " +
+             to.string() + ": " + why;
+    }
+  }
+  fs::remove(staging, ec);
+  return "";
+}
+
 int run(const Args& args) {
   const std::string problem = file_problem(args.model);
   if (!problem.empty()) return report(kExitUsage, args.model + ": " + problem);
@@ -155,36 +231,8 @@ int run(const Args& args) {
   }
 
   if (!args.output_dir.empty()) {
-    std::error_code create_ec, ec;
-    fs::create_directories(args.output_dir, create_ec);
-    if (!fs::is_directory(args.output_dir, ec)) {
-      return report(kExitFailure, "cannot create the output directory " + args.output_dir +
-                                      (create_ec ? ": " + create_ec.message() : ""));
-    }
-    const std::vector<std::string> files = output_file_names(outputs);
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      const qrt_tensor& t = outputs[i];
-      const char* dtype = npy_dtype(t.dtype);
-      if (!dtype) {
-        return report(kExitFailure, "output " + describe(t) + " has a dtype .npy cannot hold");
-      }
-      if (t.rank < 0 || t.rank > QRT_MAX_RANK) {
-        return report(kExitFailure,
-                      "output '" + tensor_name(t) + "' has rank " + std::to_string(t.rank));
-      }
-      if (t.bytes > 0 && !t.data) {
-        return report(kExitFailure, "output '" + tensor_name(t) + "' has no data");
-      }
-      NpyArray a;
-      a.dtype = dtype;
-      a.shape = tensor_shape(t);
-      const auto* data = static_cast<const uint8_t*>(t.data);
-      a.data.assign(data, data + t.bytes);
-      const std::string path = (fs::path(args.output_dir) / files[i]).string();
-      if (!qrt::tools::write_npy(path, a, &error)) {
-        return report(kExitFailure, "output '" + tensor_name(t) + "': " + error);
-      }
-    }
+    const std::string write_problem = write_outputs(args.output_dir, outputs);
+    if (!write_problem.empty()) return report(kExitFailure, write_problem);
   }
 
   if (!args.quiet) {

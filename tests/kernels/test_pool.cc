@@ -5,8 +5,10 @@
 // through the onednn engine) for fbgemm.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "kernels/ref/pool.h"
@@ -398,4 +400,70 @@ TEST_CASE("conv_pool: max_pool2d_u8_qnnpack clamps padding taps to the edge (PyT
   k::max_pool2d_u8_qnnpack_ref(d1, in, a);
   k::max_pool2d_u8_ref(d1, in, b);
   CHECK(std::vector<uint8_t>(a, a + 3) == std::vector<uint8_t>(b, b + 3));
+}
+
+TEST_CASE("conv_pool: max_pool2d_u8_qnnpack equals a tap-by-tap clamp on a seeded sweep") {
+  // QNNPACK's rule stated tap by tap: every tap clamped to the nearest edge.
+  const uint32_t seed = 20250117;
+  std::mt19937 rng(seed);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int runs = 0;
+  for (int trial = 0; runs < 2000 && trial < 20000; ++trial) {
+    const int kh = uni(1, 5), kw = uni(1, 5), dh = uni(1, 4), dw = uni(1, 4);
+    const int pt = uni(0, kh - 1), pb = uni(0, kh - 1), pl = uni(0, kw - 1), pr = uni(0, kw - 1);
+    const k::Pool2DWindow s = window(uni(1, 9), uni(1, 9), uni(1, 3), kh, kw, uni(1, 3), uni(1, 3),
+                                     pt, pl, pb, pr, uni(0, 1) == 1, dh, dw);
+    if (s.out_h < 1 || s.out_w < 1) continue;
+    std::vector<uint8_t> in(static_cast<size_t>(s.in_h) * s.in_w * s.channels);
+    for (uint8_t& v : in) v = static_cast<uint8_t>(uni(0, 255));
+    std::vector<uint8_t> want(static_cast<size_t>(s.out_h) * s.out_w * s.channels, 0);
+    auto clamp = [](int v, int n) { return v < 0 ? 0 : v >= n ? n - 1 : v; };
+    for (int oy = 0; oy < s.out_h; ++oy)
+      for (int ox = 0; ox < s.out_w; ++ox)
+        for (int ky = 0; ky < kh; ++ky)
+          for (int kx = 0; kx < kw; ++kx)
+            for (int c = 0; c < s.channels; ++c) {
+              const int iy = clamp(oy * s.stride_h - pt + ky * dh, s.in_h);
+              const int ix = clamp(ox * s.stride_w - pl + kx * dw, s.in_w);
+              uint8_t& w = want[(static_cast<size_t>(oy) * s.out_w + ox) * s.channels + c];
+              w = std::max(w, in[(static_cast<size_t>(iy) * s.in_w + ix) * s.channels + c]);
+            }
+    std::vector<uint8_t> got(want.size());
+    k::max_pool2d_u8_qnnpack_ref(s, in.data(), got.data());
+    INFO("seed " << seed << ", trial " << trial);
+    REQUIRE(got == want);
+    ++runs;
+  }
+  CHECK(runs == 2000);
+}
+
+TEST_CASE("conv_pool: max pools with a huge padded window stay proportional to the input") {
+  // Kernel 2^30 - 1 around a 2x3 image, padded so that the first window's
+  // taps end on the last row and column: it covers the whole image and
+  // 2^60 taps, which a tap-by-tap walk would never finish.
+  const int kernel = (1 << 30) - 1;
+  const k::Pool2DWindow s = window(2, 3, 2, kernel, kernel, 1, 1, kernel - 2, kernel - 3,
+                                   kernel - 2, kernel - 3, false);
+  REQUIRE(s.out_h >= 1);
+  REQUIRE(s.out_w >= 1);
+  // Only the first output pixel matters here (the kernels walk out_h x out_w).
+  k::Pool2DWindow one = s;
+  one.out_h = one.out_w = 1;
+  const uint8_t in[12] = {1, 200, 7, 3, 250, 9, 4, 5, 6, 100, 8, 2};
+  uint8_t out[2];
+  k::max_pool2d_u8_qnnpack_ref(one, in, out);
+  CHECK(out[0] == 250);
+  CHECK(out[1] == 200);
+  k::max_pool2d_u8_ref(one, in, out);
+  CHECK(out[0] == 250);
+  CHECK(out[1] == 200);
+  const float fin[2] = {-3.f, 5.f};
+  k::Pool2DWindow f = one;
+  f.in_h = 1;
+  f.in_w = 1;
+  f.channels = 2;
+  float fout[2];
+  k::max_pool2d_f32_ref(f, fin, fout);
+  CHECK(fout[0] == -3.f);
+  CHECK(fout[1] == 5.f);
 }

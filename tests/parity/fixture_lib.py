@@ -36,12 +36,17 @@ def reset_family(family):
 
 
 def save_case(family, case, arrays, params):
-    """arrays: name -> np.ndarray (C order, any dtype the C++ npy reader takes);
+    """arrays: name -> np.ndarray (C order, any dtype the C++ npy reader takes;
+    0-d arrays are stored with shape (1,));
     params: name -> scalar, string, or list of scalars."""
     path = os.path.join(ROOT, family, case)
     os.makedirs(path, exist_ok=True)
     for name, array in arrays.items():
-        np.save(os.path.join(path, name + ".npy"), np.require(array, requirements="C"))
+        array = np.asarray(array)
+        # 0-d arrays are stored with shape (1,), as the committed fixtures
+        # and the C++ readers expect (numpy versions differ here).
+        np.save(os.path.join(path, name + ".npy"),
+                np.require(array.reshape(1) if array.ndim == 0 else array, requirements="C"))
     with open(os.path.join(path, "params.txt"), "w") as f:
         for key, value in sorted(params.items()):
             values = value if isinstance(value, (list, tuple, np.ndarray)) else [value]

@@ -185,9 +185,20 @@ CONV_CASES = [
 ]
 
 
-def gen_conv(c, rng):
+# float32: name, batch, in_c, out_c, (h, w), (kh, kw), stride, dilation,
+# pads (t, l, b, r), groups, relu6. h None: Conv1d over w.
+CONV_F32_CASES = [
+    ("k3", 1, 3, 5, (6, 7), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1, False),
+    ("k1_s2", 2, 4, 6, (5, 5), (1, 1), (2, 2), (1, 1), (0, 0, 0, 0), 1, False),
+    ("depthwise_d2", 1, 6, 6, (7, 7), (3, 3), (1, 1), (2, 2), (2, 2, 2, 2), 6, False),
+    ("groups2_s21_relu6", 1, 4, 6, (7, 6), (3, 2), (2, 1), (1, 1), (1, 0, 1, 0), 2, True),
+    ("asym_pad", 1, 3, 4, (5, 6), (3, 3), (1, 1), (1, 1), (0, 1, 2, 1), 1, False),
+]
+
+
+def gen_conv(c, rng, cases=CONV_CASES, f32_cases=CONV_F32_CASES):
     for (name, n, ci, co, (h, w), (kh, kw), stride, dil, pads, groups, pc, relu,
-         has_bias) in CONV_CASES:
+         has_bias) in cases:
         conv1d = h is None
         in_scale, in_zp = fl(rng.uniform(0.01, 0.05)), int(rng.integers(0, 256))
         if name.startswith("k3_pc"):
@@ -213,7 +224,7 @@ def gen_conv(c, rng):
                      padding, dil[1] if conv1d else dil, groups)
         out_scale, out_zp = out_qparams(y_float, relu, 0.8 if name == "k3" else 1.0)
         if conv1d:
-            cls = nnq.Conv1d
+            cls = nniq.ConvReLU1d if relu else nnq.Conv1d
             mod = cls(ci, co, kw, stride=stride[1], padding=padding, dilation=dil[1],
                       groups=groups, bias=has_bias)
         else:
@@ -235,19 +246,18 @@ def gen_conv(c, rng):
                   "in_zp": in_zp, "out_scale": out_scale, "out_zp": out_zp,
                   "w_scales": w_scales, "per_channel": pc, "bias": has_bias})
         c.save("conv2d_u8_" + name, arrays, p)
-    # float32
-    for name, n, ci, co, (h, w), (kh, kw), stride, dil, pads, groups, relu in [
-            ("k3", 1, 3, 5, (6, 7), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1, False),
-            ("k1_s2", 2, 4, 6, (5, 5), (1, 1), (2, 2), (1, 1), (0, 0, 0, 0), 1, False),
-            ("depthwise_d2", 1, 6, 6, (7, 7), (3, 3), (1, 1), (2, 2), (2, 2, 2, 2), 6, False),
-            ("groups2_s21_relu6", 1, 4, 6, (7, 6), (3, 2), (2, 1), (1, 1), (1, 0, 1, 0), 2, True),
-            ("asym_pad", 1, 3, 4, (5, 6), (3, 3), (1, 1), (1, 1), (0, 1, 2, 1), 1, False)]:
-        x = rng.uniform(-1, 1, (n, h, w, ci)).astype(f32)
+    for name, n, ci, co, (h, w), (kh, kw), stride, dil, pads, groups, relu in f32_cases:
+        conv1d = h is None
+        x = rng.uniform(-1, 1, (n, 1 if conv1d else h, w, ci)).astype(f32)
         wf = torch.from_numpy(rng.uniform(-0.5, 0.5, (co, ci // groups, kh, kw)).astype(f32))
         bias = torch.from_numpy(rng.uniform(-0.5, 0.5, co).astype(f32))
         xt = torch.from_numpy(x).permute(0, 3, 1, 2)
-        xt = F.pad(xt, (pads[1], pads[3], pads[0], pads[2]))
-        y = F.conv2d(xt, wf, bias, stride, 0, dil, groups)
+        if conv1d:
+            xt = F.pad(xt[:, :, 0, :], (pads[1], pads[3]))
+            y = F.conv1d(xt, wf[:, :, 0, :], bias, stride[1], 0, dil[1], groups).unsqueeze(2)
+        else:
+            xt = F.pad(xt, (pads[1], pads[3], pads[0], pads[2]))
+            y = F.conv2d(xt, wf, bias, stride, 0, dil, groups)
         if relu:
             y = torch.clamp(y, 0.0, 6.0)
         p = conv_params(stride, dil, pads, groups, 0.0 if relu else -INF, 6.0 if relu else INF)
@@ -746,6 +756,27 @@ def gen_clamp(c, rng):
                {"op": "CLAMP", "dtype": "f32", "profile": "any", "min": lo, "max": hi})
 
 
+# Variants added after the first generation, with their own seed so the
+# cases above keep their bytes.
+EXTRA_CONV_CASES = [
+    ("conv1d_asym_pad_groups2", 1, 6, 4, (None, 10), (1, 3), (1, 1), (1, 1), (0, 2, 0, 0), 2,
+     False, False, True),
+    ("conv1d_s2_d3_pc_relu", 2, 3, 5, (None, 19), (1, 4), (1, 2), (1, 3), (0, 3, 0, 3), 1, True,
+     True, True),
+]
+EXTRA_CONV_F32_CASES = [
+    ("conv1d_k3", 1, 4, 6, (None, 11), (1, 3), (1, 1), (1, 1), (0, 1, 0, 1), 1, False),
+    ("conv1d_s2_d2_groups2", 2, 4, 6, (None, 15), (1, 5), (1, 2), (1, 2), (0, 3, 0, 1), 2, False),
+]
+
+
+def gen_extras(c):
+    torch.manual_seed(20250117)
+    rng = np.random.default_rng(20250117)
+    with engine("qnnpack"):
+        gen_conv(c, rng, EXTRA_CONV_CASES, EXTRA_CONV_F32_CASES)
+
+
 def generate():
     reset_family(FAMILY)
     torch.manual_seed(20240613)
@@ -762,4 +793,5 @@ def generate():
     gen_quantize(c, rng)
     gen_add(c, rng)
     gen_clamp(c, rng)
+    gen_extras(c)
     return c.count

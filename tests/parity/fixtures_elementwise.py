@@ -371,9 +371,22 @@ def all_bytes(rng):
     return rng.permutation(256).astype(np.uint8).reshape(4, 8, 8)
 
 
+def save_leaky_u8(c, name, profile, x, si, zi, so, zo, slope):
+    """quantized::leaky_relu on the current engine: rows shorter than one
+    AVX2 vector for qnnpack (the plain dequantize ARM PyTorch uses), the
+    vector path for fbgemm."""
+    qleaky = torch.ops.quantized.leaky_relu
+    if profile == "qnnpack":
+        out = chunked_unary(lambda t: qleaky(t, slope, False, so, zo), x, si, zi)
+    else:
+        out = u8(qleaky(qt(x, si, zi), slope, False, so, zo))
+    check(name, out, leaky_model(profile, x, si, zi, so, zo, slope))
+    c.save(name, {"x": x, "out": out},
+           qunary_params("LEAKY_RELU", profile, si, zi, so, zo, alpha=slope))
+
+
 def gen_unary_u8(c, rng):
     hswish = torch.ops.quantized.hardswish
-    qleaky = torch.ops.quantized.leaky_relu
     x = all_bytes(rng)
     params = [(fl(rng.uniform(0.01, 0.1)), int(rng.integers(0, 256))) for _ in range(4)]
     params += [(0.5, 0), (fl(0.0625), 255), (fl(0.2), 128)]
@@ -408,13 +421,8 @@ def gen_unary_u8(c, rng):
                 so, zo = random_qparams(rng, 0.005, 0.1)
                 if i == 6:
                     so, zo = si, zi  # F.leaky_relu keeps the input's parameters
-                if profile == "qnnpack":
-                    out = chunked_unary(lambda t: qleaky(t, slope, False, so, zo), x, si, zi)
-                else:
-                    out = u8(qleaky(qt(x, si, zi), slope, False, so, zo))
-                check("leaky_relu", out, leaky_model(profile, x, si, zi, so, zo, slope))
-                c.save("leaky_relu_u8_%s_%d" % (profile, i), {"x": x, "out": out},
-                       qunary_params("LEAKY_RELU", profile, si, zi, so, zo, alpha=slope))
+                save_leaky_u8(c, "leaky_relu_u8_%s_%d" % (profile, i), profile, x, si, zi, so,
+                              zo, slope)
             if profile == "fbgemm":
                 # quantized::sigmoid with explicit output parameters: only
                 # the generic kernel accepts other than (1/256, 0).
@@ -423,6 +431,27 @@ def gen_unary_u8(c, rng):
                     out = u8(torch.ops.quantized.sigmoid(qt(x, si, zi), so, zo))
                     c.save("sigmoid_u8_fbgemm_outparams%d" % i, {"x": x, "out": out},
                            qunary_params("SIGMOID", "fbgemm", si, zi, so, zo))
+
+
+def gen_leaky_profile_split(c):
+    """LEAKY_RELU where the fbgemm profile's fused dequantize and the qnnpack
+    profile's plain one give different bytes: parameters searched with the
+    numpy models, bytes from PyTorch. Its own seed keeps the cases above."""
+    rng = np.random.default_rng(20250117)
+    x = all_bytes(rng)
+    found = 0
+    while found < 2:
+        si, zi = random_qparams(rng, 0.01, 0.3)
+        so, zo = random_qparams(rng, 0.005, 0.1)
+        slope = fl(rng.uniform(0.01, 0.5))
+        if (leaky_model("qnnpack", x, si, zi, so, zo, slope) ==
+                leaky_model("fbgemm", x, si, zi, so, zo, slope)).all():
+            continue
+        for profile, eng in (("qnnpack", "qnnpack"), ("fbgemm", "onednn")):
+            with engine(eng):
+                save_leaky_u8(c, "leaky_relu_u8_%s_profile_split%d" % (profile, found), profile,
+                              x, si, zi, so, zo, slope)
+        found += 1
 
 
 def generate():
@@ -434,4 +463,5 @@ def generate():
     gen_add_u8(c, rng)
     gen_mul_u8(c, rng)
     gen_unary_u8(c, rng)
+    gen_leaky_profile_split(c)
     return c.count

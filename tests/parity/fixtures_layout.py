@@ -402,6 +402,134 @@ def _reshape_cases(rng):
         _save("reshape_" + name, "RESHAPE", [x], [y])
 
 
+# ----------------------------------------------------- later additions
+# Cases added after the first generation, from their own seed so the cases
+# above keep their bytes.
+
+ROUND_PREFER_FLOOR, ROUND_PREFER_CEIL, CEIL = 0, 1, 3
+
+
+def _onnx_source_coord(d, n_in, n_out, coord):
+    """ONNX Resize's source coordinate of output index d (float64; the sizes
+    below make every value exact, so float32 arithmetic agrees)."""
+    r = n_in / n_out
+    if coord == HALF_PIXEL:
+        return (d + 0.5) * r - 0.5
+    if coord == PYTORCH_HALF_PIXEL:
+        return (d + 0.5) * r - 0.5 if n_out > 1 else 0.0
+    if coord == ALIGN_CORNERS:
+        return d * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    if coord == TF_HALF_PIXEL_FOR_NN:
+        return (d + 0.5) * r
+    return d * r  # ASYMMETRIC
+
+
+def _onnx_nearest_index(x, n_in, mode):
+    frac = x - np.floor(x)
+    if mode == ROUND_PREFER_FLOOR:
+        i = np.floor(x) if frac == 0.5 else np.floor(x + 0.5)
+    elif mode == ROUND_PREFER_CEIL:
+        i = np.ceil(x) if frac == 0.5 else np.floor(x + 0.5)
+    elif mode == FLOOR:
+        i = np.floor(x)
+    else:
+        i = np.ceil(x)
+    return int(min(max(i, 0), n_in - 1))
+
+
+def _onnx_linear_taps(x, n_in):
+    """(i0, i1, weight of i1) with the input extended by its edge values."""
+    x = min(max(x, 0.0), n_in - 1.0)
+    i0 = int(np.floor(x))
+    return i0, min(i0 + 1, n_in - 1), x - i0
+
+
+def _onnx_resize(x, out_h, out_w, linear, coord, nearest):
+    """ONNX Resize of H and W of an NHWC array, in float64."""
+    n, h, w, c = x.shape
+    out = np.zeros((n, out_h, out_w, c), np.float64)
+    for oy in range(out_h):
+        sy = _onnx_source_coord(oy, h, out_h, coord)
+        for ox in range(out_w):
+            sx = _onnx_source_coord(ox, w, out_w, coord)
+            if not linear:
+                out[:, oy, ox] = x[:, _onnx_nearest_index(sy, h, nearest),
+                                   _onnx_nearest_index(sx, w, nearest)]
+                continue
+            y0, y1, ly = _onnx_linear_taps(sy, h)
+            x0, x1, lx = _onnx_linear_taps(sx, w)
+            xd = x.astype(np.float64)
+            out[:, oy, ox] = ((1 - ly) * ((1 - lx) * xd[:, y0, x0] + lx * xd[:, y0, x1]) +
+                              ly * ((1 - lx) * xd[:, y1, x0] + lx * xd[:, y1, x1]))
+    return out
+
+
+def _resize_onnx_cases(rng):
+    # ONNX coordinate and nearest modes PyTorch has no interpolate mode for:
+    # references from the ONNX formulas in float64 (source numpy). Sizes keep
+    # in / out (and (in - 1) / (out - 1) for align_corners) dyadic, so every
+    # coordinate is exact and exact halves occur for the nearest modes.
+    sizes = [((4, 6), (8, 3)), ((3, 4), (6, 8)), ((6, 5), (4, 4)), ((5, 7), (9, 4))]
+    modes = [(False, HALF_PIXEL, ROUND_PREFER_FLOOR), (False, HALF_PIXEL, CEIL),
+             (False, ASYMMETRIC, ROUND_PREFER_FLOOR), (False, ASYMMETRIC, ROUND_PREFER_CEIL),
+             (False, ASYMMETRIC, CEIL), (False, ALIGN_CORNERS, ROUND_PREFER_FLOOR),
+             (False, ALIGN_CORNERS, ROUND_PREFER_CEIL), (False, PYTORCH_HALF_PIXEL, ROUND_PREFER_CEIL),
+             (False, TF_HALF_PIXEL_FOR_NN, CEIL), (True, ASYMMETRIC, FLOOR),
+             (True, TF_HALF_PIXEL_FOR_NN, FLOOR), (True, ALIGN_CORNERS, FLOOR),
+             (True, HALF_PIXEL, FLOOR)]
+    for k, (linear, coord, nearest) in enumerate(modes):
+        (h, w), (oh, ow) = sizes[k % len(sizes)]
+        if coord == ALIGN_CORNERS:
+            (h, w), (oh, ow) = (5, 7), (9, 4)  # (in - 1) / (out - 1) = 1/2, 2
+        kinds = ["f32"] if linear else ["f32", "u8"]
+        for kind in kinds:
+            c = int(rng.integers(1, 5))
+            if kind == "f32":
+                x = rng.standard_normal((1, h, w, c)).astype(np.float32)
+                y = _onnx_resize(x, oh, ow, linear, coord, nearest).astype(np.float32)
+                ins, outs = [(x, None, None)], [(y, None, None)]
+            else:
+                x = rng.integers(0, 256, (2, h, w, c)).astype(np.uint8)
+                y = _onnx_resize(x, oh, ow, False, coord, nearest).astype(np.uint8)
+                scale, zp = float(np.float32(rng.uniform(0.01, 0.1))), int(rng.integers(0, 256))
+                ins, outs = [(x, scale, zp)], [(y, scale, zp)]
+            _save("resize_onnx_%s_%s_c%d_n%d_%d" % ("linear" if linear else "nearest", kind, coord,
+                                                     nearest, k),
+                  "RESIZE", ins, outs, source="numpy",
+                  extra={"mode": 1 if linear else 0, "coordinate_mode": coord,
+                         "nearest_mode": nearest, "scale_h": 0.0, "scale_w": 0.0})
+    # PyTorch's nearest-exact is also ONNX half_pixel + round_prefer_ceil
+    # (floor(x + 1/2) of x = (d + 1/2) * r - 1/2): PyTorch's bytes under that
+    # description.
+    for k, kind in enumerate(["f32", "u8", "f32", "u8"]):
+        shape = (1, int(rng.integers(2, 5)), int(rng.integers(2, 7)), int(rng.integers(2, 7)))
+        x = _f(rng, shape) if kind == "f32" else _q(rng, shape)
+        size = (int(rng.integers(1, 10)), int(rng.integers(1, 10)))
+        y = F.interpolate(x, size=size, mode="nearest-exact")
+        _save("resize_nearest_exact_as_half_pixel_%s_%d" % (kind, k), "RESIZE", [x], [y], True,
+              extra={"mode": 0, "coordinate_mode": HALF_PIXEL, "nearest_mode": ROUND_PREFER_CEIL,
+                     "scale_h": 0.0, "scale_w": 0.0})
+
+
+def _audit_cases():
+    rng = np.random.default_rng(20250117)
+    torch.manual_seed(20250117)
+    # u8 constant pad with 0.0: the zero point, what a padded conv input reads.
+    for k, (shape, pad) in enumerate([((1, 3, 4, 5), (1, 2, 2, 1)), ((2, 4, 3, 3), (0, 3, 1, 0))]):
+        x = _q(rng, shape)
+        y = F.pad(x, pad, mode="constant", value=0.0)
+        _save("pad_u8_constant_zero_point_%d" % k, "PAD", [x], [y], True,
+              extra={"pads": _onnx_pads(pad, 4), "mode": 0, "value": 0.0})
+    # Embedding lookup (ONNX Gather on axis 0 of a constant table).
+    for k, (rows, dim, idx_shape) in enumerate([(10, 4, (2, 5)), (7, 3, (6,))]):
+        table = _f(rng, (rows, dim))
+        idx = torch.from_numpy(rng.integers(0, rows, size=idx_shape))
+        y = F.embedding(idx, table)
+        _save("gather_embedding_f32_%d" % k, "GATHER", [table, (idx.numpy(), None, None)], [y],
+              extra={"axis": 0, "in0_constant": 1})
+    _resize_onnx_cases(rng)
+
+
 def generate():
     global _count
     _count = 0
@@ -417,4 +545,5 @@ def generate():
     _gather_cases(rng)
     _cast_cases(rng)
     _reshape_cases(rng)
+    _audit_cases()
     return _count

@@ -4,14 +4,18 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "interpreter.h"
+#include "kernels/cpu.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/ref/quant_math.h"
+#include "model.h"
 #include "model_builder.h"
 #include "qrt/qrt.h"
 #include "schema/format_version.h"
@@ -217,20 +221,81 @@ TEST_CASE("a quantized conv through the interpreter equals the reference kernel"
   }
 }
 
-TEST_CASE("set_input refuses a wrong dtype or size and writes nothing") {
+TEST_CASE("set_input refuses every bad call with a message and writes nothing") {
   Loaded m(qrt::test::int8_cnn(Profile::Qnnpack));
   REQUIRE(m.create == QRT_OK);
   qrt_tensor in;
   REQUIRE(qrt_input(m.it, 0, &in) == QRT_OK);
-  std::vector<uint8_t> before(static_cast<uint8_t*>(in.data),
-                              static_cast<uint8_t*>(in.data) + in.bytes);
+  REQUIRE(in.dtype == QRT_F32);
+  // A valid set first: the refused calls below must leave exactly these bytes.
+  const std::vector<float> good = ramp(in.bytes / 4, -1.f, 1.f);
+  REQUIRE(qrt_set_input(m.it, 0, QRT_F32, good.data(), in.bytes) == QRT_OK);
+  const std::vector<uint8_t> before(static_cast<uint8_t*>(in.data),
+                                    static_cast<uint8_t*>(in.data) + in.bytes);
   std::vector<uint8_t> junk(in.bytes * 2, 0xAB);
-  CHECK(qrt_set_input(m.it, 0, QRT_U8, junk.data(), in.bytes) == QRT_INVALID_ARGUMENT);
-  CHECK(std::string(qrt_last_error()).find("image") != std::string::npos);
-  CHECK(qrt_set_input(m.it, 0, QRT_F32, junk.data(), in.bytes + 4) == QRT_INVALID_ARGUMENT);
-  CHECK(std::string(qrt_last_error()).find("bytes") != std::string::npos);
-  CHECK(qrt_set_input(m.it, 1, QRT_F32, junk.data(), in.bytes) == QRT_INVALID_ARGUMENT);
-  CHECK(std::memcmp(before.data(), in.data, in.bytes) == 0);
+  struct Case {
+    const char* what;
+    qrt_interpreter* it;
+    int32_t index;
+    qrt_dtype dtype;
+    const void* data;
+    size_t bytes;
+    std::vector<std::string> message;  // every part must appear
+  };
+  const std::string name = "'" + std::string(in.name) + "'";
+  const std::string size = std::to_string(in.bytes);
+  const std::vector<Case> cases = {
+      {"u8 data for an f32 input", m.it, 0, QRT_U8, junk.data(), in.bytes, {name, "f32", "u8"}},
+      {"s8 data", m.it, 0, QRT_S8, junk.data(), in.bytes, {name, "s8"}},
+      {"i32 data of the right size", m.it, 0, QRT_I32, junk.data(), in.bytes, {name, "i32"}},
+      {"i64 data", m.it, 0, QRT_I64, junk.data(), in.bytes, {name, "i64"}},
+      // 7: not an enumerator, but inside qrt_dtype's value range (0..7), so
+      // forming it is defined behaviour (77 was not: UBSan).
+      {"a dtype qrt does not know", m.it, 0, static_cast<qrt_dtype>(7), junk.data(), in.bytes,
+       {name, "unknown"}},
+      {"one element more", m.it, 0, QRT_F32, junk.data(), in.bytes + 4, {name, size, "bytes"}},
+      {"one byte less", m.it, 0, QRT_F32, junk.data(), in.bytes - 1, {name, size}},
+      {"zero bytes", m.it, 0, QRT_F32, junk.data(), 0, {name, size}},
+      {"SIZE_MAX bytes", m.it, 0, QRT_F32, junk.data(), SIZE_MAX, {name, size}},
+      {"index 1 of a one-input model", m.it, 1, QRT_F32, junk.data(), in.bytes,
+       {"index 1 out of range", "1 inputs"}},
+      {"index -1", m.it, -1, QRT_F32, junk.data(), in.bytes, {"index -1"}},
+      {"index INT32_MAX", m.it, std::numeric_limits<int32_t>::max(), QRT_F32, junk.data(),
+       in.bytes, {"out of range"}},
+      {"null data", m.it, 0, QRT_F32, nullptr, in.bytes, {"qrt_set_input", "null"}},
+      {"null interpreter", nullptr, 0, QRT_F32, junk.data(), in.bytes, {"qrt_set_input", "null"}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    CHECK(qrt_set_input(c.it, c.index, c.dtype, c.data, c.bytes) == QRT_INVALID_ARGUMENT);
+    const std::string message = qrt_last_error();
+    CAPTURE(message);
+    for (const std::string& part : c.message) CHECK(message.find(part) != std::string::npos);
+    REQUIRE(std::memcmp(before.data(), in.data, in.bytes) == 0);
+  }
+  // The arena past the input is untouched too: the model still gives the
+  // output of the good input.
+  REQUIRE(qrt_invoke(m.it) == QRT_OK);
+  qrt_tensor out;
+  REQUIRE(qrt_output(m.it, 0, &out) == QRT_OK);
+  const std::vector<uint8_t> got(static_cast<uint8_t*>(out.data),
+                                 static_cast<uint8_t*>(out.data) + out.bytes);
+  Loaded fresh(qrt::test::int8_cnn(Profile::Qnnpack));
+  REQUIRE(qrt_set_input(fresh.it, 0, QRT_F32, good.data(), in.bytes) == QRT_OK);
+  REQUIRE(qrt_invoke(fresh.it) == QRT_OK);
+  qrt_tensor fresh_out;
+  REQUIRE(qrt_output(fresh.it, 0, &fresh_out) == QRT_OK);
+  CHECK(std::memcmp(fresh_out.data, got.data(), got.size()) == 0);
+
+  // The tensor views refuse bad indexes the same way.
+  qrt_tensor t;
+  CHECK(qrt_input(m.it, 1, &t) == QRT_INVALID_ARGUMENT);
+  CHECK(std::string(qrt_last_error()).find("index 1 out of range") != std::string::npos);
+  CHECK(qrt_output(m.it, -1, &t) == QRT_INVALID_ARGUMENT);
+  CHECK(qrt_input(m.it, 0, nullptr) == QRT_INVALID_ARGUMENT);
+  CHECK(qrt_input_index(m.it, "no such input") == -1);
+  CHECK(qrt_input_index(m.it, nullptr) == -1);
+  CHECK(qrt_invoke(nullptr) == QRT_INVALID_ARGUMENT);
 }
 
 TEST_CASE("a caller arena is used, and one too small is refused with the size needed") {
@@ -270,6 +335,148 @@ TEST_CASE("a caller arena is used, and one too small is refused with the size ne
   CHECK(qrt_interpreter_create(model, &options, &it) == QRT_OUT_OF_MEMORY);
   CHECK(std::string(qrt_last_error()).find("limit") != std::string::npos);
   qrt_model_free(model);
+}
+
+namespace {
+
+// x -> clamp -> y, both of `shape` and `dtype`.
+std::vector<uint8_t> clamp_model(const std::vector<int32_t>& shape, DType dtype) {
+  ModelBuilder b(Profile::Qnnpack);
+  const QuantParams q = dtype == DType::U8 ? QuantParams{{0.1f}, {0}, 0} : QuantParams{};
+  const int x = b.add_tensor("x", shape, dtype, q);
+  const int y = b.add_tensor("y", shape, dtype, q);
+  b.add_clamp(x, y, 0.f, 1.f, "clamp");
+  b.set_inputs({x});
+  b.set_outputs({y});
+  return b.finish();
+}
+
+std::string load_error(const std::vector<uint8_t>& model) {
+  Loaded m(model);
+  CHECK(m.load == QRT_INVALID_MODEL);
+  return qrt_last_error();
+}
+
+}  // namespace
+
+TEST_CASE("resource limits: shapes whose byte size overflows or passes 2 GiB are refused at load") {
+  const int32_t big = std::numeric_limits<int32_t>::max();
+  // (2^31 - 1)^8 overflows 64 bits many times over; 2^16 to the 4th wraps a
+  // 64-bit product to exactly 0; 2^29 f32 elements are 2^31 bytes, one past
+  // the largest tensor (kernels index with int).
+  for (const auto& shape : std::vector<std::vector<int32_t>>{
+           {big, big, big, big, big, big, big, big}, {65536, 65536, 65536, 65536}, {1, 1 << 29}}) {
+    CAPTURE(shape.size());
+    const std::string message = load_error(clamp_model(shape, DType::F32));
+    CHECK(message.find("'x'") != std::string::npos);
+    CHECK(message.find("2 GiB") != std::string::npos);
+  }
+  // Just below the limit is a valid model: it loads and plans (not run).
+  AlignedBytes below(clamp_model({1, (1 << 29) - 1}, DType::F32));
+  qrt_model* model = nullptr;
+  REQUIRE(qrt_model_from_buffer(below.data(), below.size(), &model) == QRT_OK);
+  size_t needed = 0;
+  const qrt_status planned = qrt_required_arena_bytes(model, &needed);
+  qrt_model_free(model);
+  if (sizeof(size_t) >= 8) {
+    CHECK(planned == QRT_OK);
+    CHECK(needed >= 2 * (size_t{(1u << 31) - 4}));
+  } else {
+    // Two tensors of almost 2 GiB do not fit a 32-bit address space.
+    CHECK(planned == QRT_OUT_OF_MEMORY);
+    CHECK(std::string(qrt_last_error()).find("address space") != std::string::npos);
+  }
+}
+
+TEST_CASE("resource limits: a model above max_arena_bytes is refused before any allocation") {
+  // 48 graph outputs of 1 GiB each, all live at the end: a 49 GiB arena
+  // (more than a 32-bit size_t holds). Were the limit checked after the
+  // allocation, the allocation would fail first (or, under ASan, abort), and
+  // the message would not name the limit.
+  ModelBuilder b(Profile::Qnnpack);
+  const std::vector<int32_t> shape = {1, 32768, 32768, 1};
+  const QuantParams q{{0.1f}, {0}, 0};
+  const int x = b.add_tensor("x", shape, DType::U8, q);
+  std::vector<int32_t> outputs;
+  for (int i = 0; i < 48; ++i) {
+    outputs.push_back(b.add_tensor("y" + std::to_string(i), shape, DType::U8, q));
+    b.add_clamp(x, outputs.back(), 0.f, 1.f, "clamp" + std::to_string(i));
+  }
+  b.set_inputs({x});
+  b.set_outputs(outputs);
+  const std::vector<uint8_t> bytes = b.finish();
+  CHECK(bytes.size() < 64 * 1024);
+  qrt_options options;
+  qrt_options_init(&options);
+  options.max_arena_bytes = size_t{1} << 30;
+  Loaded m(bytes, &options);
+  REQUIRE(m.load == QRT_OK);
+  CHECK(m.create == QRT_OUT_OF_MEMORY);
+  CHECK(m.it == nullptr);
+  const std::string message = qrt_last_error();
+  CAPTURE(message);
+  if (sizeof(size_t) >= 8) {
+    CHECK(message.find("above the limit of 1073741824 bytes") != std::string::npos);
+    size_t needed = 0;
+    CHECK(qrt_required_arena_bytes(m.model, &needed) == QRT_OK);
+    CHECK(needed >= 49 * (size_t{1} << 30));
+    CHECK(message.find(std::to_string(needed)) != std::string::npos);
+  } else {
+    CHECK(message.find("address space") != std::string::npos);
+  }
+}
+
+TEST_CASE("resource limits: persistent data counts against max_arena_bytes") {
+  // A 3x3 conv over 32 channels: the fast tiers gather it through an
+  // indirection buffer of 9 pointers per output pixel, made at prepare and
+  // kept (persistent), here larger than all activations together.
+  ModelBuilder b(Profile::Qnnpack);
+  const int h = 512, w = 512, cin = 32, cout = 8;
+  const int in = b.add_tensor("in", {1, h, w, cin}, DType::U8, QuantParams{{0.05f}, {100}, 0});
+  const int wt = b.add_constant_s8("w", {cout, 3, 3, cin},
+                                   std::vector<int8_t>(static_cast<size_t>(cout) * 9 * cin, 3),
+                                   QuantParams{{0.01f}, {0}, 0});
+  const int out = b.add_tensor("out", {1, h, w, cout}, DType::U8, QuantParams{{0.5f}, {90}, 0});
+  Conv2DAttrs a;
+  a.pad_top = a.pad_bottom = a.pad_left = a.pad_right = 1;
+  b.add_conv2d(in, wt, -1, out, a, "conv");
+  b.set_inputs({in});
+  b.set_outputs({out});
+  const std::vector<uint8_t> bytes = b.finish();
+
+  AlignedBytes aligned(bytes);
+  qrt::Model model;
+  qrt::Error error;
+  REQUIRE(qrt::load_model_from_buffer(aligned.data(), aligned.size(), &model, &error) == QRT_OK);
+  qrt::Interpreter planned;
+  REQUIRE_MESSAGE(planned.prepare(model, qrt::InterpreterOptions{}, true, &error) == QRT_OK,
+                  error.message);
+  const qrt::MemoryInfo need = planned.memory();
+  CAPTURE(need.arena_bytes);
+  CAPTURE(need.persistent_bytes);
+  CHECK(need.total_bytes >= need.arena_bytes + need.persistent_bytes);
+  // With 8-byte pointers the indirection buffer outweighs the activations;
+  // with 4-byte ones (armv7) it is a little smaller than them.
+  if (qrt::kernels::best_isa() != qrt::kernels::Isa::ref && !std::getenv("QRT_ISA") &&
+      sizeof(void*) == 8)
+    CHECK(need.persistent_bytes > need.arena_bytes);
+
+  // One byte short, and short by half the persistent part (still above all
+  // the activations).
+  for (size_t limit : {need.total_bytes - 1, need.total_bytes - need.persistent_bytes / 2}) {
+    CAPTURE(limit);
+    qrt::InterpreterOptions options;
+    options.max_arena_bytes = limit;
+    qrt::Interpreter it;
+    CHECK(it.prepare(model, options, false, &error) == QRT_OUT_OF_MEMORY);
+    const std::string message = error.message;
+    CHECK(message.find(std::to_string(need.persistent_bytes) + " persistent") != std::string::npos);
+    CHECK(message.find("limit of " + std::to_string(limit)) != std::string::npos);
+  }
+  qrt::InterpreterOptions exact;
+  exact.max_arena_bytes = need.total_bytes;
+  qrt::Interpreter it;
+  CHECK_MESSAGE(it.prepare(model, exact, false, &error) == QRT_OK, error.message);
 }
 
 TEST_CASE("an offline memory plan is used when valid and replaced when not") {

@@ -217,6 +217,7 @@ TEST_CASE("conv_pool fixtures: every case matches PyTorch 1.13") {
   const std::vector<Fixture> fixtures = qrt::test::load_fixtures("conv_pool");
   size_t runs = 0, int_elements = 0, f32_elements = 0, f32_exact = 0;
   std::set<std::string> covered;
+  qrt::test::ParityTally tally;
   for (const Fixture& f : fixtures) {
     CAPTURE(f.name);
     const std::string dtype = f.str("dtype"), profile = f.str("profile");
@@ -235,8 +236,10 @@ TEST_CASE("conv_pool fixtures: every case matches PyTorch 1.13") {
       REQUIRE(r.outputs.size() == 1);
       REQUIRE(r.outputs[0].size() == want.data.size());
       ++runs;
+      const std::string key = f.str("op") + " " + (dtype == "u8" ? "u8 " : dtype + " ") +
+                              (dtype == "f32" ? "any" : p == Profile::Qnnpack ? "qnnpack" : "fbgemm");
       if (!float_out) {
-        int mismatches = 0;
+        size_t mismatches = 0;
         for (size_t i = 0; i < want.data.size(); ++i) {
           if (r.outputs[0][i] == want.data[i]) continue;
           if (++mismatches <= 3)
@@ -245,17 +248,21 @@ TEST_CASE("conv_pool fixtures: every case matches PyTorch 1.13") {
         }
         CHECK(mismatches == 0);
         int_elements += want.data.size();
+        tally.add(key, f.name, want.data.size(), want.data.size() - mismatches,
+                  want.data.size() - mismatches);
       } else {
         const std::vector<float> got = qrt::test::values_of<float>(r.outputs[0]);
         const std::vector<float> ref = qrt::test::values_of<float>(want.data);
-        int far = 0;
+        size_t far = 0, exact = 0;
         for (size_t i = 0; i < ref.size(); ++i) {
-          f32_exact += got[i] == ref[i] || (std::isnan(got[i]) && std::isnan(ref[i]));
+          exact += got[i] == ref[i] || (std::isnan(got[i]) && std::isnan(ref[i]));
           if (close(got[i], ref[i])) continue;
           if (++far <= 3) MESSAGE(f.name << " [" << i << "]: got " << got[i] << ", PyTorch " << ref[i]);
         }
         CHECK(far == 0);
         f32_elements += ref.size();
+        f32_exact += exact;
+        tally.add(key, f.name, ref.size(), exact, ref.size() - far);
       }
     }
   }
@@ -278,6 +285,27 @@ TEST_CASE("conv_pool fixtures: every case matches PyTorch 1.13") {
                                  << with_commas(int_elements) << " u8/s8 elements identical, "
                                  << with_commas(f32_elements) << " f32 elements within 1e-5 ("
                                  << with_commas(f32_exact) << " bit-identical)");
+  MESSAGE(tally.summary("conv_pool"));
+}
+
+TEST_CASE("conv_pool fixtures: each profile's bytes need that profile's formulas") {
+  // A u8 fixture of one profile run under the other: the ops whose formulas
+  // differ between the profiles (NUMERICS.md) must give other bytes on at
+  // least one case, or the fixtures would not tell the profiles apart.
+  auto swapped = qrt::test::run_in_other_profile(qrt::test::load_fixtures("conv_pool"), spec_of);
+  // (ADD's profile split is shown by the elementwise family's fixtures.)
+  for (const std::string key : {"CONV_2D/qnnpack", "TRANSPOSE_CONV_2D/qnnpack",
+                                "FULLY_CONNECTED/qnnpack", "AVG_POOL_2D/qnnpack",
+                                "AVG_POOL_2D/fbgemm", "ADAPTIVE_AVG_POOL_2D/qnnpack",
+                                "ADAPTIVE_AVG_POOL_2D/fbgemm", "GLOBAL_AVG_POOL/qnnpack",
+                                "GLOBAL_AVG_POOL/fbgemm", "MAX_POOL_2D/qnnpack",
+                                "MAX_POOL_2D/fbgemm"}) {
+    CAPTURE(key);
+    REQUIRE(swapped.count(key) == 1);
+    MESSAGE(key << " fixtures under the other profile: " << swapped[key].second << " of "
+                << swapped[key].first << " differ");
+    CHECK(swapped[key].second > 0);
+  }
 }
 
 namespace {
@@ -439,4 +467,78 @@ TEST_CASE("conv_pool: transposed conv shape checks") {
   // The accumulation bound: 3 * 3 * 4096 taps > 32768.
   expect_failure(tconv_spec({1, 1, 1, 4096}, {1, 3, 3, 4096}, {1, 1, 1, 1}, stride2_pad1()),
                  QRT_UNSUPPORTED, {"accumulation depth 36864 exceeds 32768"});
+}
+
+TEST_CASE("conv_pool: every op refuses zero-size dimensions before prepare") {
+  const auto n = qrt::test::check_zero_dims_refused(
+      qrt::test::load_fixtures("conv_pool"),
+      [](const Fixture& f) { return f.str("op") + f.str("dtype"); },
+      spec_of);
+  MESSAGE("conv_pool: " << n.first << " op/dtype pairs, " << n.second << " zero-size variants refused");
+}
+
+namespace {
+
+// A u8 CONV_2D (1x1 output) or FULLY_CONNECTED of depth `in_c` per group,
+// weights of 1 and an optional float bias, in the given profile.
+OpSpec deep_spec(OpCode code, int32_t in_c, int32_t kernel, int32_t groups, float bias,
+                 Profile profile) {
+  const int32_t out_c = groups;
+  const int32_t per_group = in_c / groups;
+  OpSpec s;
+  s.code = code;
+  s.profile = profile;
+  qrt::convert::QuantParams wq = quant(0.01f, 0);
+  if (code == OpCode::CONV_2D) {
+    const std::vector<int32_t> in = {1, kernel, kernel, in_c}, w = {out_c, kernel, kernel, per_group};
+    s.inputs.push_back(tensor(in, DType::U8, bytes(count(in)), quant(0.05f, 100)));
+    s.inputs.push_back(tensor(w, DType::S8, bytes(count(w), 1), wq, true));
+    s.outputs.push_back(tensor({1, 1, 1, out_c}, DType::U8, {}, quant(0.1f, 128)));
+    qrt::fb::Conv2DOptionsT o;
+    o.groups = groups;
+    s.attrs = options(o);
+  } else {
+    s.inputs.push_back(tensor({1, in_c}, DType::U8, bytes(static_cast<size_t>(in_c)), quant(0.05f, 100)));
+    s.inputs.push_back(tensor({out_c, in_c}, DType::S8, bytes(static_cast<size_t>(out_c) * in_c, 1),
+                              wq, true));
+    s.outputs.push_back(tensor({1, out_c}, DType::U8, {}, quant(0.1f, 128)));
+    s.attrs = options(qrt::fb::FullyConnectedOptionsT{});
+  }
+  if (bias != 0.f) {
+    s.inputs.push_back(tensor({out_c}, DType::F32,
+                              qrt::test::bytes_of(std::vector<float>(static_cast<size_t>(out_c), bias)),
+                              {}, true));
+  } else {
+    s.inputs.push_back(absent());
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("conv_pool: int32 accumulator bounds are checked at prepare") {
+  // kernels/ref/quant_math.h: K * 255 * 128 + |bias_q| <= 2^31 - 1 holds for
+  // K <= 32768 and |bias_q| <= 2^30; prepare refuses anything deeper.
+  for (const Profile p : {Profile::Qnnpack, Profile::Fbgemm}) {
+    CAPTURE(static_cast<int>(p));
+    CHECK(qrt::test::run_op(deep_spec(OpCode::FULLY_CONNECTED, 32768, 1, 1, 0.f, p)).status == QRT_OK);
+    expect_failure(deep_spec(OpCode::FULLY_CONNECTED, 32769, 1, 1, 0.f, p), QRT_UNSUPPORTED,
+                   {"(FULLY_CONNECTED)", "accumulation depth 32769 exceeds 32768"});
+    CHECK(qrt::test::run_op(deep_spec(OpCode::CONV_2D, 32768, 1, 1, 0.f, p)).status == QRT_OK);
+    expect_failure(deep_spec(OpCode::CONV_2D, 32769, 1, 1, 0.f, p), QRT_UNSUPPORTED,
+                   {"(CONV_2D)", "accumulation depth 32769 exceeds 32768"});
+    // 3x3 taps of 4096 channels: 36864 in one group, 18432 in each of two.
+    expect_failure(deep_spec(OpCode::CONV_2D, 4096, 3, 1, 0.f, p), QRT_UNSUPPORTED,
+                   {"accumulation depth 36864 exceeds 32768"});
+    CHECK(qrt::test::run_op(deep_spec(OpCode::CONV_2D, 4096, 3, 2, 0.f, p)).status == QRT_OK);
+  }
+  // qnnpack's int32 bias: 1e6 / (0.05 * 0.01) = 2e9 > 2^30. fbgemm keeps it in float.
+  expect_failure(deep_spec(OpCode::FULLY_CONNECTED, 16, 1, 1, 1e6f, Profile::Qnnpack),
+                 QRT_UNSUPPORTED, {"quantized bias of channel 0", "beyond +-2^30"});
+  expect_failure(deep_spec(OpCode::CONV_2D, 16, 1, 1, 1e6f, Profile::Qnnpack), QRT_UNSUPPORTED,
+                 {"quantized bias of channel 0", "beyond +-2^30"});
+  CHECK(qrt::test::run_op(deep_spec(OpCode::FULLY_CONNECTED, 16, 1, 1, 1e6f, Profile::Fbgemm))
+            .status == QRT_OK);
+  CHECK(qrt::test::run_op(deep_spec(OpCode::FULLY_CONNECTED, 16, 1, 1, 1e3f, Profile::Qnnpack))
+            .status == QRT_OK);
 }

@@ -156,6 +156,7 @@ TEST_CASE("elementwise fixtures: every case matches PyTorch 1.13") {
   const std::vector<Fixture> fixtures = qrt::test::load_fixtures("elementwise");
   size_t runs = 0, u8_elements = 0, f32_elements = 0;
   std::set<std::string> covered;
+  qrt::test::ParityTally tally;
   for (const Fixture& f : fixtures) {
     CAPTURE(f.name);
     const std::string dtype = f.str("dtype"), profile = f.str("profile");
@@ -173,8 +174,10 @@ TEST_CASE("elementwise fixtures: every case matches PyTorch 1.13") {
       REQUIRE(r.outputs.size() == 1);
       REQUIRE(r.outputs[0].size() == want.data.size());
       ++runs;
+      const std::string key = f.str("op") + " " + dtype + " " +
+                              (dtype == "f32" ? "any" : p == Profile::Qnnpack ? "qnnpack" : "fbgemm");
       if (dtype == "u8") {
-        int mismatches = 0;
+        size_t mismatches = 0;
         for (size_t i = 0; i < want.data.size(); ++i) {
           if (r.outputs[0][i] == want.data[i]) continue;
           if (++mismatches <= 3)
@@ -183,16 +186,20 @@ TEST_CASE("elementwise fixtures: every case matches PyTorch 1.13") {
         }
         CHECK(mismatches == 0);
         u8_elements += want.data.size();
+        tally.add(key, f.name, want.data.size(), want.data.size() - mismatches,
+                  want.data.size() - mismatches);
       } else {
         const std::vector<float> got = qrt::test::values_of<float>(r.outputs[0]);
         const std::vector<float> ref = qrt::test::values_of<float>(want.data);
-        int far = 0;
+        size_t far = 0, exact = 0;
         for (size_t i = 0; i < ref.size(); ++i) {
+          exact += got[i] == ref[i] || (std::isnan(got[i]) && std::isnan(ref[i]));
           if (close(got[i], ref[i])) continue;
           if (++far <= 3) MESSAGE(f.name << " [" << i << "]: got " << got[i] << ", PyTorch " << ref[i]);
         }
         CHECK(far == 0);
         f32_elements += ref.size();
+        tally.add(key, f.name, ref.size(), exact, ref.size() - far);
       }
     }
   }
@@ -214,6 +221,23 @@ TEST_CASE("elementwise fixtures: every case matches PyTorch 1.13") {
                                    << with_commas(u8_elements) << " u8 elements identical, "
                                    << with_commas(f32_elements)
                                    << " f32 elements within 1e-5 relative");
+  MESSAGE(tally.summary("elementwise"));
+}
+
+TEST_CASE("elementwise fixtures: each profile's bytes need that profile's formulas") {
+  // A u8 fixture of one profile run under the other: where the profiles'
+  // formulas differ (NUMERICS.md: add, hardswish; the generic kernels'
+  // fused dequantize for leaky_relu) some case must give other bytes.
+  auto swapped = qrt::test::run_in_other_profile(qrt::test::load_fixtures("elementwise"), spec_of);
+  for (const auto& kv : swapped)
+    MESSAGE(kv.first << " fixtures under the other profile: " << kv.second.second << " of "
+                     << kv.second.first << " differ");
+  for (const std::string key : {"ADD/qnnpack", "ADD/fbgemm", "HARD_SWISH/qnnpack",
+                                "HARD_SWISH/fbgemm", "LEAKY_RELU/qnnpack", "LEAKY_RELU/fbgemm"}) {
+    CAPTURE(key);
+    REQUIRE(swapped.count(key) == 1);
+    CHECK(swapped[key].second > 0);
+  }
 }
 
 namespace {
@@ -378,4 +402,12 @@ TEST_CASE("elementwise: qnnpack add takes QNNPACK's fixed point only for equal s
   r = qrt::test::run_op(s);
   REQUIRE_MESSAGE(r.status == QRT_OK, r.error);
   CHECK(r.outputs[0] == std::vector<uint8_t>{0, 2, 2, 4});
+}
+
+TEST_CASE("elementwise: every op refuses zero-size dimensions before prepare") {
+  const auto n = qrt::test::check_zero_dims_refused(
+      qrt::test::load_fixtures("elementwise"),
+      [](const Fixture& f) { return f.str("op") + f.str("dtype"); },
+      spec_of);
+  MESSAGE("elementwise: " << n.first << " op/dtype pairs, " << n.second << " zero-size variants refused");
 }

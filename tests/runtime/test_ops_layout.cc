@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -146,8 +147,10 @@ bool close_f32(float got, float want) {
 }
 
 // Counts the elements of out that differ from the fixture's.
+// identical (optional) receives how many are bit-identical.
 size_t count_mismatches(const qrt::test::Fixture& f, const std::string& key,
-                        const std::vector<uint8_t>& out, size_t* elements, bool quiet = false) {
+                        const std::vector<uint8_t>& out, size_t* elements, bool quiet = false,
+                        size_t* identical = nullptr) {
   const qrt::tools::NpyArray want = f.array(key);
   REQUIRE_MESSAGE(out.size() == want.data.size(), f.name << " " << key << ": " << out.size()
                                                          << " bytes, want " << want.data.size());
@@ -155,7 +158,9 @@ size_t count_mismatches(const qrt::test::Fixture& f, const std::string& key,
   if (want.dtype == "f4") {
     const auto got = qrt::test::values_of<float>(out), exp = qrt::test::values_of<float>(want.data);
     *elements = exp.size();
+    if (identical) *identical = 0;
     for (size_t i = 0; i < exp.size(); ++i) {
+      if (identical) *identical += got[i] == exp[i] || (std::isnan(got[i]) && std::isnan(exp[i]));
       if (close_f32(got[i], exp[i])) continue;
       if (++bad <= 3 && !quiet)
         MESSAGE(f.name << " " << key << "[" << i << "] = " << got[i] << ", PyTorch " << exp[i]);
@@ -170,6 +175,7 @@ size_t count_mismatches(const qrt::test::Fixture& f, const std::string& key,
       MESSAGE(f.name << " " << key << " element " << i << " differs (byte " << int(out[i * size])
                      << ", PyTorch " << int(want.data[i * size]) << ")");
   }
+  if (identical) *identical = *elements - bad;
   return bad;
 }
 
@@ -211,25 +217,42 @@ void check_fails(const OpSpec& spec, qrt_status status, const char* fragment) {
 TEST_CASE("layout: PyTorch fixtures through the runtime") {
   const std::vector<qrt::test::Fixture> fixtures = qrt::test::load_fixtures("layout");
   size_t cases = 0, elements = 0, quantized_elements = 0, fbgemm_cases = 0;
+  qrt::test::ParityTally tally;
   for (const qrt::test::Fixture& f : fixtures) {
     const OpSpec spec = fixture_spec(f, fixture_profile(f));
     const qrt::test::OpResult r = run(spec);
     REQUIRE_MESSAGE(r.status == QRT_OK, f.name << ": " << r.error);
     REQUIRE(r.outputs.size() == spec.outputs.size());
+    const bool quantized = !spec.outputs[0].quant.scale.empty();
+    const std::string npy = f.array("out0").dtype;
+    std::string key = f.str("op") + " ";
+    if (quantized)
+      key += std::string("u8 ") + (spec.profile == fb::Profile::Fbgemm ? "fbgemm" : "qnnpack");
+    else
+      key += (npy == "f4" ? "f32" : npy == "u1" ? "uint8" : npy == "i1" ? "int8"
+              : npy == "i4" ? "i32" : "i64") + std::string(" any");
+    if (f.str("source") != "pytorch") key += " (" + f.str("source") + " reference)";
+    size_t case_elements = 0, case_identical = 0, case_bad = 0;
     for (size_t i = 0; i < r.outputs.size(); ++i) {
-      size_t n = 0;
-      const size_t bad = count_mismatches(f, "out" + std::to_string(i), r.outputs[i], &n);
+      size_t n = 0, same = 0;
+      const size_t bad =
+          count_mismatches(f, "out" + std::to_string(i), r.outputs[i], &n, false, &same);
       CHECK_MESSAGE(bad == 0, f.name << ": " << bad << " of " << n << " elements differ");
       elements += n;
       if (spec.outputs[i].dtype == fb::DType::U8 && !spec.outputs[i].quant.scale.empty())
         quantized_elements += n;
+      case_elements += n;
+      case_identical += same;
+      case_bad += bad;
     }
+    tally.add(key, f.name, case_elements, case_identical, case_elements - case_bad);
     ++cases;
     fbgemm_cases += spec.profile == fb::Profile::Fbgemm;
   }
   MESSAGE("layout fixtures: " << cases << " cases (" << fbgemm_cases << " fbgemm profile), "
                               << elements << " elements (" << quantized_elements
                               << " quantized u8) compared");
+  MESSAGE(tally.summary("layout"));
   CHECK(cases >= 100);
 }
 
@@ -522,4 +545,12 @@ TEST_CASE("layout: CAST refuses quantized tensors") {
   CHECK(qrt::test::values_of<float>(r.outputs[0]) == std::vector<float>{0.f, 7.f, 255.f});
   spec.outputs = {f32_tensor({1, 3})};
   check_fails(spec, QRT_INVALID_MODEL, "differs from");
+}
+
+TEST_CASE("layout: every op refuses zero-size dimensions before prepare") {
+  const auto n = qrt::test::check_zero_dims_refused(
+      qrt::test::load_fixtures("layout"),
+      [](const qrt::test::Fixture& f) { return f.str("op") + f.array("out0").dtype; },
+      [](const qrt::test::Fixture& f) { return fixture_spec(f, fixture_profile(f)); });
+  MESSAGE("layout: " << n.first << " op/dtype pairs, " << n.second << " zero-size variants refused");
 }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -156,7 +157,12 @@ OpSpec spec_for(const Fixture& f, int index, const std::string& op) {
   return spec;
 }
 
-void check_f32(const Fixture& f, const std::vector<uint8_t>& bytes, Totals* t) {
+// Elements of one run: compared, bit-identical to PyTorch, within tolerance.
+struct Counts {
+  size_t elements = 0, identical = 0, within = 0;
+};
+
+Counts check_f32(const Fixture& f, const std::vector<uint8_t>& bytes, Totals* t) {
   const std::vector<float> got = qrt::test::values_of<float>(bytes);
   const std::vector<float> want = qrt::test::values_of<float>(f.array("expected").data);
   REQUIRE(got.size() == want.size());
@@ -167,18 +173,25 @@ void check_f32(const Fixture& f, const std::vector<uint8_t>& bytes, Totals* t) {
   const std::vector<float> oracle =
       has_oracle ? qrt::test::values_of<float>(f.array("oracle").data) : std::vector<float>{};
   const double dev = has_oracle ? f.f32("torch_dev") : 0.0;
+  Counts c;
   for (size_t i = 0; i < got.size(); ++i) {
     INFO(f.name << " element " << i << ": got " << got[i] << ", PyTorch " << want[i]);
+    const bool ok = close(got[i], want[i], dev) && (!has_oracle || close(got[i], oracle[i]));
     CHECK(close(got[i], want[i], dev));
     if (has_oracle) CHECK(close(got[i], oracle[i]));
+    c.identical += got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i]));
+    c.within += ok;
   }
+  c.elements = got.size();
   t->elements += got.size();
+  return c;
 }
 
-void check_u8(const Fixture& f, const std::vector<uint8_t>& got, Totals* t) {
+Counts check_u8(const Fixture& f, const std::vector<uint8_t>& got, Totals* t) {
   const std::vector<uint8_t> want = f.array("expected").data;
   REQUIRE(got.size() == want.size());
   const bool exact = !f.has("exact") || f.i64("exact") != 0;
+  Counts c;
   for (size_t i = 0; i < got.size(); ++i) {
     INFO(f.name << " byte " << i << ": got " << int{got[i]} << ", PyTorch " << int{want[i]});
     const int d = int{got[i]} - int{want[i]};
@@ -188,8 +201,12 @@ void check_u8(const Fixture& f, const std::vector<uint8_t>& got, Totals* t) {
       CHECK((d >= -1 && d <= 1));
       if (d != 0) ++t->off_by_one;
     }
+    c.identical += d == 0;
+    c.within += d == 0 || (!exact && d >= -1 && d <= 1);
   }
+  c.elements = got.size();
   t->elements += got.size();
+  return c;
 }
 
 }  // namespace
@@ -197,31 +214,39 @@ void check_u8(const Fixture& f, const std::vector<uint8_t>& got, Totals* t) {
 TEST_CASE("nn: PyTorch fixtures through the runtime") {
   const std::vector<Fixture> fixtures = qrt::test::load_fixtures("nn");
   Totals f32, u8_exact, u8_float;
+  qrt::test::ParityTally tally;
+  auto tally_add = [&](const std::string& key, const Fixture& f, const Counts& c) {
+    tally.add(key, f.name, c.elements, c.identical, c.within);
+  };
   int index = 0;
   for (const Fixture& f : fixtures) {
     const std::string op = f.str("op");
     const bool quantized = op == "softmax_u8" || op == "layer_norm_u8";
     CAPTURE(f.name);
-    const qrt::test::OpResult r = qrt::test::run_op(spec_for(f, index++, op));
+    const OpSpec spec = spec_for(f, index++, op);
+    const qrt::test::OpResult r = qrt::test::run_op(spec);
     REQUIRE_MESSAGE(r.status == QRT_OK, f.name << ": " << r.error);
     REQUIRE(r.outputs.size() == 1);
+    const std::string name = op == "reduce_f32" ? "reduce_" + f.str("kind") + "_f32" : op;
+    const std::string profile = spec.profile == qrt::fb::Profile::Fbgemm ? " fbgemm" : " qnnpack";
     if (!quantized) {
-      check_f32(f, r.outputs[0], &f32);
+      tally_add(name + " any", f, check_f32(f, r.outputs[0], &f32));
       ++f32.cases;
     } else if (!f.has("exact") || f.i64("exact") != 0) {
-      check_u8(f, r.outputs[0], &u8_exact);
+      tally_add(name + profile, f, check_u8(f, r.outputs[0], &u8_exact));
       ++u8_exact.cases;
       if (op == "layer_norm_u8") {
         // One PyTorch kernel serves both engines (the fixtures were checked
         // to be identical on qnnpack and onednn): the fbgemm profile too.
-        OpSpec spec = spec_for(f, index - 1, op);
-        spec.profile = qrt::fb::Profile::Fbgemm;
-        const qrt::test::OpResult rf = qrt::test::run_op(spec);
+        OpSpec fb_spec = spec;
+        fb_spec.profile = qrt::fb::Profile::Fbgemm;
+        const qrt::test::OpResult rf = qrt::test::run_op(fb_spec);
         REQUIRE_MESSAGE(rf.status == QRT_OK, f.name << ": " << rf.error);
-        check_u8(f, rf.outputs[0], &u8_exact);
+        tally_add(name + " fbgemm", f, check_u8(f, rf.outputs[0], &u8_exact));
       }
     } else {
-      check_u8(f, r.outputs[0], &u8_float);
+      tally_add(name + profile + " (float path, +-1 allowed)", f,
+                check_u8(f, r.outputs[0], &u8_float));
       ++u8_float.cases;
     }
   }
@@ -231,6 +256,7 @@ TEST_CASE("nn: PyTorch fixtures through the runtime") {
                               << " bytes (layer norm in both profiles), all identical; u8 float-path softmax "
                               << u8_float.cases << " cases, " << u8_float.elements
                               << " bytes, " << u8_float.off_by_one << " off by one");
+  MESSAGE(tally.summary("nn"));
   CHECK(f32.cases > 0);
   CHECK(u8_exact.cases > 0);
 }
@@ -396,4 +422,12 @@ TEST_CASE("nn: matmul prepare checks") {
   spec.inputs = {f32_tensor({2, 3, 4}), f32_tensor({3, 4, 2})};
   spec.outputs = {f32_tensor({3, 3, 2})};
   expect_failure(spec, QRT_INVALID_MODEL, "do not multiply");
+}
+
+TEST_CASE("nn: every op refuses zero-size dimensions before prepare") {
+  const auto n = qrt::test::check_zero_dims_refused(
+      qrt::test::load_fixtures("nn"),
+      [](const Fixture& f) { return f.str("op") + (f.has("kind") ? f.str("kind") : ""); },
+      [](const Fixture& f) { return spec_for(f, 0, f.str("op")); });
+  MESSAGE("nn: " << n.first << " op/dtype pairs, " << n.second << " zero-size variants refused");
 }

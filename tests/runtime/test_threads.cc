@@ -305,64 +305,200 @@ TEST_CASE("threads: many invokes with changing inputs match one thread") {
   }
 }
 
-TEST_CASE("threads: interpreters with their own pools on several threads share one model") {
-  const Bytes bytes = split_model(Profile::Fbgemm, 41);
+namespace {
+
+// `callers` threads, each with an interpreter of its own (`threads` per
+// interpreter) on one shared qrt_model, each running `rounds` invokes on
+// inputs of its own (seeded by caller and round); every output must be the
+// bytes one interpreter on one thread gives for the same inputs. The model
+// is read-only after load: this is the sharing qrt.h promises.
+void check_shared_model(const Bytes& bytes, int callers, int32_t threads, int rounds,
+                        uint32_t seed) {
+  CAPTURE(callers);
+  CAPTURE(threads);
   AlignedBytes aligned(bytes);
   qrt_model* model = nullptr;
   REQUIRE_MESSAGE(qrt_model_from_buffer(aligned.data(), aligned.size(), &model) == QRT_OK,
                   qrt_last_error());
-  // Expected outputs per round, from one thread.
-  constexpr int kRounds = 12;
-  std::vector<std::vector<Bytes>> inputs, expected;
+  // inputs[c][r] and expected[c][r], from one interpreter on this thread.
+  std::vector<std::vector<std::vector<Bytes>>> inputs(static_cast<size_t>(callers)),
+      expected(static_cast<size_t>(callers));
   {
     Loaded one(bytes, 1);
-    for (int r = 0; r < kRounds; ++r) {
-      inputs.push_back(random_inputs(one.it, 500 + static_cast<uint32_t>(r)));
-      expected.push_back(one.invoke(inputs.back()));
-    }
+    for (int c = 0; c < callers; ++c)
+      for (int r = 0; r < rounds; ++r) {
+        inputs[static_cast<size_t>(c)].push_back(
+            random_inputs(one.it, seed + static_cast<uint32_t>(c * rounds + r)));
+        expected[static_cast<size_t>(c)].push_back(
+            one.invoke(inputs[static_cast<size_t>(c)].back()));
+      }
   }
-  // doctest's assertions are not thread-safe: each thread only counts.
-  constexpr int kCallers = 3;
-  std::vector<int> failures(kCallers, 0);
-  std::vector<std::thread> callers;
-  for (int c = 0; c < kCallers; ++c) {
-    callers.emplace_back([&, c] {
+  // doctest's assertions are not thread-safe: each thread only counts, and
+  // all start together so their invokes overlap.
+  std::vector<int> failures(static_cast<size_t>(callers), 0);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> pool;
+  for (int c = 0; c < callers; ++c) {
+    pool.emplace_back([&, c] {
+      int& failed = failures[static_cast<size_t>(c)];
       qrt_options options;
       qrt_options_init(&options);
-      options.threads = 2;
+      options.threads = threads;
       qrt_interpreter* it = nullptr;
-      if (qrt_interpreter_create(model, &options, &it) != QRT_OK) {
-        failures[static_cast<size_t>(c)] = 1000;
+      const bool created = qrt_interpreter_create(model, &options, &it) == QRT_OK;
+      ready.fetch_add(1);
+      while (ready.load() < callers) std::this_thread::yield();
+      if (!created) {
+        failed = 1000;
         return;
       }
-      for (int k = 0; k < kRounds; ++k) {
-        const int r = (k + c) % kRounds;  // callers do different rounds at a time
-        const std::vector<Bytes>& in = inputs[static_cast<size_t>(r)];
-        for (int32_t i = 0; i < static_cast<int32_t>(in.size()); ++i)
-          if (qrt_set_input(it, i, QRT_U8, in[static_cast<size_t>(i)].data(),
+      for (int r = 0; r < rounds; ++r) {
+        const std::vector<Bytes>& in = inputs[static_cast<size_t>(c)][static_cast<size_t>(r)];
+        for (int32_t i = 0; i < static_cast<int32_t>(in.size()); ++i) {
+          qrt_tensor t;
+          if (qrt_input(it, i, &t) != QRT_OK ||
+              qrt_set_input(it, i, t.dtype, in[static_cast<size_t>(i)].data(),
                             in[static_cast<size_t>(i)].size()) != QRT_OK)
-            ++failures[static_cast<size_t>(c)];
-        if (qrt_invoke(it) != QRT_OK) ++failures[static_cast<size_t>(c)];
+            ++failed;
+        }
+        if (qrt_invoke(it) != QRT_OK) ++failed;
         for (int32_t o = 0; o < qrt_output_count(it); ++o) {
           qrt_tensor t;
           if (qrt_output(it, o, &t) != QRT_OK) {
-            ++failures[static_cast<size_t>(c)];
+            ++failed;
             continue;
           }
-          const Bytes& want = expected[static_cast<size_t>(r)][static_cast<size_t>(o)];
+          const Bytes& want =
+              expected[static_cast<size_t>(c)][static_cast<size_t>(r)][static_cast<size_t>(o)];
           const auto* p = static_cast<const uint8_t*>(t.data);
-          if (t.bytes != want.size() || !std::equal(want.begin(), want.end(), p))
-            ++failures[static_cast<size_t>(c)];
+          if (t.bytes != want.size() || !std::equal(want.begin(), want.end(), p)) ++failed;
         }
       }
       qrt_interpreter_free(it);
     });
   }
-  for (std::thread& t : callers) t.join();
-  for (int c = 0; c < kCallers; ++c) {
+  for (std::thread& t : pool) t.join();
+  for (int c = 0; c < callers; ++c) {
     CAPTURE(c);
     CHECK(failures[static_cast<size_t>(c)] == 0);
   }
+  qrt_model_free(model);
+}
+
+}  // namespace
+
+TEST_CASE("threads: one model, an interpreter per thread, many invokes match one thread") {
+  for (Profile profile : {Profile::Qnnpack, Profile::Fbgemm}) {
+    CAPTURE(static_cast<int>(profile));
+    check_shared_model(qrt::test::int8_cnn(profile), 4, 1, 60, 600);
+    check_shared_model(split_model(profile, 61), 3, 1, 6, 700);
+  }
+  check_shared_model(qrt::test::fp32_cnn(), 4, 1, 60, 800);
+}
+
+TEST_CASE("threads: interpreters with their own pools on several threads share one model") {
+  check_shared_model(split_model(Profile::Fbgemm, 41), 3, 2, 12, 500);
+  check_shared_model(split_model(Profile::Qnnpack, 42), 2, 2, 12, 900);
+  check_shared_model(qrt::test::int8_cnn(Profile::Qnnpack), 3, 2, 30, 1000);
+}
+
+TEST_CASE("threads: a call overlapping another on one interpreter is refused, nothing written") {
+  const Bytes bytes = qrt::test::int8_cnn(Profile::Qnnpack);
+  AlignedBytes aligned(bytes);
+  qrt_model* model = nullptr;
+  REQUIRE(qrt_model_from_buffer(aligned.data(), aligned.size(), &model) == QRT_OK);
+  qrt_interpreter* it = nullptr;
+  REQUIRE(qrt_interpreter_create(model, nullptr, &it) == QRT_OK);
+  qrt_tensor in, out;
+  REQUIRE(qrt_input(it, 0, &in) == QRT_OK);
+  REQUIRE(qrt_output(it, 0, &out) == QRT_OK);
+  std::vector<float> image(in.bytes / 4, 0.25f);
+  REQUIRE(qrt_set_input(it, 0, QRT_F32, image.data(), in.bytes) == QRT_OK);
+  REQUIRE(qrt_invoke(it) == QRT_OK);
+  const Bytes want(static_cast<uint8_t*>(out.data), static_cast<uint8_t*>(out.data) + out.bytes);
+
+  // Hold the flag as a running call would: every overlapping call is refused,
+  // on this thread (re-entry) and on another one, and touches nothing.
+  qrt::Interpreter* held = qrt::interpreter_of(it);
+  REQUIRE(held != nullptr);
+  REQUIRE(held->try_acquire());
+  std::memset(out.data, 0x5A, out.bytes);
+  const std::vector<float> other(in.bytes / 4, -1.f);
+  CHECK(qrt_invoke(it) == QRT_INVALID_ARGUMENT);
+  std::string message = qrt_last_error();
+  CHECK(message.find("qrt_invoke") != std::string::npos);
+  CHECK(message.find("one caller at a time") != std::string::npos);
+  CHECK(qrt_set_input(it, 0, QRT_F32, other.data(), in.bytes) == QRT_INVALID_ARGUMENT);
+  CHECK(std::string(qrt_last_error()).find("qrt_set_input") != std::string::npos);
+  qrt_status from_thread = QRT_OK;
+  std::string thread_message;
+  std::thread([&] {
+    from_thread = qrt_invoke(it);
+    thread_message = qrt_last_error();  // thread-local: the refusal is this thread's
+  }).join();
+  CHECK(from_thread == QRT_INVALID_ARGUMENT);
+  CHECK(thread_message.find("in use by another call") != std::string::npos);
+  CHECK(std::memcmp(in.data, image.data(), in.bytes) == 0);
+  for (size_t i = 0; i < out.bytes; ++i) REQUIRE(static_cast<uint8_t*>(out.data)[i] == 0x5A);
+  held->release();
+
+  // Released: the interpreter works again, with the same result.
+  CHECK(qrt_invoke(it) == QRT_OK);
+  CHECK(std::memcmp(out.data, want.data(), want.size()) == 0);
+  // A refused or failed call does not leave the flag set.
+  CHECK(qrt_set_input(it, 0, QRT_U8, image.data(), in.bytes) == QRT_INVALID_ARGUMENT);
+  CHECK(held->try_acquire());
+  held->release();
+  qrt_interpreter_free(it);
+  qrt_model_free(model);
+}
+
+TEST_CASE("threads: two threads hammering one interpreter get results or refusals, never a race") {
+  // Misuse on purpose: the flag must turn every overlap into a clean
+  // refusal (TSan checks that accepted calls are ordered by it). Outputs are
+  // only read after both threads have finished.
+  const Bytes bytes = split_model(Profile::Qnnpack, 71);
+  AlignedBytes aligned(bytes);
+  qrt_model* model = nullptr;
+  REQUIRE(qrt_model_from_buffer(aligned.data(), aligned.size(), &model) == QRT_OK);
+  qrt_options options;
+  qrt_options_init(&options);
+  options.threads = 2;
+  qrt_interpreter* it = nullptr;
+  REQUIRE(qrt_interpreter_create(model, &options, &it) == QRT_OK);
+  std::vector<Bytes> inputs, expected;
+  {
+    Loaded one(bytes, 1);
+    inputs = random_inputs(one.it, 72);
+    expected = one.invoke(inputs);
+  }
+  std::atomic<int> ok{0}, refused{0}, other{0};
+  auto hammer = [&] {
+    for (int k = 0; k < 30; ++k) {
+      for (int32_t i = 0; i < static_cast<int32_t>(inputs.size()); ++i) {
+        const qrt_status s = qrt_set_input(it, i, QRT_U8, inputs[static_cast<size_t>(i)].data(),
+                                           inputs[static_cast<size_t>(i)].size());
+        (s == QRT_OK ? ok : s == QRT_INVALID_ARGUMENT ? refused : other).fetch_add(1);
+      }
+      const qrt_status s = qrt_invoke(it);
+      (s == QRT_OK ? ok : s == QRT_INVALID_ARGUMENT ? refused : other).fetch_add(1);
+    }
+  };
+  std::thread a(hammer), b(hammer);
+  a.join();
+  b.join();
+  CHECK(other.load() == 0);
+  CHECK(ok.load() > 0);
+  CHECK(ok.load() + refused.load() == 2 * 30 * 3);
+  // Same inputs from both threads: the last accepted invoke gives the one result.
+  REQUIRE(qrt_invoke(it) == QRT_OK);
+  for (int32_t o = 0; o < qrt_output_count(it); ++o) {
+    qrt_tensor t;
+    REQUIRE(qrt_output(it, o, &t) == QRT_OK);
+    const auto* p = static_cast<const uint8_t*>(t.data);
+    CHECK(Bytes(p, p + t.bytes) == expected[static_cast<size_t>(o)]);
+  }
+  qrt_interpreter_free(it);
   qrt_model_free(model);
 }
 

@@ -115,4 +115,40 @@ std::vector<Fixture> load_fixtures(const std::string& family) {
   return out;
 }
 
+void ParityTally::add(const std::string& key, const std::string& case_name, size_t elements,
+                      size_t identical, size_t within) {
+  Row& r = rows_[key];
+  r.cases.insert(case_name);
+  ++r.runs;
+  r.elements += elements;
+  r.identical += identical;
+  r.within += within;
+}
+
+std::string ParityTally::summary(const std::string& family) const {
+  auto commas = [](size_t n) {
+    std::string s = std::to_string(n);
+    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+    return s;
+  };
+  std::set<std::string> cases;
+  size_t elements = 0;
+  for (const auto& kv : rows_) {
+    cases.insert(kv.second.cases.begin(), kv.second.cases.end());
+    elements += kv.second.elements;
+  }
+  std::ostringstream out;
+  out << family << " parity: " << cases.size() << " cases, " << commas(elements)
+      << " elements compared\n";
+  for (const auto& kv : rows_) {
+    const Row& r = kv.second;
+    out << "  " << kv.first << ": " << r.cases.size() << " cases";
+    if (r.runs != r.cases.size()) out << " (" << r.runs << " runs)";
+    out << ", " << commas(r.elements) << " elements, " << commas(r.identical) << " identical";
+    if (r.within != r.identical) out << ", " << commas(r.within) << " within tolerance";
+    out << "\n";
+  }
+  return out.str();
+}
+
 }  // namespace qrt::test

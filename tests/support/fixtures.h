@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,5 +31,26 @@ class Fixture {
 
 // Every case of a family, sorted by name; fails the test if there are none.
 std::vector<Fixture> load_fixtures(const std::string& family);
+
+// Per-operator parity counts of a fixture family, for the summary line the
+// closing notes cite. A key names the op, dtype and the profile it ran in
+// ("CONV_2D u8 qnnpack").
+class ParityTally {
+ public:
+  // One run of fixture case `case_name`: elements compared, how many are
+  // bit-identical to PyTorch, how many within the f32 tolerance (1e-5
+  // relative, 1e-6 absolute; pass `identical` for integer outputs).
+  void add(const std::string& key, const std::string& case_name, size_t elements,
+           size_t identical, size_t within);
+  // "<family> parity: N cases, ..." and one line per key.
+  std::string summary(const std::string& family) const;
+
+ private:
+  struct Row {
+    std::set<std::string> cases;
+    size_t runs = 0, elements = 0, identical = 0, within = 0;
+  };
+  std::map<std::string, Row> rows_;
+};
 
 }  // namespace qrt::test

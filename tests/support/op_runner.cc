@@ -1,6 +1,9 @@
 #include "support/op_runner.h"
 
+#include <doctest/doctest.h>
+
 #include <cstring>
+#include <set>
 
 #include "support/test_models.h"
 
@@ -56,6 +59,63 @@ OpResult run_op(const OpSpec& spec) {
   qrt_interpreter_free(it);
   qrt_model_free(model);
   return r;
+}
+
+namespace {
+
+std::vector<OpSpec> zero_dim_variants(const OpSpec& spec) {
+  std::vector<OpSpec> out;
+  for (int role = 0; role < 2; ++role) {
+    const std::vector<TensorSpec>& tensors = role == 0 ? spec.inputs : spec.outputs;
+    for (size_t t = 0; t < tensors.size(); ++t) {
+      if (tensors[t].absent) continue;
+      for (size_t d = 0; d < tensors[t].shape.size(); ++d) {
+        OpSpec v = spec;
+        TensorSpec& z = role == 0 ? v.inputs[t] : v.outputs[t];
+        z.shape[d] = 0;
+        z.data.clear();
+        out.push_back(std::move(v));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::pair<size_t, size_t> check_zero_dims_refused(
+    const std::vector<Fixture>& fixtures, const std::function<std::string(const Fixture&)>& key,
+    const std::function<OpSpec(const Fixture&)>& spec_of) {
+  std::set<std::string> keys;
+  size_t variants = 0;
+  for (const Fixture& f : fixtures) {
+    if (!keys.insert(key(f)).second) continue;
+    for (const OpSpec& v : zero_dim_variants(spec_of(f))) {
+      const OpResult r = run_op(v);
+      CAPTURE(f.name);
+      CAPTURE(r.error);
+      CHECK(r.status == QRT_INVALID_MODEL);
+      CHECK(r.error.find("dimensions must be >= 1") != std::string::npos);
+      ++variants;
+    }
+  }
+  return {keys.size(), variants};
+}
+
+std::map<std::string, std::pair<int, int>> run_in_other_profile(
+    const std::vector<Fixture>& fixtures, const std::function<OpSpec(const Fixture&)>& spec_of) {
+  std::map<std::string, std::pair<int, int>> counts;
+  for (const Fixture& f : fixtures) {
+    const std::string profile = f.str("profile");
+    if (f.str("dtype") != "u8" || (profile != "qnnpack" && profile != "fbgemm")) continue;
+    OpSpec spec = spec_of(f);
+    spec.profile = profile == "qnnpack" ? fb::Profile::Fbgemm : fb::Profile::Qnnpack;
+    const OpResult r = run_op(spec);
+    std::pair<int, int>& c = counts[f.str("op") + "/" + profile];
+    ++c.first;
+    c.second += r.status != QRT_OK || r.outputs[0] != f.array("out").data;
+  }
+  return counts;
 }
 
 }  // namespace qrt::test

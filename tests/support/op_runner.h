@@ -3,11 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model_builder.h"
 #include "qrt/qrt.h"
+#include "support/fixtures.h"
 
 namespace qrt::test {
 
@@ -35,6 +39,18 @@ struct OpResult {
 };
 
 OpResult run_op(const OpSpec& spec);
+
+// For the first fixture of each key: the op once per dimension of each
+// present tensor with that dimension set to 0 (bytes emptied), CHECKing that
+// the model is refused with the verifier's message. Returns (keys, variants).
+std::pair<size_t, size_t> check_zero_dims_refused(
+    const std::vector<Fixture>& fixtures, const std::function<std::string(const Fixture&)>& key,
+    const std::function<OpSpec(const Fixture&)>& spec_of);
+
+// Runs every u8 fixture of profile qnnpack or fbgemm under the other profile.
+// Per "<op>/<profile>": (cases, cases whose output "out" differs or that fail).
+std::map<std::string, std::pair<int, int>> run_in_other_profile(
+    const std::vector<Fixture>& fixtures, const std::function<OpSpec(const Fixture&)>& spec_of);
 
 // Typed views and builders for tests.
 template <class T>

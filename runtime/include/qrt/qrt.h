@@ -3,7 +3,12 @@
  * Lifetime: a qrt_model is an immutable, verified view of a .qrt file; any
  * number of interpreters (on any threads) may share one model. A
  * qrt_interpreter owns the arena and runs the graph; it is not thread-safe:
- * use one per thread or lock around it. Nothing in this API throws.
+ * use one per thread or lock around it. qrt_invoke and qrt_set_input detect
+ * a call that overlaps another one on the same interpreter (in every build,
+ * at the cost of one atomic exchange) and refuse it with
+ * QRT_INVALID_ARGUMENT, leaving the running call undisturbed; this is a
+ * safety net, not a lock: do not rely on it to serialise callers. Nothing in
+ * this API throws.
  *
  * Errors: every call that can fail returns a qrt_status. qrt_last_error()
  * returns a message naming the tensor/operator and what was expected, for the
@@ -127,13 +132,15 @@ qrt_status qrt_input(const qrt_interpreter* interpreter, int32_t index, qrt_tens
 qrt_status qrt_output(const qrt_interpreter* interpreter, int32_t index, qrt_tensor* out);
 
 /* Copy `bytes` of `dtype` into input `index`; dtype and size must match the
- * input exactly, otherwise nothing is written. */
+ * input exactly, otherwise nothing is written (QRT_INVALID_ARGUMENT, with a
+ * message naming the input). */
 qrt_status qrt_set_input(qrt_interpreter* interpreter, int32_t index, qrt_dtype dtype,
                          const void* data, size_t bytes);
 
 /* Run the graph. Performs no allocation and, with one thread, no system call
  * (with more, waking workers that went to sleep between invokes may take a
- * futex call). */
+ * futex call). Refused (QRT_INVALID_ARGUMENT) while another call uses the
+ * interpreter. */
 qrt_status qrt_invoke(qrt_interpreter* interpreter);
 
 qrt_status qrt_memory(const qrt_interpreter* interpreter, qrt_memory_info* out);
