@@ -32,7 +32,9 @@ const char* kUsage =
     "usage: qrt-convert IN.onnx -o OUT.qrt [options]\n"
     "\n"
     "  -o, --output FILE          the .qrt to write (written atomically)\n"
-    "  --mode fp32|static         float model, or post-training static quantization\n"
+    "  --mode fp32|static|dynamic float model, post-training static quantization, or\n"
+    "                             dynamic quantization (int8 Linear weights, float\n"
+    "                             activations quantized per call: quantize_dynamic)\n"
     "  --profile qnnpack|fbgemm   numeric profile; in static mode also PyTorch's default\n"
     "                             qconfig for that backend (default qnnpack)\n"
     "  --input-shape NAME=D,D,..  fix the shape of a graph input (needed for dynamic dims)\n"
@@ -50,13 +52,17 @@ const char* kUsage =
     "  --observer KIND            activation observer: histogram (profile default),\n"
     "                             minmax, moving-average or percentile\n"
     "  --percentile P             percentile observer: keep P% of the mass (default 99.99)\n"
-    "  --per-channel on|off       per-channel weights (fbgemm default on, qnnpack off)\n"
+    "  --per-channel on|off       per-channel weights (static: fbgemm default on, qnnpack\n"
+    "                             off; dynamic: off in both, as default_dynamic_qconfig)\n"
     "  --reduce-range on|off      7-bit activations (fbgemm default on, qnnpack off)\n"
     "  --histogram-compat torch1.13\n"
     "                             reproduce PyTorch 1.13's HistogramObserver, which\n"
     "                             truncates its range to integers (#83672)\n"
     "  --keep-float NODE,...      run these ONNX nodes in float32\n"
-    "  --report-json FILE         also write the conversion report as JSON\n";
+    "  --report-json FILE         also write the conversion report as JSON\n"
+    "\n"
+    "dynamic mode takes --per-channel and --keep-float; the other static options\n"
+    "need calibration and are refused.\n";
 
 struct Args {
   std::string input, output, mode = "fp32", profile = "qnnpack";
@@ -109,9 +115,9 @@ int parse_args(int argc, const char* const* argv, Args* a) {
     } else if (arg == "-o" || arg == "--output") {
       if (!value(&a->output)) return usage_error(arg + " needs a file name");
     } else if (arg == "--mode") {
-      if (!value(&a->mode)) return usage_error("--mode needs a value (fp32 or static)");
-      if (a->mode != "fp32" && a->mode != "static")
-        return usage_error("--mode " + a->mode + " is not available (have: fp32, static)");
+      if (!value(&a->mode)) return usage_error("--mode needs a value (fp32, static or dynamic)");
+      if (a->mode != "fp32" && a->mode != "static" && a->mode != "dynamic")
+        return usage_error("--mode " + a->mode + " is not available (have: fp32, static, dynamic)");
     } else if (arg == "--profile") {
       if (!value(&a->profile)) return usage_error("--profile needs a value (qnnpack or fbgemm)");
       if (a->profile != "qnnpack" && a->profile != "fbgemm")
@@ -185,18 +191,24 @@ int parse_args(int argc, const char* const* argv, Args* a) {
   }
   if (a->input.empty()) return usage_error("no input model given");
   if (a->output.empty()) return usage_error("no output given (-o OUT.qrt)");
-  const bool static_mode = a->mode == "static";
-  if (!static_mode) {
+  if (a->mode != "static") {
     const char* only_static = !a->calib.empty() ? "--calib"
                               : a->calib_batch ? "--calib-batch"
                               : !a->observer.empty() ? "--observer"
                               : a->percentile_given ? "--percentile"
-                              : !a->per_channel.empty() ? "--per-channel"
                               : !a->reduce_range.empty() ? "--reduce-range"
                               : !a->histogram_compat.empty() ? "--histogram-compat"
-                              : !a->keep_float.empty() ? "--keep-float"
-                                                       : nullptr;
-    if (only_static) return usage_error(std::string(only_static) + " applies to --mode static only");
+                                                             : nullptr;
+    if (only_static)
+      return usage_error(std::string(only_static) + " applies to --mode static only" +
+                         (a->mode == "dynamic" ? " (dynamic quantization has no calibration: the runtime "
+                                                 "quantizes each input from its own range)"
+                                               : ""));
+    const char* quantizing = !a->per_channel.empty() ? "--per-channel"
+                             : !a->keep_float.empty() ? "--keep-float"
+                                                      : nullptr;
+    if (a->mode == "fp32" && quantizing)
+      return usage_error(std::string(quantizing) + " applies to --mode static or dynamic only");
   } else {
     if (a->calib.empty()) return usage_error("--mode static needs calibration data (--calib FILE_OR_FOLDER)");
     const std::string obs = a->observer.empty() ? "histogram" : a->observer;
@@ -209,7 +221,8 @@ int parse_args(int argc, const char* const* argv, Args* a) {
 }
 
 QuantizeConfig quantize_config(const Args& a) {
-  QuantizeConfig c = default_qconfig(a.profile == "fbgemm" ? fb::Profile::Fbgemm : fb::Profile::Qnnpack);
+  const fb::Profile profile = a.profile == "fbgemm" ? fb::Profile::Fbgemm : fb::Profile::Qnnpack;
+  QuantizeConfig c = a.mode == "dynamic" ? default_dynamic_qconfig(profile) : default_qconfig(profile);
   if (a.observer == "minmax") c.activation.kind = ObserverKind::min_max;
   if (a.observer == "moving-average") c.activation.kind = ObserverKind::moving_average;
   if (a.observer == "percentile") c.activation.kind = ObserverKind::percentile;
@@ -236,6 +249,7 @@ struct Report {
   size_t arena_bytes = 0;
   int quantized_ops = 0;
   int float_ops = 0;
+  int dynamic_ops = 0;  // float in/out, int8 weights
   std::map<std::string, int> ops;  // by runtime op kind
   std::vector<LayerError> layers;
   size_t calib_batches = 0;
@@ -320,9 +334,9 @@ std::string report_json(const Args& a, const Report& r) {
   j += "  \"size\": {\"fp32_bytes\": " + std::to_string(r.fp32_bytes) +
        ", \"model_bytes\": " + std::to_string(r.model_bytes) + "},\n";
   j += "  \"arena_bytes\": " + std::to_string(r.arena_bytes) + ",\n";
-  j += "  \"ops\": {\"total\": " + std::to_string(r.quantized_ops + r.float_ops) +
-       ", \"quantized\": " + std::to_string(r.quantized_ops) + ", \"float\": " + std::to_string(r.float_ops) +
-       ", \"by_kind\": {";
+  j += "  \"ops\": {\"total\": " + std::to_string(r.quantized_ops + r.dynamic_ops + r.float_ops) +
+       ", \"quantized\": " + std::to_string(r.quantized_ops) + ", \"dynamic\": " + std::to_string(r.dynamic_ops) +
+       ", \"float\": " + std::to_string(r.float_ops) + ", \"by_kind\": {";
   bool first = true;
   for (const auto& [kind, n] : r.ops) {
     j += (first ? "" : ", ") + json_string(kind) + ": " + std::to_string(n);
@@ -355,12 +369,15 @@ std::string report_json(const Args& a, const Report& r) {
 }
 
 void print_report(const Args& a, const Report& r) {
-  std::printf("qrt-convert: %s -> %s  %s %s, %zu ONNX nodes -> %d ops (%d int8, %d float)\n",
-              a.input.c_str(), a.output.c_str(), a.mode.c_str(), a.profile.c_str(), r.onnx_nodes,
-              r.quantized_ops + r.float_ops, r.quantized_ops, r.float_ops);
+  std::string counts = std::to_string(r.quantized_ops) + " int8, ";
+  if (a.mode == "dynamic")
+    counts = std::to_string(r.dynamic_ops) + " quantized dynamically, " + (r.quantized_ops ? counts : "");
+  std::printf("qrt-convert: %s -> %s  %s %s, %zu ONNX nodes -> %d ops (%s%d float)\n", a.input.c_str(),
+              a.output.c_str(), a.mode.c_str(), a.profile.c_str(), r.onnx_nodes,
+              r.quantized_ops + r.dynamic_ops + r.float_ops, counts.c_str(), r.float_ops);
   // Like PyTorch's print_model_size: the bytes of the saved file.
   std::printf("  model size: fp32 %zu bytes (%.2f MB)", r.fp32_bytes, static_cast<double>(r.fp32_bytes) / 1e6);
-  if (a.mode == "static")
+  if (a.mode != "fp32")
     std::printf(" -> int8 %zu bytes (%.2f MB), %.2fx smaller", r.model_bytes,
                 static_cast<double>(r.model_bytes) / 1e6,
                 r.model_bytes ? static_cast<double>(r.fp32_bytes) / static_cast<double>(r.model_bytes) : 0.0);
@@ -380,8 +397,9 @@ void print_report(const Args& a, const Report& r) {
 }
 
 bool lower_to(const Graph& g, const Args& a, const std::set<std::string>& keep_float, LowerResult* out,
-              std::string* error) {
+              std::string* error, bool dynamic = false) {
   LowerOptions lower;
+  lower.dynamic = dynamic;
   lower.profile = a.profile == "fbgemm" ? fb::Profile::Fbgemm : fb::Profile::Qnnpack;
   lower.keep_io_layout = !a.nhwc_io;
   lower.keep_float = keep_float;
@@ -432,6 +450,9 @@ bool convert(const Args& a, Report* r, std::vector<uint8_t>* model, std::string*
   if (!import_onnx_file(a.input, a.import, &fp32, error)) return false;
   if (!check_finite_weights(fp32, a.input, error)) return false;
   r->onnx_nodes = fp32.nodes.size();
+  // --keep-float names ONNX nodes, some of which (a Relu) the passes fold away.
+  std::set<std::string> node_names;
+  for (const Node& n : fp32.nodes) node_names.insert(n.name);
   if (!run_default_passes(fp32, error)) {
     *error = a.input + ": " + *error;
     return false;
@@ -455,12 +476,21 @@ bool convert(const Args& a, Report* r, std::vector<uint8_t>* model, std::string*
     r->calib_batches = sq.data.batches();
     r->calib_samples = sq.data.samples;
     r->table = sq.table;
+  } else if (a.mode == "dynamic") {
+    QuantizeConfig config = quantize_config(a);
+    for (const std::string& name : config.keep_float)
+      if (!node_names.count(name))
+        return fail(error, "--keep-float names '" + name + "', which is not a node of " + a.input);
+    if (!quantize_dynamic(fp32, config, error) || !lower_to(fp32, a, config.keep_float, &lowered, error, true) ||
+        !inspect_model(lowered.model, r, error))
+      return false;
   } else if (!inspect_model(lowered.model, r, error)) {
     return false;
   }
   r->model_bytes = lowered.model.size();
   r->quantized_ops = lowered.quantized_ops;
   r->float_ops = lowered.float_ops;
+  r->dynamic_ops = lowered.dynamic_ops;
   *model = std::move(lowered.model);
   return true;
 }
@@ -552,6 +582,12 @@ int qrt_convert_main(int argc, const char* const* argv) {
   if (!report_temp.empty() && !commit_temp_file(report_temp, args.report_json, &error))
     return failed(error + " (" + args.output + " was written)");
   if (!args.quiet) print_report(args, report);
+  if (!args.quiet && args.mode == "dynamic" && report.dynamic_ops == 0)
+    std::fprintf(stderr,
+                 "qrt-convert: warning: --mode dynamic quantized nothing: %s has no Gemm or MatMul "
+                 "with constant 2-D weights (what nn.Linear exports) outside --keep-float, so %s "
+                 "runs entirely in float32\n",
+                 args.input.c_str(), args.output.c_str());
   return 0;
 }
 

@@ -27,8 +27,15 @@ double get(const Value& v, size_t i) {
   return 0;
 }
 
+// Floats out of int64's range saturate and NaN gives 0 (a C++ cast of those
+// is undefined; ONNX leaves the Cast result unspecified). Found by tests/fuzz.
 int64_t get_int(const Value& v, size_t i) {
-  return v.type == ElemType::i64 ? v.as<int64_t>()[i] : static_cast<int64_t>(get(v, i));
+  if (v.type == ElemType::i64) return v.as<int64_t>()[i];
+  const double x = std::trunc(get(v, i));
+  if (std::isnan(x)) return 0;
+  if (x <= -9223372036854775808.0) return std::numeric_limits<int64_t>::min();
+  if (x >= 9223372036854775808.0) return std::numeric_limits<int64_t>::max();
+  return static_cast<int64_t>(x);
 }
 
 // ONNX Cast: float -> int truncates toward zero; out of range saturates here.

@@ -111,6 +111,7 @@ class Lowerer {
     result->model = b_.finish();
     result->quantized_ops = quantized_ops_;
     result->float_ops = float_ops_;
+    result->dynamic_ops = dynamic_ops_;
     return true;
   }
 
@@ -263,6 +264,10 @@ class Lowerer {
   bool lower_node(const Node& n);
   bool lower_conv(const Node& n);
   bool lower_gemm(const Node& n);
+  // FULLY_CONNECTED for node n with weights wdata [nout, kin] (from w):
+  // u8 when n runs quantized, f32 with int8 weights when dynamic, else f32.
+  bool add_fully_connected(const Node& n, const Value& w, const std::vector<uint8_t>& wdata, int32_t nout,
+                           int32_t kin, const std::vector<float>& bias);
   bool lower_matmul(const Node& n);
   bool lower_pool(const Node& n);
   bool lower_elementwise(const Node& n, OpCode code);
@@ -294,7 +299,7 @@ class Lowerer {
   std::map<Key, int> cache_;
   std::vector<Layout> home_;
   std::vector<int> alias_;
-  int quantized_ops_ = 0, float_ops_ = 0;
+  int quantized_ops_ = 0, float_ops_ = 0, dynamic_ops_ = 0;
 };
 
 bool Lowerer::lower_node(const Node& n) {
@@ -446,15 +451,28 @@ bool Lowerer::lower_gemm(const Node& n) {
       return fail(n, "bias C must be a constant of N elements or a scalar");
     for (int32_t j = 0; j < nout; ++j) bias.push_back(beta * c.as<float>()[c.elements() == 1 ? 0 : j]);
   }
-  const bool quant = runs_quantized(n, {0}) && !bmat.quant.scale.empty();
-  const int wt = quant ? quantized_weights(bmat, wdata, {nout, kin})
-                       : b_.add_constant(bmat.name, {nout, kin}, DType::F32, wdata.data(), wdata.size());
+  return add_fully_connected(n, bmat, wdata, nout, kin, bias);
+}
+
+bool Lowerer::add_fully_connected(const Node& n, const Value& w, const std::vector<uint8_t>& wdata,
+                                  int32_t nout, int32_t kin, const std::vector<float>& bias) {
+  const bool weights_quantized = !w.quant.scale.empty();
+  const bool quant = runs_quantized(n, {0}) && weights_quantized;
+  // Imported (QDQ) weight params that do not fit [nout, kin] leave the op float.
+  const size_t scales = w.quant.scale.size();
+  const bool dynamic = !quant && weights_quantized && o_.dynamic && !o_.keep_float.count(n.name) &&
+                       (scales == 1 || scales == static_cast<size_t>(nout));
+  const int wt = quant || dynamic ? quantized_weights(w, wdata, {nout, kin})
+                                  : b_.add_constant(w.name, {nout, kin}, DType::F32, wdata.data(), wdata.size());
   const int bt = bias.empty() ? -1 : b_.add_constant_f32(n.name + ".bias", {nout}, bias);
   const int in = tensor(n.inputs[0], Layout::plain, quant);
   const int out = define(n.outputs[0], Layout::plain, quant);
   auto [lo, hi] = fused_activation(n);
   b_.add_fully_connected(in, wt, bt, out, lo, hi, n.name);
-  count(quant);
+  if (dynamic)
+    dynamic_ops_++;
+  else
+    count(quant);
   return true;
 }
 
@@ -468,16 +486,8 @@ bool Lowerer::lower_matmul(const Node& n) {
     if (a.shape.size() == 2) return lower_gemm(gemm);
     // [..., K] x [K, N]: FULLY_CONNECTED takes any leading dims.
     std::vector<uint8_t> wdata = permute(bmat.data, bmat.shape, {1, 0}, 4);
-    const int32_t nout = static_cast<int32_t>(bmat.shape[1]), kin = static_cast<int32_t>(bmat.shape[0]);
-    const bool quant = runs_quantized(n, {0}) && !bmat.quant.scale.empty();
-    const int wt = quant ? quantized_weights(bmat, wdata, {nout, kin})
-                         : b_.add_constant(bmat.name, {nout, kin}, DType::F32, wdata.data(), wdata.size());
-    const int in = tensor(n.inputs[0], Layout::plain, quant);
-    const int out = define(n.outputs[0], Layout::plain, quant);
-    auto [lo, hi] = fused_activation(n);
-    b_.add_fully_connected(in, wt, -1, out, lo, hi, n.name);
-    count(quant);
-    return true;
+    return add_fully_connected(n, bmat, wdata, static_cast<int32_t>(bmat.shape[1]),
+                               static_cast<int32_t>(bmat.shape[0]), {});
   }
   const int a = tensor(n.inputs[0], Layout::plain, false);
   const int b = tensor(n.inputs[1], Layout::plain, false);

@@ -25,6 +25,10 @@ struct LowerOptions {
   bool expose_all = false;
   // Nodes (by name) that must run in f32 even when quantized params exist.
   std::set<std::string> keep_float;
+  // Dynamic quantization: a FULLY_CONNECTED whose weights carry params and
+  // whose activations do not runs on f32 in/out with int8 weights (the
+  // runtime quantizes the input per call) instead of on f32 weights.
+  bool dynamic = false;
   std::string producer = "qrt-convert";
 };
 
@@ -35,6 +39,7 @@ struct LowerResult {
   std::vector<std::pair<int, int>> observed;
   int quantized_ops = 0;
   int float_ops = 0;
+  int dynamic_ops = 0;  // counted in neither of the above
 };
 
 // Fails with a message naming the node and what is unsupported.

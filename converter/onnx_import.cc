@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
@@ -360,6 +361,97 @@ bool check_divisor_attributes(const onnx::GraphProto& g, const std::string& labe
   return true;
 }
 
+// Nodes must have the input and output counts their schema allows: ONNX's
+// shape inference reports a mismatch only as a swallowed error, and the
+// lowering would index inputs that are not there (a Gemm with one input;
+// found by tests/fuzz). Ops without a schema are refused later by name.
+bool check_node_arity(const onnx::GraphProto& g, int64_t opset, const std::string& label,
+                      std::string* error) {
+  for (const auto& node : g.node()) {
+    for (const auto& a : node.attribute()) {
+      if (a.has_g() && !check_node_arity(a.g(), opset, label, error)) return false;
+      for (const auto& sub : a.graphs())
+        if (!check_node_arity(sub, opset, label, error)) return false;
+    }
+    if (!node.domain().empty() && node.domain() != "ai.onnx") continue;
+    const onnx::OpSchema* schema =
+        onnx::OpSchemaRegistry::Schema(node.op_type(), static_cast<int>(opset), "");
+    if (!schema) continue;
+    auto range = [](int lo, int hi) {
+      return hi == lo ? std::to_string(lo)
+             : hi == std::numeric_limits<int>::max() ? std::to_string(lo) + " or more"
+                                                     : std::to_string(lo) + " to " + std::to_string(hi);
+    };
+    const std::string what = "node '" + node.name() + "' (" + node.op_type() + ") has ";
+    if (node.input_size() < schema->min_input() || node.input_size() > schema->max_input())
+      return fail(error, label, what + std::to_string(node.input_size()) + " inputs; opset " +
+                                    std::to_string(opset) + " allows " +
+                                    range(schema->min_input(), schema->max_input()));
+    if (node.output_size() < schema->min_output() || node.output_size() > schema->max_output())
+      return fail(error, label, what + std::to_string(node.output_size()) + " outputs; opset " +
+                                    std::to_string(opset) + " allows " +
+                                    range(schema->min_output(), schema->max_output()));
+  }
+  return true;
+}
+
+// ONNX's Conv shape inference takes a missing kernel_shape from the
+// weight's dims and then indexes the dilations (sized by the input's rank)
+// with it: a weight of higher rank than the input reads past the end inside
+// libonnx (found by tests/fuzz). So every convolution gets its kernel_shape
+// written out here, from the weight's dims as ONNX defines the default, and
+// libonnx's own rank check then refuses the mismatch. Weights are traced
+// through the nodes that keep a shape (PyTorch's QDQ exports dequantize
+// them); a convolution whose weight shape is not known before inference is
+// refused rather than handed to libonnx. Subgraphs see the outer scope.
+using Dims = std::unordered_map<std::string, std::vector<int64_t>>;
+
+bool add_kernel_shapes(onnx::GraphProto* g, Dims known, const std::string& label,
+                       std::string* error) {
+  for (const auto& t : g->initializer()) known[t.name()].assign(t.dims().begin(), t.dims().end());
+  static const std::unordered_set<std::string> kKeepShape = {
+      "Identity", "Cast", "DequantizeLinear", "QuantizeLinear", "Neg", "Abs"};
+  // Weight input index per convolution op.
+  static const std::unordered_map<std::string, int> kWeight = {
+      {"Conv", 1}, {"ConvTranspose", 1}, {"ConvInteger", 1}, {"QLinearConv", 3}};
+  for (auto& node : *g->mutable_node()) {
+    for (auto& a : *node.mutable_attribute()) {
+      if (a.has_g() && !add_kernel_shapes(a.mutable_g(), known, label, error)) return false;
+      for (auto& sub : *a.mutable_graphs())
+        if (!add_kernel_shapes(&sub, known, label, error)) return false;
+    }
+    const std::string& op = node.op_type();
+    if (op == "Constant" && node.output_size() == 1) {
+      for (const auto& a : node.attribute())
+        if (a.name() == "value" && a.has_t())
+          known[node.output(0)].assign(a.t().dims().begin(), a.t().dims().end());
+    } else if (kKeepShape.count(op) && node.input_size() >= 1 && node.output_size() >= 1) {
+      auto it = known.find(node.input(0));
+      if (it != known.end()) known[node.output(0)] = it->second;
+    }
+    auto w = kWeight.find(op);
+    if (w == kWeight.end()) continue;
+    bool has_kernel_shape = false;
+    for (const auto& a : node.attribute()) has_kernel_shape |= a.name() == "kernel_shape";
+    if (has_kernel_shape) continue;
+    const std::string what = "node '" + node.name() + "' (" + op + ")";
+    auto dims = node.input_size() > w->second ? known.find(node.input(w->second)) : known.end();
+    if (dims == known.end())
+      return fail(error, label, what + " has no kernel_shape attribute and its weight's shape "
+                                       "is not known before shape inference; re-export with "
+                                       "kernel_shape set");
+    if (dims->second.size() < 3)
+      return fail(error, label, what + ": the weight has rank " +
+                                    std::to_string(dims->second.size()) + ", a convolution's "
+                                    "needs at least 3");
+    onnx::AttributeProto* a = node.add_attribute();
+    a->set_name("kernel_shape");
+    a->set_type(onnx::AttributeProto::INTS);
+    for (size_t i = 2; i < dims->second.size(); ++i) a->add_ints(dims->second[i]);
+  }
+  return true;
+}
+
 }  // namespace
 
 bool import_onnx_bytes(const void* data, size_t size, const std::string& label,
@@ -399,6 +491,8 @@ bool import_onnx_bytes(const void* data, size_t size, const std::string& label,
     if (!inputs.count(kv.first))
       return fail(error, label, "--fix-input names '" + kv.first + "', which is not a graph input");
   if (!check_divisor_attributes(model.graph(), label, error)) return false;
+  if (!check_node_arity(model.graph(), opset, label, error)) return false;
+  if (!add_kernel_shapes(model.mutable_graph(), {}, label, error)) return false;
   // Shapes inferred before may contradict the new input shapes: drop them.
   model.mutable_graph()->clear_value_info();
   try {

@@ -26,6 +26,17 @@ bool constant_2d(const Graph& g, int v) {
          value(g, v).shape.size() == 2;
 }
 
+// Gemm and MatMul as nn.Linear exports them: what lowers to FULLY_CONNECTED
+// with the weights as they are in the graph (lower.cc scales them by alpha).
+bool linear_kind(const Graph& g, const Node& n) {
+  if (n.inputs.size() < 2 || !activation(g, n.inputs[0])) return false;
+  const size_t rank = value(g, n.inputs[0]).shape.size();
+  if (n.op == "Gemm")
+    return rank == 2 && constant_2d(g, n.inputs[1]) && n.get_int("transA", 0) == 0 &&
+           n.get_float("alpha", 1.f) == 1.f;
+  return n.op == "MatMul" && rank >= 2 && constant_2d(g, n.inputs[1]);
+}
+
 // Ops PyTorch eager mode quantizes with their own output observer (the
 // shapes and constness its quantized modules accept).
 bool observed_kind(const Graph& g, const Node& n) {
@@ -39,10 +50,7 @@ bool observed_kind(const Graph& g, const Node& n) {
     return x.shape.size() == 4 && w >= 0 && value(g, w).is_constant &&
            value(g, w).type == ElemType::f32 && value(g, w).shape.size() == 4;
   }
-  if (op == "Gemm")
-    return x.shape.size() == 2 && constant_2d(g, n.inputs[1]) && n.get_int("transA", 0) == 0 &&
-           n.get_float("alpha", 1.f) == 1.f;
-  if (op == "MatMul") return x.shape.size() >= 2 && constant_2d(g, n.inputs[1]);
+  if (op == "Gemm" || op == "MatMul") return linear_kind(g, n);
   if (op == "Add" || op == "Mul")
     return n.inputs.size() == 2 && activation(g, n.inputs[1]) && value(g, n.inputs[1]).shape == x.shape;
   if (op == "Concat") {
@@ -123,6 +131,12 @@ QuantizeConfig default_qconfig(fb::Profile profile) {
   c.weight.qint8 = true;
   c.weight.scheme = QScheme::symmetric;
   c.weight.kind = profile == fb::Profile::Fbgemm ? ObserverKind::per_channel_min_max : ObserverKind::min_max;
+  return c;
+}
+
+QuantizeConfig default_dynamic_qconfig(fb::Profile profile) {
+  QuantizeConfig c = default_qconfig(profile);
+  c.weight.kind = ObserverKind::min_max;
   return c;
 }
 
@@ -277,6 +291,17 @@ bool apply_quantization(Graph& g, const QuantTable& table, std::string* error) {
   }
   fuse_activations(g);
   return true;
+}
+
+bool quantize_dynamic(Graph& g, const QuantizeConfig& config, std::string* error) {
+  QuantPlan plan;
+  for (const Node& n : g.nodes) {
+    if (config.keep_float.count(n.name) || !linear_kind(g, n)) continue;
+    const Value& w = value(g, n.inputs[1]);
+    if (w.quant.scale.empty()) plan.weights.push_back({w.name, weight_axis(n)});
+  }
+  QuantTable table;
+  return observe_weights(g, plan, config, &table, error) && apply_quantization(g, table, error);
 }
 
 }  // namespace qrt::convert

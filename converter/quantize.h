@@ -86,4 +86,24 @@ void resolve_aliases(const QuantPlan& plan, QuantTable* table);
 // come from the same model and passes as the planned graph (any batch size).
 bool apply_quantization(Graph& g, const QuantTable& table, std::string* error);
 
+// Post-training dynamic quantization, as torch.ao.quantization.quantize_dynamic
+// (model, {nn.Linear}, dtype=torch.qint8): the nodes that lower to
+// FULLY_CONNECTED with constant weights (Gemm with alpha 1 and transA 0,
+// MatMul with a constant 2-D right operand) get int8 weights from the weight
+// observer; their activations stay float32 and the runtime quantizes them per
+// call (NUMERICS.md "Dynamic quantization"). Everything else runs in float32.
+
+// PyTorch's default_dynamic_qconfig, the same for every engine:
+// MinMaxObserver(qint8, per_tensor_symmetric) weights (per_channel_dynamic_qconfig
+// swaps in PerChannelMinMaxObserver: weight.kind = per_channel_min_max).
+// The activation fields are unused.
+QuantizeConfig default_dynamic_qconfig(fb::Profile profile);
+
+// Runs the weight observer over the weights of `g`'s Linear-like nodes that
+// are not in config.keep_float and attaches the params (apply_quantization);
+// weights that already carry params (an imported QDQ model) keep them. `g`
+// may come fused from passes.h run_default_passes. Lower the result with
+// LowerOptions::dynamic.
+bool quantize_dynamic(Graph& g, const QuantizeConfig& config, std::string* error);
+
 }  // namespace qrt::convert

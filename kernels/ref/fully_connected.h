@@ -2,6 +2,7 @@
 // weights [out_features, in_features] (row per output, as PyTorch stores them).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/params.h"
@@ -25,5 +26,35 @@ void fully_connected_u8s8_ref(const FullyConnectedShape& shape, const uint8_t* i
 // other implementations only to a summation-order tolerance.
 void fully_connected_f32_ref(const FullyConnectedShape& shape, const float* in, const float* w,
                              const float* bias, float act_min, float act_max, float* out);
+
+// Dynamically quantized linear (PyTorch's quantize_dynamic Linear,
+// quantized::linear_dynamic / linear_relu_dynamic): float input and output,
+// int8 symmetric weights, and an input quantized anew at every call.
+struct DynamicLinearParams {
+  Profile profile = Profile::qnnpack;
+  FullyConnectedShape shape;
+  const int8_t* w = nullptr;         // [out_features, in_features], zero point 0
+  const float* w_scales = nullptr;   // out_features entries when per_channel, else one
+  bool per_channel = false;
+  const float* bias = nullptr;       // out_features entries, or null
+  float act_min = -INFINITY, act_max = INFINITY;
+};
+
+// 1. min/max of the whole input, ChooseQuantizationParams (choose_qparams.h)
+//    over 0..255; fbgemm passes reduce_range (0..127), qnnpack ignores it.
+//    s = f32(scale), inv = f32(1 / s).
+// 2. quantize into scratch (batch * in_features bytes):
+//      qnnpack: q = clamp(zp + rne(f32(x * inv)), 0, 255)   (static quantize)
+//      fbgemm:  q = clamp(rne(fma(x, inv, zp)), 0, 255)      (one rounding)
+// 3. acc = sum_k (q - zp) * w;  out = f32(f32(float(acc) * f32(w_scale[c] * s)) + bias[c]),
+//    clamped to [act_min, act_max]. Without a bias qnnpack still adds 0.f
+//    (its packed bias is zeros), fbgemm adds nothing.
+// The same accumulator bound as fully_connected_u8s8_ref: in_features <=
+// kMaxAccumulationDepth keeps acc exact in int32 (|q - zp| <= 255, |w| <= 128).
+// An input holding NaN or an infinity makes every output NaN (PyTorch throws:
+// ChooseQuantizationParams refuses a NaN range, an infinite one gives an
+// infinite requantization scale).
+void fully_connected_dynamic_ref(const DynamicLinearParams& p, const float* in, uint8_t* scratch,
+                                 float* out);
 
 }  // namespace qrt::kernels

@@ -99,6 +99,12 @@ int adaptive_end(int o, int in, int out) {
 
 }  // namespace
 
+int64_t adaptive_window_taps(int in, int out) {
+  int64_t taps = 0;
+  for (int o = 0; o < out; ++o) taps += adaptive_end(o, in, out) - adaptive_start(o, in, out);
+  return taps;
+}
+
 int64_t pooled_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
                     int64_t pad_end, int64_t dilation, bool ceil_mode) {
   const int64_t span = dilation * (kernel - 1) + 1;

@@ -93,6 +93,12 @@ void avg_pool2d_f32_ref(const Pool2DWindow& shape, bool count_include_pad,
 void adaptive_avg_pool2d_u8_ref(const AdaptivePool2DShape& shape, const AvgPoolParams& p,
                                 const uint8_t* in, uint8_t* out);
 
+// The window lengths of adaptive pooling from `in` to `out` along one
+// dimension, summed: the taps per channel are the product of the two
+// dimensions' sums. Up to in + out; an output larger than its input in one
+// dimension and much smaller in the other costs far more than either tensor.
+int64_t adaptive_window_taps(int in, int out);
+
 // Float adaptive average pooling: window sum / window area, integer bounds
 // floor(o * in / out) and ceil((o + 1) * in / out).
 void adaptive_avg_pool2d_f32_ref(const AdaptivePool2DShape& shape, const float* in, float* out);

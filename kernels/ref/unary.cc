@@ -23,9 +23,10 @@ bool is_pytorch_hard_sigmoid(float alpha, float beta) {
 bool usable_scale(float s) { return std::isnormal(s) && s > 0.f; }
 
 // Table entry of QNNPACK's lookup-table operators: v clamped to the output
-// range in float, then lrintf.
+// range in float, then lrintf. NaN (inf * 0 under absurd scales; found by
+// tests/fuzz) gives 0, the low byte of what lrintf returns for it on x86.
 uint8_t lut_round(float v) {
-  v = v < 0.f ? 0.f : v;
+  v = v >= 0.f ? v : 0.f;
   v = v > 255.f ? 255.f : v;
   return static_cast<uint8_t>(std::nearbyint(v));
 }

@@ -16,10 +16,22 @@ namespace qrt::fuzz {
 
 // Absurd models must be refused at prepare, not allocated.
 constexpr size_t kMaxArenaBytes = size_t{64} << 20;
-// Larger models are prepared but not run: a few kilobytes of model can ask
-// for minutes of arithmetic, and the fuzzer hunts memory errors, not slow
-// models.
+// Larger models, and models whose operators report more multiply-adds in
+// all, are prepared but not run: a few hundred bytes of model can ask for
+// minutes of arithmetic (an adaptive pool that widens one dimension and
+// narrows the other), and the fuzzer hunts memory errors, not slow models.
 constexpr size_t kMaxInvokeArenaBytes = size_t{8} << 20;
+constexpr uint64_t kMaxInvokeMacs = uint64_t{64} << 20;
+
+inline uint64_t total_macs(const qrt_interpreter* it) {
+  uint64_t macs = 0;
+  for (int32_t i = 0; i < qrt_op_count(it); ++i) {
+    qrt_op_profile op;
+    if (qrt_op_profile_at(it, i, &op) != QRT_OK) std::abort();
+    macs += op.macs;
+  }
+  return macs;
+}
 
 // Input values follow the model bytes: deterministic, so a saved input
 // replays exactly. Floats stay finite and small, the way real inputs are;
@@ -59,7 +71,8 @@ inline void run_model(const uint8_t* data, size_t size) {
       // Inputs are filled only for models that run: filling tens of MiB
       // byte by byte for a model that is then not invoked only slows the
       // fuzzer (it tripped the 30 s timeout under load).
-      const bool run = memory.total_bytes <= kMaxInvokeArenaBytes;
+      const bool run =
+          memory.total_bytes <= kMaxInvokeArenaBytes && total_macs(it) <= kMaxInvokeMacs;
       // A prepared interpreter must accept inputs of exactly the type and
       // size it reports, and report every output it counts.
       std::vector<uint8_t> bytes;

@@ -356,6 +356,11 @@ TEST_CASE("conv_pool: adaptive_avg_pool2d windows and multipliers") {
   CHECK(out[0] == 10);
   CHECK(out[1] == 16);  // 15.5 -> 16 (even)
   CHECK(out[2] == 21);
+  // The taps per dimension are the window lengths summed: 3 + 3 + 3 and 1 + 2 + 1.
+  CHECK(k::adaptive_window_taps(7, 3) == 9);
+  CHECK(k::adaptive_window_taps(2, 3) == 4);
+  CHECK(k::adaptive_window_taps(65544, 3) == 65544);
+  CHECK(k::adaptive_window_taps(5, 63489) == 63489 + 4);
 }
 
 TEST_CASE("conv_pool: adaptive_avg_pool2d_u8 QNNPACK's fixed multiplier (PyTorch)") {

@@ -218,7 +218,10 @@ def main():
     if not torch.__version__.startswith("1.13"):
         sys.exit("make_converter_models.py: needs PyTorch 1.13 (found %s)" % torch.__version__)
     torch.backends.quantized.engine = "qnnpack"
-    shutil.rmtree(OUT, ignore_errors=True)
+    for entry in os.listdir(OUT) if os.path.isdir(OUT) else []:
+        path = os.path.join(OUT, entry)
+        if entry != "dynamic":  # make_dynamic_models.py's
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     os.makedirs(os.path.join(OUT, "small_cnn_calib"))
     rng = np.random.default_rng(1913)
 

@@ -638,3 +638,21 @@ TEST_CASE("per-operator profiles name each op and count MACs") {
   CHECK(p.macs == 8u * 8 * 8 * 3 * 3 * 3);
   CHECK(qrt_op_profile_at(m.it, 11, &p) == QRT_INVALID_ARGUMENT);
 }
+
+TEST_CASE("an adaptive pool's MAC count is its taps, not its input size (fuzz finding)") {
+  // 424 bytes that pool (1, 5, 65544, 4) to (1, 63489, 3, 4): tiny tensors,
+  // 10^10 taps. The loader fuzzer skips invoke above a MAC budget, so the
+  // count has to be honest.
+  const std::string path =
+      std::string(QRT_TEST_DATA_DIR) + "/fuzz/model/adaptive_pool_widen_narrow_timeout.qrt";
+  qrt_model* model = nullptr;
+  REQUIRE_MESSAGE(qrt_model_from_file(path.c_str(), &model) == QRT_OK, qrt_last_error());
+  qrt_interpreter* it = nullptr;
+  REQUIRE_MESSAGE(qrt_interpreter_create(model, nullptr, &it) == QRT_OK, qrt_last_error());
+  qrt_op_profile p;
+  REQUIRE(qrt_op_profile_at(it, 0, &p) == QRT_OK);
+  CHECK(std::string(p.kind) == "ADAPTIVE_AVG_POOL_2D");
+  CHECK(p.macs == uint64_t{4} * (63489 + 4) * 65544);
+  qrt_interpreter_free(it);
+  qrt_model_free(model);
+}

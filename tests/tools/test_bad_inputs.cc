@@ -358,6 +358,16 @@ onnx::ModelProto poisoned_weights(float v, std::string* name) {
 
 // X f32 [2, 3, 3] -> Det (node "det_node") -> Y f32 [2]: valid ONNX with
 // an operator qrt does not implement.
+// small_cnn with the batch dimension of its input and output named instead
+// of fixed, as torch.onnx.export writes them with dynamic_axes.
+onnx::ModelProto dynamic_batch_model() {
+  onnx::ModelProto m = read_onnx(small_cnn());
+  for (auto* v : {m.mutable_graph()->mutable_input(0), m.mutable_graph()->mutable_output(0)})
+    v->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param(
+        "batch_size");
+  return m;
+}
+
 onnx::ModelProto det_model() {
   onnx::ModelProto m;
   m.set_ir_version(8);
@@ -505,6 +515,12 @@ TEST_CASE("bad inputs: qrt-convert refuses each with one message and writes no o
          return fp32(t.file("det.onnx"), out);
        },
        {"det.onnx", "det_node", "Det", "not supported"}},
+      {"a dynamic input dimension without --input-shape",
+       [](const TempDir& t, const std::string& out) {
+         write_onnx(t.file("dyn.onnx"), dynamic_batch_model());
+         return fp32(t.file("dyn.onnx"), out);
+       },
+       {"dyn.onnx", "'x'", "batch_size", "--input-shape x="}},
       // The weights.
       {"NaN in weights",
        [](const TempDir& t, const std::string& out) {
@@ -665,6 +681,14 @@ TEST_CASE("bad inputs: qrt-convert refuses each with one message and writes no o
   CHECK(ok.code == 0);
   CHECK(fs::file_size(tmp.file("m.qrt")) > 1024);
   CHECK(entries(tmp.path.string()).size() == 4);  // c.npy, m.qrt, stdout.txt, stderr.txt
+  // The fix the dynamic-dimension message names works.
+  write_onnx(tmp.file("dyn.onnx"), dynamic_batch_model());
+  const ToolResult fixed = run_tool(
+      convert_command(),
+      {tmp.file("dyn.onnx"), "-o", tmp.file("dyn.qrt"), "--input-shape", "x=1,3,12,12", "-q"}, tmp);
+  CAPTURE(fixed.err);
+  CHECK(fixed.code == 0);
+  CHECK(fs::is_regular_file(tmp.file("dyn.qrt")));
 }
 
 #endif  // QRT_CONVERT_COMMAND

@@ -26,6 +26,40 @@ struct FullyConnectedData {
 // As for CONV_2D: below this many MACs a hand-off costs about what the chunk does.
 constexpr int64_t kMinChunkMacs = int64_t{1} << 17;
 
+// Everything is checked by the caller; the input is quantized per call into
+// scratch, on the caller's thread.
+qrt_status prepare_dynamic(OpContext& ctx, const fb::FullyConnectedOptions& o, int32_t n,
+                           int32_t k) {
+  const Tensor& in = *ctx.input(0);
+  const Tensor& w = *ctx.input(1);
+  const Tensor* bias = ctx.input(2);
+  ctx.kernel = "fully_connected_dynamic_ref";
+  // One slice, not request_scratch's one per thread: the kernel runs once.
+  ctx.scratch_bytes = in.elements;
+  kernels::DynamicLinearParams* p = ctx.persistent->take<kernels::DynamicLinearParams>(1);
+  if (ctx.persistent->sizing()) return QRT_OK;
+  *p = kernels::DynamicLinearParams{};
+  p->profile = ctx.profile;
+  p->shape.batch = static_cast<int>(in.elements / static_cast<size_t>(k));
+  p->shape.in_features = k;
+  p->shape.out_features = n;
+  p->w = w.as<int8_t>();
+  p->w_scales = w.scales;
+  p->per_channel = w.per_channel;
+  p->bias = bias ? bias->as<float>() : nullptr;
+  p->act_min = o.act_min();
+  p->act_max = o.act_max();
+  ctx.data = p;
+  return QRT_OK;
+}
+
+qrt_status eval_dynamic(OpContext& ctx) {
+  const auto& p = *static_cast<const kernels::DynamicLinearParams*>(ctx.data);
+  kernels::fully_connected_dynamic_ref(p, ctx.input(0)->as<float>(), ctx.scratch,
+                                       ctx.output(0)->as<float>());
+  return QRT_OK;
+}
+
 }  // namespace
 
 qrt_status prepare_fully_connected(OpContext& ctx) {
@@ -57,11 +91,14 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
     return op_fail(ctx, QRT_INVALID_MODEL, "activation range [%g, %g] is empty",
                    static_cast<double>(o.act_min()), static_cast<double>(o.act_max()));
   const bool quant = in.dtype == DType::U8;
-  if (quant) {
+  // F32 input with S8 weights marks PyTorch's dynamically quantized Linear:
+  // the u8 path's weight checks, a float output.
+  const bool dynamic = in.dtype == DType::F32 && w.dtype == DType::S8;
+  if (quant || dynamic) {
     s = expect_dtype(ctx, w, "weights", DType::S8);
-    if (s == QRT_OK) s = expect_dtype(ctx, out, "output", DType::U8);
-    if (s == QRT_OK) s = expect_per_tensor_quant(ctx, in, "input");
-    if (s == QRT_OK) s = expect_per_tensor_quant(ctx, out, "output");
+    if (s == QRT_OK) s = expect_dtype(ctx, out, "output", dynamic ? DType::F32 : DType::U8);
+    if (s == QRT_OK && quant) s = expect_per_tensor_quant(ctx, in, "input");
+    if (s == QRT_OK && quant) s = expect_per_tensor_quant(ctx, out, "output");
     if (s == QRT_OK) s = check_weight_quant(ctx, w, n);
     if (s != QRT_OK) return s;
     if (k > kernels::kMaxAccumulationDepth)
@@ -74,6 +111,8 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
     if (s == QRT_OK) s = expect_dtype(ctx, out, "output", DType::F32);
     if (s != QRT_OK) return s;
   }
+  ctx.macs = static_cast<uint64_t>(out.elements) * static_cast<uint64_t>(k);
+  if (dynamic) return prepare_dynamic(ctx, o, n, k);
 
   // Both passes carve the same packed size: it depends only on n, k and the
   // interpreter's tier.
@@ -85,7 +124,6 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
   RequantArrays arrays = take_requant_arrays(ctx, quant, n, w.per_channel);
   // 64-byte aligned by Carver; pack() needs 4.
   void* packed = gemm ? ctx.persistent->take<uint8_t>(gemm->packed_bytes(n, k)) : nullptr;
-  ctx.macs = static_cast<uint64_t>(out.elements) * static_cast<uint64_t>(k);
   if (ctx.persistent->sizing()) return QRT_OK;
 
   d->shape = kernels::FullyConnectedShape{};
@@ -118,6 +156,8 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
 }
 
 qrt_status eval_fully_connected(OpContext& ctx) {
+  if (ctx.input(0)->dtype == DType::F32 && ctx.input(1)->dtype == DType::S8)
+    return eval_dynamic(ctx);
   const FullyConnectedData& d = *static_cast<const FullyConnectedData*>(ctx.data);
   const Tensor& in = *ctx.input(0);
   const Tensor& w = *ctx.input(1);

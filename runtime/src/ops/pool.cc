@@ -249,7 +249,9 @@ qrt_status prepare_adaptive_avg_pool2d(OpContext& ctx) {
                      static_cast<double>(in.scale), static_cast<double>(out.scale));
   }
   AdaptiveAvgPoolData* d = ctx.persistent->take<AdaptiveAvgPoolData>(1);
-  ctx.macs = in.elements;
+  ctx.macs = static_cast<uint64_t>(int64_t{in.dims[0]} * in.dims[3] *
+                                   kernels::adaptive_window_taps(in_h, out_h) *
+                                   kernels::adaptive_window_taps(in_w, out_w));
   if (ctx.persistent->sizing()) return QRT_OK;
   d->shape = kernels::AdaptivePool2DShape{};
   d->shape.batch = in.dims[0];
