@@ -197,6 +197,29 @@ struct QuantizeKernel {
 const QuantizeKernel* select_quantize_kernel(Isa isa);
 
 // ---------------------------------------------------------------------------
+// Dynamically quantized linear (PyTorch's quantize_dynamic Linear, and the
+// input-to-hidden and hidden-to-hidden linears of its LSTM/GRU): float rows
+// in, float rows out, exactly as fully_connected_dynamic_ref, all rows of
+// one call sharing one input quantization.
+
+struct DynamicLinearKernel {
+  const char* name;  // e.g. "dynamic_linear_ref"
+  Isa isa;
+  size_t (*packed_bytes)(int n, int k);
+  // Prepare-time only. p.shape.batch is ignored (run takes the row count);
+  // p.w, p.w_scales and p.bias must outlive packed (a kernel may keep them).
+  void (*pack)(const DynamicLinearParams& p, void* packed);
+  size_t (*scratch_bytes)(int rows, int k);
+  // in: rows x k floats, out: rows x n floats, both contiguous. No
+  // allocation; scratch holds scratch_bytes(rows, k).
+  void (*run)(const void* packed, int rows, const float* in, float* out, void* scratch);
+};
+
+// Never null: a tier without a fast kernel (and Isa::ref) gets the table
+// that runs fully_connected_dynamic_ref.
+const DynamicLinearKernel* select_dynamic_linear_kernel(Isa isa);
+
+// ---------------------------------------------------------------------------
 // Transpose: the vector part of transpose_tiled (kernels/transpose_tiled.h),
 // which matches transpose_ref byte for byte for every permutation.
 

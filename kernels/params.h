@@ -2,6 +2,7 @@
 // Kernels know nothing of tensors or models: pointers, shapes and these.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -45,6 +46,17 @@ struct FullyConnectedShape {
   int batch = 1;
   int in_features = 0;
   int out_features = 0;
+};
+
+// A dynamically quantized linear layer (fully_connected_dynamic_ref).
+struct DynamicLinearParams {
+  Profile profile = Profile::qnnpack;
+  FullyConnectedShape shape;
+  const int8_t* w = nullptr;         // [out_features, in_features], zero point 0
+  const float* w_scales = nullptr;   // out_features entries when per_channel, else one
+  bool per_channel = false;
+  const float* bias = nullptr;       // out_features entries, or null
+  float act_min = -INFINITY, act_max = INFINITY;
 };
 
 // NHWC; padding taps are ignored (max) or excluded (average).

@@ -28,18 +28,9 @@ void fully_connected_f32_ref(const FullyConnectedShape& shape, const float* in, 
                              const float* bias, float act_min, float act_max, float* out);
 
 // Dynamically quantized linear (PyTorch's quantize_dynamic Linear,
-// quantized::linear_dynamic / linear_relu_dynamic): float input and output,
-// int8 symmetric weights, and an input quantized anew at every call.
-struct DynamicLinearParams {
-  Profile profile = Profile::qnnpack;
-  FullyConnectedShape shape;
-  const int8_t* w = nullptr;         // [out_features, in_features], zero point 0
-  const float* w_scales = nullptr;   // out_features entries when per_channel, else one
-  bool per_channel = false;
-  const float* bias = nullptr;       // out_features entries, or null
-  float act_min = -INFINITY, act_max = INFINITY;
-};
-
+// quantized::linear_dynamic / linear_relu_dynamic), DynamicLinearParams
+// (params.h): float input and output, int8 symmetric weights, and an input
+// quantized anew at every call.
 // 1. min/max of the whole input, ChooseQuantizationParams (choose_qparams.h)
 //    over 0..255; fbgemm passes reduce_range (0..127), qnnpack ignores it.
 //    s = f32(scale), inv = f32(1 / s).

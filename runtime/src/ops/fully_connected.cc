@@ -26,6 +26,12 @@ struct FullyConnectedData {
 // As for CONV_2D: below this many MACs a hand-off costs about what the chunk does.
 constexpr int64_t kMinChunkMacs = int64_t{1} << 17;
 
+struct DynamicData {
+  const kernels::DynamicLinearKernel* kernel;
+  const void* packed;
+  int rows;
+};
+
 // Everything is checked by the caller; the input is quantized per call into
 // scratch, on the caller's thread.
 qrt_status prepare_dynamic(OpContext& ctx, const fb::FullyConnectedOptions& o, int32_t n,
@@ -33,30 +39,34 @@ qrt_status prepare_dynamic(OpContext& ctx, const fb::FullyConnectedOptions& o, i
   const Tensor& in = *ctx.input(0);
   const Tensor& w = *ctx.input(1);
   const Tensor* bias = ctx.input(2);
-  ctx.kernel = "fully_connected_dynamic_ref";
+  const kernels::DynamicLinearKernel* kernel = kernels::select_dynamic_linear_kernel(ctx.isa);
+  const int rows = static_cast<int>(in.elements / static_cast<size_t>(k));
+  ctx.kernel = kernel->name;
   // One slice, not request_scratch's one per thread: the kernel runs once.
-  ctx.scratch_bytes = in.elements;
-  kernels::DynamicLinearParams* p = ctx.persistent->take<kernels::DynamicLinearParams>(1);
+  ctx.scratch_bytes = kernel->scratch_bytes(rows, k);
+  DynamicData* d = ctx.persistent->take<DynamicData>(1);
+  void* packed = ctx.persistent->take<uint8_t>(kernel->packed_bytes(n, k));
   if (ctx.persistent->sizing()) return QRT_OK;
-  *p = kernels::DynamicLinearParams{};
-  p->profile = ctx.profile;
-  p->shape.batch = static_cast<int>(in.elements / static_cast<size_t>(k));
-  p->shape.in_features = k;
-  p->shape.out_features = n;
-  p->w = w.as<int8_t>();
-  p->w_scales = w.scales;
-  p->per_channel = w.per_channel;
-  p->bias = bias ? bias->as<float>() : nullptr;
-  p->act_min = o.act_min();
-  p->act_max = o.act_max();
-  ctx.data = p;
+  kernels::DynamicLinearParams p;
+  p.profile = ctx.profile;
+  p.shape.in_features = k;
+  p.shape.out_features = n;
+  p.w = w.as<int8_t>();
+  p.w_scales = w.scales;
+  p.per_channel = w.per_channel;
+  p.bias = bias ? bias->as<float>() : nullptr;
+  p.act_min = o.act_min();
+  p.act_max = o.act_max();
+  kernel->pack(p, packed);
+  *d = DynamicData{kernel, packed, rows};
+  ctx.data = d;
   return QRT_OK;
 }
 
 qrt_status eval_dynamic(OpContext& ctx) {
-  const auto& p = *static_cast<const kernels::DynamicLinearParams*>(ctx.data);
-  kernels::fully_connected_dynamic_ref(p, ctx.input(0)->as<float>(), ctx.scratch,
-                                       ctx.output(0)->as<float>());
+  const auto& d = *static_cast<const DynamicData*>(ctx.data);
+  d.kernel->run(d.packed, d.rows, ctx.input(0)->as<float>(), ctx.output(0)->as<float>(),
+                ctx.scratch);
   return QRT_OK;
 }
 
