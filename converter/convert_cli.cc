@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <fnmatch.h>
 #include <sys/stat.h>
 
 #include <onnx/onnx_pb.h>
@@ -33,8 +34,8 @@ const char* kUsage =
     "\n"
     "  -o, --output FILE          the .qrt to write (written atomically)\n"
     "  --mode fp32|static|dynamic float model, post-training static quantization, or\n"
-    "                             dynamic quantization (int8 Linear weights, float\n"
-    "                             activations quantized per call: quantize_dynamic)\n"
+    "                             dynamic quantization (int8 Linear, LSTM and GRU weights,\n"
+    "                             float activations quantized per call: quantize_dynamic)\n"
     "  --profile qnnpack|fbgemm   numeric profile; in static mode also PyTorch's default\n"
     "                             qconfig for that backend (default qnnpack)\n"
     "  --input-shape NAME=D,D,..  fix the shape of a graph input (needed for dynamic dims)\n"
@@ -58,11 +59,20 @@ const char* kUsage =
     "  --histogram-compat torch1.13\n"
     "                             reproduce PyTorch 1.13's HistogramObserver, which\n"
     "                             truncates its range to integers (#83672)\n"
-    "  --keep-float NODE,...      run these ONNX nodes in float32\n"
+    "  --keep-float NODE,...      run these ONNX nodes in float32; a NODE with * ? or [ ]\n"
+    "                             is a glob over node names ('*' crosses '/')\n"
     "  --report-json FILE         also write the conversion report as JSON\n"
     "\n"
     "dynamic mode takes --per-channel and --keep-float; the other static options\n"
-    "need calibration and are refused.\n";
+    "need calibration and are refused. As quantize_dynamic(model, dtype=torch.qint8)\n"
+    "it quantizes nn.Linear modules (Gemm, or MatMul with a constant 2-D weight; a\n"
+    "MatMul + bias Add becomes one op) and LSTM/GRU weights per direction, W and R\n"
+    "each on its own (per row with --per-channel on). F.linear calls inside a\n"
+    "module stay float, as PyTorch leaves them: a Linear-like node whose module\n"
+    "scope in the exported node name ('/layer/self_attn/MatMul') holds other\n"
+    "computation than its bias Add, e.g. nn.MultiheadAttention's in_proj and\n"
+    "out_proj. Names without a scope count as modules; --keep-float '*/attn/*'\n"
+    "keeps more nodes float.\n";
 
 struct Args {
   std::string input, output, mode = "fp32", profile = "qnnpack";
@@ -250,6 +260,7 @@ struct Report {
   int quantized_ops = 0;
   int float_ops = 0;
   int dynamic_ops = 0;  // float in/out, int8 weights
+  std::vector<std::string> functional;  // Linear-like nodes dynamic mode leaves float
   std::map<std::string, int> ops;  // by runtime op kind
   std::vector<LayerError> layers;
   size_t calib_batches = 0;
@@ -384,6 +395,11 @@ void print_report(const Args& a, const Report& r) {
   std::printf("\n  arena: %zu bytes\n  ops:", r.arena_bytes);
   for (const auto& [kind, n] : r.ops) std::printf(" %s %d", kind.c_str(), n);
   std::printf("\n");
+  if (a.mode == "dynamic" && !r.functional.empty()) {
+    std::printf("  float as in quantize_dynamic (F.linear inside a module, not an nn.Linear):");
+    for (const std::string& name : r.functional) std::printf(" %s", name.c_str());
+    std::printf("\n");
+  }
   if (a.mode != "static") return;
   std::printf("  calibration: %zu batches, %lld samples\n", r.calib_batches,
               static_cast<long long>(r.calib_samples));
@@ -445,6 +461,28 @@ bool check_finite_weights(const Graph& g, const std::string& label, std::string*
   return true;
 }
 
+bool is_glob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+// --keep-float globs -> the node names they match (each must match one);
+// plain names pass through for the mode's own check.
+bool expand_keep_float(const std::set<std::string>& patterns, const std::set<std::string>& nodes,
+                       const std::string& label, std::set<std::string>* out, std::string* error) {
+  for (const std::string& p : patterns) {
+    if (!is_glob(p)) {
+      out->insert(p);
+      continue;
+    }
+    size_t matched = 0;
+    for (const std::string& name : nodes)
+      if (fnmatch(p.c_str(), name.c_str(), 0) == 0) {
+        out->insert(name);
+        ++matched;
+      }
+    if (!matched) return fail(error, "--keep-float pattern '" + p + "' matches no node of " + label);
+  }
+  return true;
+}
+
 bool convert(const Args& a, Report* r, std::vector<uint8_t>* model, std::string* error) {
   Graph fp32;
   if (!import_onnx_file(a.input, a.import, &fp32, error)) return false;
@@ -453,6 +491,8 @@ bool convert(const Args& a, Report* r, std::vector<uint8_t>* model, std::string*
   // --keep-float names ONNX nodes, some of which (a Relu) the passes fold away.
   std::set<std::string> node_names;
   for (const Node& n : fp32.nodes) node_names.insert(n.name);
+  std::set<std::string> keep_float;
+  if (!expand_keep_float(a.keep_float, node_names, a.input, &keep_float, error)) return false;
   if (!run_default_passes(fp32, error)) {
     *error = a.input + ": " + *error;
     return false;
@@ -461,7 +501,8 @@ bool convert(const Args& a, Report* r, std::vector<uint8_t>* model, std::string*
   if (!lower_to(fp32, a, {}, &lowered, error)) return false;
   r->fp32_bytes = lowered.model.size();
   if (a.mode == "static") {
-    const QuantizeConfig config = quantize_config(a);
+    QuantizeConfig config = quantize_config(a);
+    config.keep_float = keep_float;
     const GraphFactory factory = onnx_graph_factory(a.input, a.import);
     const bool progress = !a.quiet && stderr_is_terminal();
     StaticQuantization sq;
@@ -478,6 +519,8 @@ bool convert(const Args& a, Report* r, std::vector<uint8_t>* model, std::string*
     r->table = sq.table;
   } else if (a.mode == "dynamic") {
     QuantizeConfig config = quantize_config(a);
+    config.keep_float = keep_float;
+    r->functional = functional_linears(fp32);
     for (const std::string& name : config.keep_float)
       if (!node_names.count(name))
         return fail(error, "--keep-float names '" + name + "', which is not a node of " + a.input);
@@ -532,6 +575,7 @@ GraphFactory onnx_graph_factory(const std::string& path, const ImportOptions& op
                                   "around '" + v.name + "'); convert it without --mode static");
     remove_identities(*g);
     fold_batch_norm(*g);
+    fuse_patterns(*g);
     return true;
   };
 }
@@ -585,7 +629,7 @@ int qrt_convert_main(int argc, const char* const* argv) {
   if (!args.quiet && args.mode == "dynamic" && report.dynamic_ops == 0)
     std::fprintf(stderr,
                  "qrt-convert: warning: --mode dynamic quantized nothing: %s has no Gemm or MatMul "
-                 "with constant 2-D weights (what nn.Linear exports) outside --keep-float, so %s "
+                 "with constant 2-D weights (what nn.Linear exports), LSTM or GRU outside --keep-float, so %s "
                  "runs entirely in float32\n",
                  args.input.c_str(), args.output.c_str());
   return 0;

@@ -1,6 +1,7 @@
 // Constant folding of the shape and type plumbing exporters leave in graphs
 // (Shape, Gather, Cast, ConstantOfShape, Unsqueeze, Concat, ...). These move
 // or convert values exactly; float arithmetic is not folded here.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -50,16 +51,60 @@ void put(Value& v, size_t i, double x, int64_t exact) {
   }
 }
 
-// Computes the (already inferred) output value of node n from constant
-// inputs; false if this op or case is not folded.
-bool fold(const Graph& g, const Node& n, Value* out) {
+// ONNX integer arithmetic wraps like the hardware does; signed overflow in
+// C++ is undefined (a hostile file can ask for it), so it goes unsigned.
+bool int_op(const std::string& op, int64_t x, int64_t y, int64_t* r) {
+  const uint64_t ux = static_cast<uint64_t>(x), uy = static_cast<uint64_t>(y);
+  if (op == "Add") *r = static_cast<int64_t>(ux + uy);
+  else if (op == "Sub") *r = static_cast<int64_t>(ux - uy);
+  else if (op == "Mul") *r = static_cast<int64_t>(ux * uy);
+  else if (op == "Equal") *r = x == y;
+  // ONNX's integer Div truncates toward zero, as C++'s does; INT64_MIN / -1 traps.
+  else if (y == 0 || (x == std::numeric_limits<int64_t>::min() && y == -1)) return false;
+  else *r = x / y;
+  return true;
+}
+
+// ONNX Slice of one axis of length dim: the first index and the count.
+bool slice_range(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t* first, int64_t* count) {
+  if (step == 0) return false;
+  if (dim == 0) {
+    *first = *count = 0;
+    return true;
+  }
+  // Any |step| > dim takes one element at most; clamping keeps the
+  // arithmetic below from overflowing.
+  step = std::clamp<int64_t>(step, -dim - 1, dim + 1);
+  if (start < 0) start += dim;
+  if (end < 0) end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    *count = end > start ? (end - start + step - 1) / step : 0;
+  } else {
+    start = std::clamp<int64_t>(start, 0, dim - 1);
+    end = std::clamp<int64_t>(end, -1, dim - 1);
+    *count = start > end ? (start - end - step - 1) / -step : 0;
+  }
+  *first = start;
+  return true;
+}
+
+}  // namespace
+
+bool fold_node(const Graph& g, const Node& n, Value* out) {
   auto in = [&](size_t k) -> const Value& { return g.values[static_cast<size_t>(n.inputs[k])]; };
   out->data.assign(out->elements() * elem_size(out->type), 0);
   const size_t count = out->elements();
   if (n.op == "Shape") {
+    // Opset 15's start/end pick a range of the dims, clamped as Slice's are.
     const Value& x = in(0);
-    if (count != x.shape.size() || out->type != ElemType::i64) return false;
-    for (size_t i = 0; i < count; ++i) out->as<int64_t>()[i] = x.shape[i];
+    int64_t first = 0, dims = 0;
+    const int64_t rank = static_cast<int64_t>(x.shape.size());
+    if (!slice_range(rank, n.get_int("start", 0), n.get_int("end", rank), 1, &first, &dims) ||
+        count != static_cast<size_t>(dims) || out->type != ElemType::i64)
+      return false;
+    for (size_t i = 0; i < count; ++i) out->as<int64_t>()[i] = x.shape[static_cast<size_t>(first) + i];
     return true;
   }
   if (n.op == "Size") {
@@ -104,6 +149,7 @@ bool fold(const Graph& g, const Node& n, Value* out) {
         const Value& x = in(k);
         if (x.type != out->type) return false;
         const size_t chunk = x.data.size() / outer;
+        if (pos + chunk > out->data.size()) return false;
         std::memcpy(out->data.data() + pos, x.data.data() + o * chunk, chunk);
         pos += chunk;
       }
@@ -146,27 +192,37 @@ bool fold(const Graph& g, const Node& n, Value* out) {
     for (size_t i = 0; i < count; ++i) {
       const int64_t x = get_int(a, a.elements() == 1 ? 0 : i), y = get_int(b, b.elements() == 1 ? 0 : i);
       int64_t r;
-      if (n.op == "Add") r = x + y;
-      else if (n.op == "Sub") r = x - y;
-      else if (n.op == "Mul") r = x * y;
-      else if (n.op == "Equal") r = x == y;
-      else if (y == 0) return false;
-      else r = x / y;
+      if (!int_op(n.op, x, y, &r)) return false;
       put(*out, i, static_cast<double>(r), r);
     }
     return true;
   }
+  // Slices of 1-D constants: `x.shape[1:]` and the like.
+  if (n.op == "Slice" && n.inputs.size() >= 3 && in(0).shape.size() == 1 && in(0).type == out->type) {
+    const Value& x = in(0);
+    for (size_t k = 1; k < n.inputs.size(); ++k)
+      if (n.inputs[k] >= 0 && in(k).elements() != 1) return false;
+    if (n.inputs.size() > 3 && n.inputs[3] >= 0 && get_int(in(3), 0) != 0 && get_int(in(3), 0) != -1) return false;
+    const int64_t step = n.inputs.size() > 4 && n.inputs[4] >= 0 ? get_int(in(4), 0) : 1;
+    int64_t first = 0, len = 0;
+    if (!slice_range(x.shape[0], get_int(in(1), 0), get_int(in(2), 0), step, &first, &len) ||
+        static_cast<size_t>(len) != count)
+      return false;
+    const size_t es = elem_size(x.type);
+    for (size_t i = 0; i < count; ++i)
+      std::memcpy(out->data.data() + i * es,
+                  x.data.data() + static_cast<size_t>(first + static_cast<int64_t>(i) * step) * es, es);
+    return true;
+  }
   return false;
 }
-
-}  // namespace
 
 int fold_constants(Graph& g) {
   int folded = 0;
   for (Node& n : g.nodes) {
     if (n.outputs.size() != 1 || n.outputs[0] < 0) continue;
     Value out = g.values[static_cast<size_t>(n.outputs[0])];
-    if (!fold(g, n, &out)) continue;
+    if (!fold_node(g, n, &out)) continue;
     out.is_constant = true;
     g.values[static_cast<size_t>(n.outputs[0])] = std::move(out);
     n.op = "Identity";  // dead now: its output no longer needs a producer

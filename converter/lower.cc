@@ -11,6 +11,7 @@
 
 #include "kernels/ref/quant_math.h"
 #include "kernels/ref/unary.h"
+#include "passes.h"
 
 namespace qrt::convert {
 
@@ -76,16 +77,20 @@ class Lowerer {
  public:
   Lowerer(const Graph& g, const LowerOptions& o, std::string* error)
       : g_(g), o_(o), error_(error), b_(o.profile), home_(g.values.size(), Layout::plain),
-        alias_(g.values.size()) {
+        alias_(g.values.size()), uses_(g.values.size(), 0) {
     std::iota(alias_.begin(), alias_.end(), 0);
     b_.set_producer(o.producer);
+    for (const Node& n : g.nodes)
+      for (int i : n.inputs)
+        if (i >= 0) uses_[static_cast<size_t>(i)]++;
+    for (int v : g.outputs) uses_[static_cast<size_t>(v)]++;
   }
 
   bool run(LowerResult* result) {
     std::vector<int32_t> inputs;
     for (int v : g_.inputs) inputs.push_back(tensor(v, Layout::plain, false));
     for (const Node& n : g_.nodes)
-      if (!lower_node(n)) return false;
+      if (!skip_.count(&n) && !lower_node(n)) return false;
     std::vector<int32_t> outputs;
     for (int v : g_.outputs) {
       const int r = alias_[static_cast<size_t>(v)];
@@ -142,7 +147,7 @@ class Lowerer {
 
   std::string tensor_name(int v, Layout l, bool quant) const {
     std::string name = val(v).name;
-    const bool canonical = l == Layout::plain && quant == (val(v).type != ElemType::f32);
+    const bool canonical = l == Layout::plain && quant == (val(v).type == ElemType::u8);
     if (canonical) return name;
     if (l == Layout::nhwc) name += ":nhwc";
     if (quant) name += ":q";
@@ -160,8 +165,8 @@ class Lowerer {
     return t;
   }
 
-  int constant(int v, Layout l, bool quant) {
-    const Value& value = val(v);
+  int constant(int v, Layout l, bool quant) { return constant(v, l, quant, val(v)); }
+  int constant(int v, Layout l, bool quant, const Value& value) {
     std::vector<uint8_t> data = value.data;
     const size_t size = elem_size(value.type);
     if (l == Layout::nhwc) data = permute(data, value.shape, {0, 2, 3, 1}, size);
@@ -191,9 +196,12 @@ class Lowerer {
     if (it != cache_.end()) return it->second;
     const Value& value = g_.values[static_cast<size_t>(v)];
     if (value.is_constant) return constant(v, l, quant);
+    if (expand_.count(v)) return expanded_constant(v, l, quant);
+    // A u8 graph input arrives quantized; other types (Gather's i64
+    // indices) arrive as plain numbers.
     if (std::find(g_.inputs.begin(), g_.inputs.end(), v) != g_.inputs.end() &&
-        !cache_.count(Key{v, Layout::plain, value.type != ElemType::f32}))
-      return define(v, Layout::plain, value.type != ElemType::f32);
+        !cache_.count(Key{v, Layout::plain, value.type == ElemType::u8}))
+      return define(v, Layout::plain, value.type == ElemType::u8);
 
     // Prefer a dtype conversion in place, then a layout change; but never
     // dequantize when the float itself exists in the other layout (a float
@@ -246,7 +254,10 @@ class Lowerer {
   // channels][rest], with w.quant's per-tensor or per-channel scales
   // (PyTorch's quantize_per_tensor / quantize_per_channel, zero point 0).
   int quantized_weights(const Value& w, const std::vector<uint8_t>& data, std::vector<int32_t> shape) {
-    const QuantParams& q = w.quant;
+    return quantized_weights(w.name, w.quant, data, std::move(shape));
+  }
+  int quantized_weights(const std::string& name, const QuantParams& q, const std::vector<uint8_t>& data,
+                        std::vector<int32_t> shape) {
     const size_t oc = static_cast<size_t>(shape[0]);
     const size_t per = data.size() / 4 / oc;
     std::vector<int8_t> qw(data.size() / 4);
@@ -258,7 +269,34 @@ class Lowerer {
     }
     QuantParams wq = q;
     wq.axis = 0;
-    return b_.add_constant_s8(w.name, std::move(shape), qw, wq);
+    return b_.add_constant_s8(name, std::move(shape), qw, wq);
+  }
+
+  // An Expand of constants (PyTorch's zero initial state for LSTM/GRU),
+  // made a constant only if something reads it.
+  int expanded_constant(int v, Layout l, bool quant) {
+    const Node& e = g_.nodes[static_cast<size_t>(expand_.at(v))];
+    const Value& in = val(e.inputs[0]);
+    const Value& out = g_.values[static_cast<size_t>(v)];
+    Value c = out;
+    c.is_constant = true;
+    c.type = in.type;
+    const size_t size = elem_size(in.type);
+    c.data.resize(out.elements() * size);
+    const size_t rank = out.shape.size();
+    std::vector<int64_t> in_shape(rank, 1);
+    std::copy(in.shape.begin(), in.shape.end(), in_shape.end() - static_cast<long>(in.shape.size()));
+    std::vector<int64_t> idx(rank, 0);
+    for (size_t k = 0; k < out.elements(); ++k) {
+      int64_t src = 0;
+      for (size_t i = 0; i < rank; ++i) src = src * in_shape[i] + (in_shape[i] == 1 ? 0 : idx[i]);
+      std::memcpy(c.data.data() + k * size, in.data.data() + static_cast<size_t>(src) * size, size);
+      for (size_t i = rank; i-- > 0;) {
+        if (++idx[i] < out.shape[i]) break;
+        idx[i] = 0;
+      }
+    }
+    return constant(v, l, quant, folded_[v] = std::move(c));
   }
 
   bool lower_node(const Node& n);
@@ -277,6 +315,52 @@ class Lowerer {
   bool lower_concat(const Node& n);
   bool lower_softmax(const Node& n, OpCode code);
   bool lower_transpose(const Node& n);
+  bool lower_slice(const Node& n);
+  bool lower_layer_norm(const Node& n);
+  bool lower_rnn(const Node& n);
+  bool lower_reduce(const Node& n, OpCode code);
+  bool lower_pad(const Node& n);
+  bool lower_gather(const Node& n);
+  bool lower_split(const Node& n);
+  bool lower_cast(const Node& n);
+  bool lower_resize(const Node& n);
+  bool lower_conv_transpose(const Node& n);
+  int rnn_initial_state(int v, int dir, int dirs, bool batch_major);
+
+  // An op whose options table is `options` (an fb::...OptionsT).
+  template <class Options>
+  void add_op(OpCode code, std::vector<int32_t> ins, std::vector<int32_t> outs, Options options,
+              const std::string& name) {
+    fb::OpOptionsUnion u;
+    u.Set(std::move(options));
+    b_.add_operator(code, std::move(ins), std::move(outs), u, name);
+  }
+
+  // Op n reading input 0 and writing output 0, both in `layout`.
+  template <class Options>
+  bool add_single(const Node& n, OpCode code, Options options, Layout layout, bool quant) {
+    const int in = tensor(n.inputs[0], layout, quant);
+    const int out = define(n.outputs[0], layout, quant);
+    home_[static_cast<size_t>(n.outputs[0])] = layout;
+    add_op(code, {in}, {out}, std::move(options), n.name);
+    count(quant);
+    return true;
+  }
+
+  bool used(int v) const { return v >= 0 && uses_[static_cast<size_t>(v)] > 0; }
+  // The one node reading v when v is not a graph output, else null.
+  const Node* sole_reader(int v) const {
+    if (uses_[static_cast<size_t>(v)] != 1) return nullptr;
+    for (const Node& m : g_.nodes)
+      if (std::find(m.inputs.begin(), m.inputs.end(), v) != m.inputs.end()) return &m;
+    return nullptr;
+  }
+  // Constant data of v, including an Expand of constants; null otherwise.
+  const Value* constant_data(int v) const {
+    if (val(v).is_constant) return &val(v);
+    auto e = expand_.find(alias_[static_cast<size_t>(v)]);
+    return e == expand_.end() ? nullptr : &val(g_.nodes[static_cast<size_t>(e->second)].inputs[0]);
+  }
 
   // Whether n runs on u8: every activation input and output has params.
   bool runs_quantized(const Node& n, std::initializer_list<int> activation_inputs) const {
@@ -290,6 +374,21 @@ class Lowerer {
     return true;
   }
 
+  // Whether n runs on u8 for an op whose u8 form keeps its input's params
+  // (pad, gather, split, resize): every output must carry exactly those.
+  bool keeps_params(const Node& n) const {
+    if (!runs_quantized(n, {0})) return false;
+    const QuantParams& q = val(n.inputs[0]).quant;
+    for (int o : n.outputs)
+      if (o >= 0 && (val(o).quant.scale != q.scale || val(o).quant.zero_point != q.zero_point)) return false;
+    return q.scale.size() == 1;
+  }
+
+  // Where an elementwise-like op on v works: a 4-D value's home layout.
+  Layout home(int v) const {
+    return val(v).shape.size() == 4 ? home_[static_cast<size_t>(alias_[static_cast<size_t>(v)])] : Layout::plain;
+  }
+
   void count(bool quant) { (quant ? quantized_ops_ : float_ops_)++; }
 
   const Graph& g_;
@@ -299,6 +398,10 @@ class Lowerer {
   std::map<Key, int> cache_;
   std::vector<Layout> home_;
   std::vector<int> alias_;
+  std::vector<int> uses_;
+  std::set<const Node*> skip_;     // folded into an earlier op
+  std::map<int, int> expand_;      // value -> Expand node of constants
+  std::map<int, Value> folded_;    // those values, once materialized
   int quantized_ops_ = 0, float_ops_ = 0, dynamic_ops_ = 0;
 };
 
@@ -307,6 +410,29 @@ bool Lowerer::lower_node(const Node& n) {
   if (op == "Identity" || op == "Dropout") {
     alias_[static_cast<size_t>(n.outputs[0])] = alias_[static_cast<size_t>(n.inputs[0])];
     return true;
+  }
+  if (op == "Expand" && val(n.inputs[0]).is_constant && val(n.inputs[1]).is_constant) {
+    expand_[n.outputs[0]] = static_cast<int>(&n - g_.nodes.data());
+    return true;
+  }
+  if (op == "LSTM" || op == "GRU") return lower_rnn(n);
+  if (op == "Slice") return lower_slice(n);
+  if (op == "LayerNormalization") return lower_layer_norm(n);
+  if (op == "ReduceMean") return lower_reduce(n, OpCode::REDUCE_MEAN);
+  if (op == "ReduceMax") return lower_reduce(n, OpCode::REDUCE_MAX);
+  if (op == "ReduceSum") return lower_reduce(n, OpCode::REDUCE_SUM);
+  if (op == "Pad") return lower_pad(n);
+  if (op == "Gather") return lower_gather(n);
+  if (op == "Split") return lower_split(n);
+  if (op == "Cast") return lower_cast(n);
+  if (op == "Resize" || op == "Upsample") return lower_resize(n);
+  if (op == "ConvTranspose") return lower_conv_transpose(n);
+  if (op == "Gelu") {
+    fb::GeluOptionsT t;
+    t.approximate_tanh = n.get_string("approximate", "none") == "tanh";
+    fb::OpOptionsUnion u;
+    u.Set(std::move(t));
+    return lower_unary(n, OpCode::GELU, u);
   }
   if (op == "Conv") return lower_conv(n);
   if (op == "Gemm") return lower_gemm(n);
@@ -364,6 +490,21 @@ bool Lowerer::lower_node(const Node& n) {
   return fail(n, "operator type '" + op + "' is not supported by qrt-convert");
 }
 
+// ONNX strides, dilations and pads (top, left, bottom, right) into a conv
+// or pool options struct, which all name these fields alike.
+template <class Options>
+void set_window(Options& o, const std::vector<int64_t>& strides, const std::vector<int64_t>& dil,
+                const std::vector<int64_t>& pads) {
+  o.stride_h = static_cast<int32_t>(strides[0]);
+  o.stride_w = static_cast<int32_t>(strides[1]);
+  o.dilation_h = static_cast<int32_t>(dil[0]);
+  o.dilation_w = static_cast<int32_t>(dil[1]);
+  o.pad_top = static_cast<int32_t>(pads[0]);
+  o.pad_left = static_cast<int32_t>(pads[1]);
+  o.pad_bottom = static_cast<int32_t>(pads[2]);
+  o.pad_right = static_cast<int32_t>(pads[3]);
+}
+
 // Fused activation recorded on the node by the fusion pass.
 std::pair<float, float> fused_activation(const Node& n) {
   return {n.get_float("qrt_act_min", -kInf), n.get_float("qrt_act_max", kInf)};
@@ -415,14 +556,7 @@ bool Lowerer::lower_conv(const Node& n) {
   const int out = define(n.outputs[0], Layout::nhwc, quant);
   home_[static_cast<size_t>(n.outputs[0])] = Layout::nhwc;
   Conv2DAttrs a;
-  a.stride_h = static_cast<int>(strides[0]);
-  a.stride_w = static_cast<int>(strides[1]);
-  a.dilation_h = static_cast<int>(dil[0]);
-  a.dilation_w = static_cast<int>(dil[1]);
-  a.pad_top = static_cast<int>(pads[0]);
-  a.pad_left = static_cast<int>(pads[1]);
-  a.pad_bottom = static_cast<int>(pads[2]);
-  a.pad_right = static_cast<int>(pads[3]);
+  set_window(a, strides, dil, pads);
   a.groups = static_cast<int>(groups);
   std::tie(a.act_min, a.act_max) = fused_activation(n);
   b_.add_conv2d(in, wt, bias, out, a, n.name);
@@ -464,10 +598,32 @@ bool Lowerer::add_fully_connected(const Node& n, const Value& w, const std::vect
                        (scales == 1 || scales == static_cast<size_t>(nout));
   const int wt = quant || dynamic ? quantized_weights(w, wdata, {nout, kin})
                                   : b_.add_constant(w.name, {nout, kin}, DType::F32, wdata.data(), wdata.size());
-  const int bt = bias.empty() ? -1 : b_.add_constant_f32(n.name + ".bias", {nout}, bias);
+  // nn.Linear on an N-D input exports as MatMul + Add(bias); PyTorch's
+  // dynamic linear adds the bias itself, f32(acc * scale) + bias, which is
+  // what the separate float Add computes too: one op instead of two. The
+  // float FC starts its sum from the bias, which moves results by rounding
+  // only. A clamp fused into the MatMul sits before the Add: no fold then.
+  std::vector<float> folded_bias = bias;
+  const Node* add = !quant && bias.empty() && !n.has("qrt_act_min") ? sole_reader(n.outputs[0]) : nullptr;
+  if (add && (add->op != "Add" || add->inputs.size() != 2 || o_.keep_float.count(add->name) ||
+              quantized(add->outputs[0])))
+    add = nullptr;
+  if (add) {
+    const int other = add->inputs[0] == n.outputs[0] ? add->inputs[1] : add->inputs[0];
+    const Value& c = val(other);
+    const bool vector = c.is_constant && c.type == ElemType::f32 && c.elements() == static_cast<size_t>(nout) &&
+                        !c.shape.empty() && c.shape.back() == nout &&
+                        val(add->outputs[0]).shape == val(n.outputs[0]).shape;
+    if (vector)
+      folded_bias.assign(c.as<float>(), c.as<float>() + nout);
+    else
+      add = nullptr;
+  }
+  const int bt = folded_bias.empty() ? -1 : b_.add_constant_f32((add ? add->name : n.name) + ".bias", {nout}, folded_bias);
   const int in = tensor(n.inputs[0], Layout::plain, quant);
-  const int out = define(n.outputs[0], Layout::plain, quant);
-  auto [lo, hi] = fused_activation(n);
+  const int out = define(add ? add->outputs[0] : n.outputs[0], Layout::plain, quant);
+  auto [lo, hi] = fused_activation(add ? *add : n);
+  if (add) skip_.insert(add);
   b_.add_fully_connected(in, wt, bt, out, lo, hi, n.name);
   if (dynamic)
     dynamic_ops_++;
@@ -521,14 +677,7 @@ bool Lowerer::lower_pool(const Node& n) {
   fb::Pool2DOptionsT p;
   p.kernel_h = static_cast<int32_t>(k[0]);
   p.kernel_w = static_cast<int32_t>(k[1]);
-  p.stride_h = static_cast<int32_t>(strides[0]);
-  p.stride_w = static_cast<int32_t>(strides[1]);
-  p.pad_top = static_cast<int32_t>(pads[0]);
-  p.pad_left = static_cast<int32_t>(pads[1]);
-  p.pad_bottom = static_cast<int32_t>(pads[2]);
-  p.pad_right = static_cast<int32_t>(pads[3]);
-  p.dilation_h = static_cast<int32_t>(dil[0]);
-  p.dilation_w = static_cast<int32_t>(dil[1]);
+  set_window(p, strides, dil, pads);
   p.ceil_mode = n.get_int("ceil_mode", 0) != 0;
   p.count_include_pad = n.get_int("count_include_pad", 0) != 0;
   fb::OpOptionsUnion u;
@@ -618,9 +767,7 @@ bool unary_runs_u8(const Node& n, OpCode code, fb::Profile profile, const QuantP
 bool Lowerer::lower_unary(const Node& n, OpCode code, fb::OpOptionsUnion options) {
   const bool quant = runs_quantized(n, {0}) &&
                      unary_runs_u8(n, code, o_.profile, val(n.inputs[0]).quant, val(n.outputs[0]).quant);
-  const Layout layout = val(n.inputs[0]).shape.size() == 4
-                            ? home_[static_cast<size_t>(alias_[static_cast<size_t>(n.inputs[0])])]
-                            : Layout::plain;
+  const Layout layout = home(n.inputs[0]);
   const int in = tensor(n.inputs[0], layout, quant);
   const int out = define(n.outputs[0], layout, quant);
   home_[static_cast<size_t>(n.outputs[0])] = layout;
@@ -631,9 +778,7 @@ bool Lowerer::lower_unary(const Node& n, OpCode code, fb::OpOptionsUnion options
 
 bool Lowerer::lower_clamp(const Node& n, float lo, float hi) {
   const bool quant = runs_quantized(n, {0});
-  const Layout layout = val(n.inputs[0]).shape.size() == 4
-                            ? home_[static_cast<size_t>(alias_[static_cast<size_t>(n.inputs[0])])]
-                            : Layout::plain;
+  const Layout layout = home(n.inputs[0]);
   const int in = tensor(n.inputs[0], layout, quant);
   const int out = define(n.outputs[0], layout, quant);
   home_[static_cast<size_t>(n.outputs[0])] = layout;
@@ -706,13 +851,492 @@ bool Lowerer::lower_transpose(const Node& n) {
   std::vector<int64_t> perm = n.get_ints("perm");
   if (perm.empty())
     for (int64_t i = static_cast<int64_t>(x.shape.size()); i-- > 0;) perm.push_back(i);
-  const int in = tensor(n.inputs[0], Layout::plain, quant);
-  const int out = define(n.outputs[0], Layout::plain, quant);
   fb::TransposeOptionsT t;
   t.perm.assign(perm.begin(), perm.end());
-  fb::OpOptionsUnion u;
-  u.Set(std::move(t));
-  b_.add_operator(OpCode::TRANSPOSE, {in}, {out}, u, n.name);
+  return add_single(n, OpCode::TRANSPOSE, std::move(t), Layout::plain, quant);
+}
+
+// ONNX Slice (starts/ends/axes/steps as constant inputs, or attributes
+// before opset 10) -> SLICE with a begin and a step per axis; the output
+// shape holds the counts.
+bool Lowerer::lower_slice(const Node& n) {
+  const Value& x = val(n.inputs[0]);
+  const Value& y = val(n.outputs[0]);
+  const size_t rank = x.shape.size();
+  auto ints = [&](size_t k, const char* attr, std::vector<int64_t>* out) {
+    return constant_ints(g_, n, k, attr, out);
+  };
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (!ints(1, "starts", &starts) || !ints(2, "ends", &ends) || !ints(3, "axes", &axes) || !ints(4, "", &steps))
+    return fail(n, "starts, ends, axes and steps must be constant integers");
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+    return fail(n, "starts, ends, axes and steps differ in length");
+  std::vector<int32_t> begin(rank, 0), step(rank, 1);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    int64_t a = axes[i] < 0 ? axes[i] + static_cast<int64_t>(rank) : axes[i];
+    if (a < 0 || a >= static_cast<int64_t>(rank) || steps[i] == 0) return fail(n, "axis or step out of range");
+    const int64_t dim = x.shape[static_cast<size_t>(a)];
+    int64_t b = starts[i] < 0 ? starts[i] + dim : starts[i];
+    b = steps[i] > 0 ? std::clamp<int64_t>(b, 0, dim) : std::clamp<int64_t>(b, 0, dim - 1);
+    begin[static_cast<size_t>(a)] = static_cast<int32_t>(std::min<int64_t>(b, dim - 1));
+    step[static_cast<size_t>(a)] = static_cast<int32_t>(steps[i]);
+  }
+  if (y.elements() == 0) return fail(n, "the slice is empty");
+  const bool quant = runs_quantized(n, {0});
+  fb::SliceOptionsT t;
+  t.begin = begin;
+  t.step = step;
+  return add_single(n, OpCode::SLICE, std::move(t), Layout::plain, quant);
+}
+
+bool Lowerer::lower_layer_norm(const Node& n) {
+  for (size_t k = 1; k < n.outputs.size(); ++k)
+    if (used(n.outputs[k])) return fail(n, "the Mean and InvStdDev outputs are not supported");
+  const int rank = static_cast<int>(val(n.inputs[0]).shape.size());
+  int64_t axis = n.get_int("axis", -1);
+  if (axis < 0) axis += rank;
+  std::vector<int32_t> ins = {tensor(n.inputs[0], Layout::plain, false)};
+  for (size_t k = 1; k < 3; ++k) {
+    const int v = k < n.inputs.size() ? n.inputs[k] : -1;
+    if (v >= 0 && !val(v).is_constant) return fail(n, "scale and bias must be constant");
+    ins.push_back(v < 0 ? -1 : tensor(v, Layout::plain, false));
+  }
+  const int out = define(n.outputs[0], Layout::plain, false);
+  fb::LayerNormOptionsT t;
+  t.axis = static_cast<int32_t>(axis);
+  t.epsilon = n.get_float("epsilon", 1e-5f);
+  add_op(OpCode::LAYER_NORM, ins, {out}, std::move(t), n.name);
+  count(false);
+  return true;
+}
+
+// Initial h or c of direction `dir`: absent or all zeros -> -1 (the op's
+// zeros), else the value itself when there is one direction (a graph input
+// stays one: a caller carries state through it), or a SLICE of it.
+int Lowerer::rnn_initial_state(int v, int dir, int dirs, bool batch_major) {
+  if (v < 0) return -1;
+  const Value& s = val(v);
+  const std::vector<int32_t> shape = batch_major ? std::vector<int32_t>{static_cast<int32_t>(s.shape[0]), 1,
+                                                                        static_cast<int32_t>(s.shape[2])}
+                                                 : std::vector<int32_t>{1, static_cast<int32_t>(s.shape[1]),
+                                                                        static_cast<int32_t>(s.shape[2])};
+  const std::string name = s.name + (dirs == 1 ? "" : dir ? ":reverse" : ":forward");
+  if (const Value* c = constant_data(v))
+    if (std::all_of(c->data.begin(), c->data.end(), [](uint8_t b) { return b == 0; })) return -1;
+  const int whole = tensor(v, Layout::plain, false);
+  if (dirs == 1) return whole;
+  const int out = b_.add_tensor(name, shape, DType::F32);
+  fb::SliceOptionsT t;
+  t.begin = batch_major ? std::vector<int32_t>{0, dir, 0} : std::vector<int32_t>{dir, 0, 0};
+  t.step = {1, 1, 1};
+  add_op(OpCode::SLICE, {whole}, {out}, std::move(t), name + ":slice");
+  count(false);
+  return out;
+}
+
+// ONNX LSTM / GRU -> one LSTM / GRU op per direction; a bidirectional
+// node's directions meet again in CONCATs along ONNX's direction axis.
+// Weights quantized by quantize_dynamic (one scale per direction, or one
+// per row) give the dynamically quantized op, else the float one.
+bool Lowerer::lower_rnn(const Node& n) {
+  const bool lstm = n.op == "LSTM";
+  const int gates = lstm ? 4 : 3;
+  auto input = [&](size_t k) { return k < n.inputs.size() ? n.inputs[k] : -1; };
+  auto output = [&](size_t k) { return k < n.outputs.size() ? n.outputs[k] : -1; };
+  const std::string direction = n.get_string("direction", "forward");
+  if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
+    return fail(n, "direction '" + direction + "' is not forward, reverse or bidirectional");
+  const int dirs = direction == "bidirectional" ? 2 : 1;
+  if (n.has("clip")) return fail(n, "clip is not supported (PyTorch's LSTM and GRU do not clip)");
+  if (lstm && n.get_int("input_forget", 0) != 0) return fail(n, "input_forget=1 is not supported");
+  if (lstm && input(7) >= 0) return fail(n, "peephole weights (input P) are not supported");
+  if (n.has("activations")) {
+    std::vector<std::string> want;
+    for (int d = 0; d < dirs; ++d)
+      for (const char* a : lstm ? std::vector<const char*>{"Sigmoid", "Tanh", "Tanh"}
+                                : std::vector<const char*>{"Sigmoid", "Tanh"})
+        want.push_back(a);
+    const std::vector<std::string>& have = n.attrs.at("activations").strings;
+    if (have != want) {
+      std::string list;
+      for (const std::string& a : have) list += (list.empty() ? "" : ",") + a;
+      return fail(n, "activations " + list + " are not supported (only the default sigmoid and tanh)");
+    }
+  }
+  const bool batch_major = n.get_int("layout", 0) != 0;
+  const Value& x = val(input(0));
+  if (input(1) < 0 || input(2) < 0) return fail(n, "W and R are required");
+  const Value& w = val(input(1));
+  const Value& r = val(input(2));
+  if (x.shape.size() != 3) return fail(n, "X must be 3-D");
+  if (!w.is_constant || !r.is_constant || w.type != ElemType::f32 || r.type != ElemType::f32 ||
+      w.shape.size() != 3 || r.shape.size() != 3)
+    return fail(n, "W and R must be constant 3-D float tensors");
+  const int64_t hidden = n.get_int("hidden_size", r.shape[2]);
+  const int64_t gh = gates * hidden, in_size = x.shape[2];
+  if (w.shape != std::vector<int64_t>{dirs, gh, in_size} || r.shape != std::vector<int64_t>{dirs, gh, hidden})
+    return fail(n, "W or R does not have the shape of " + std::to_string(dirs) + " direction(s), hidden_size " +
+                       std::to_string(hidden) + " and input size " + std::to_string(in_size));
+  const int64_t seq = x.shape[batch_major ? 1 : 0], batch = x.shape[batch_major ? 0 : 1];
+  if (input(4) >= 0) {
+    const Value& lens = val(input(4));
+    bool full = lens.is_constant && lens.elements() == static_cast<size_t>(batch) &&
+                (lens.type == ElemType::i32 || lens.type == ElemType::i64);
+    for (size_t i = 0; full && i < lens.elements(); ++i)
+      full = (lens.type == ElemType::i32 ? lens.as<int32_t>()[i] : lens.as<int64_t>()[i]) == seq;
+    if (!full)
+      return fail(n, "sequence_lens must be a constant equal to the sequence length (" + std::to_string(seq) +
+                         ") for every batch entry: variable lengths are not supported");
+  }
+  const int bias_v = input(3);
+  if (bias_v >= 0 && (!val(bias_v).is_constant || val(bias_v).elements() != static_cast<size_t>(dirs * 2 * gh)))
+    return fail(n, "B must be a constant of [directions, 2 * gates * hidden_size]");
+  // Params in quantize_dynamic's layout only (an imported QDQ model's may differ: those stay float).
+  auto rnn_params = [&](const QuantParams& q) {
+    return q.scale.size() == static_cast<size_t>(q.axis == 1 ? dirs * gh : dirs);
+  };
+  const bool dynamic = o_.dynamic && !o_.keep_float.count(n.name) && rnn_params(w.quant) && rnn_params(r.quant);
+
+  const size_t w_bytes = static_cast<size_t>(gh * in_size) * 4, r_bytes = static_cast<size_t>(gh * hidden) * 4;
+  // One direction of W or R, and its params when quantized (quantize.h:
+  // one scale per direction on axis 0, or one per row on axis 1).
+  auto weights = [&](const Value& v, int d, size_t bytes, int64_t cols) {
+    const std::string name = v.name + (dirs == 1 ? "" : d ? ":reverse" : ":forward");
+    std::vector<uint8_t> data(v.data.begin() + static_cast<long>(d * bytes),
+                              v.data.begin() + static_cast<long>((d + 1) * bytes));
+    const std::vector<int32_t> shape = {static_cast<int32_t>(gh), static_cast<int32_t>(cols)};
+    if (!dynamic) return b_.add_constant(name, shape, DType::F32, data.data(), data.size());
+    QuantParams q;
+    const bool per_row = v.quant.axis == 1;
+    const size_t per = per_row ? static_cast<size_t>(gh) : 1;
+    q.scale.assign(v.quant.scale.begin() + static_cast<long>(d * per), v.quant.scale.begin() + static_cast<long>((d + 1) * per));
+    q.zero_point.assign(per, 0);
+    q.per_channel = per_row;
+    return quantized_weights(name, q, data, shape);
+  };
+  const int xt = tensor(input(0), Layout::plain, false);
+  const int32_t h32 = static_cast<int32_t>(hidden), b32 = static_cast<int32_t>(batch), s32 = static_cast<int32_t>(seq);
+  const std::vector<int32_t> y_shape = batch_major ? std::vector<int32_t>{b32, s32, 1, h32}
+                                                   : std::vector<int32_t>{s32, 1, b32, h32};
+  const std::vector<int32_t> state_shape = batch_major ? std::vector<int32_t>{b32, 1, h32}
+                                                       : std::vector<int32_t>{1, b32, h32};
+  const int states = lstm ? 2 : 1;
+  // Final c needs final h before it (outputs are positional); Y is always made.
+  int last_state = 0;
+  for (int k = 1; k <= states; ++k)
+    if (used(output(static_cast<size_t>(k)))) last_state = k;
+  std::vector<std::vector<int32_t>> outs(static_cast<size_t>(1 + last_state));
+  for (int d = 0; d < dirs; ++d) {
+    const std::string suffix = dirs == 1 ? "" : d ? ":reverse" : ":forward";
+    std::vector<int32_t> ins = {xt, weights(w, d, w_bytes, in_size), weights(r, d, r_bytes, hidden), -1, -1};
+    if (bias_v >= 0) {
+      const float* b = val(bias_v).as<float>() + d * 2 * gh;
+      ins[3] = b_.add_constant_f32(val(bias_v).name + suffix + ":W", {static_cast<int32_t>(gh)},
+                                   std::vector<float>(b, b + gh));
+      ins[4] = b_.add_constant_f32(val(bias_v).name + suffix + ":R", {static_cast<int32_t>(gh)},
+                                   std::vector<float>(b + gh, b + 2 * gh));
+    }
+    for (int k = 0; k < states; ++k) ins.push_back(rnn_initial_state(input(static_cast<size_t>(5 + k)), d, dirs, batch_major));
+    while (ins.back() < 0 && ins.size() > 3) ins.pop_back();
+    std::vector<int32_t> op_outs;
+    for (int k = 0; k <= last_state; ++k) {
+      const int v = output(static_cast<size_t>(k));
+      int t;
+      if (dirs == 1 && used(v))
+        t = define(v, Layout::plain, false);
+      else
+        t = b_.add_tensor(n.name + (k == 0 ? ":Y" : k == 1 ? ":Y_h" : ":Y_c") + suffix, k ? state_shape : y_shape,
+                          DType::F32);
+      op_outs.push_back(t);
+      outs[static_cast<size_t>(k)].push_back(t);
+    }
+    fb::RnnOptionsT o;
+    o.hidden_size = h32;
+    o.reverse = direction == "reverse" || d == 1;
+    o.batch_major = batch_major;
+    o.linear_before_reset = !lstm && n.get_int("linear_before_reset", 0) != 0;
+    add_op(lstm ? OpCode::LSTM : OpCode::GRU, ins, op_outs, std::move(o), n.name + suffix);
+    if (dynamic)
+      dynamic_ops_++;
+    else
+      count(false);
+  }
+  if (dirs == 1) return true;
+  for (int k = 0; k <= last_state; ++k) {
+    const int v = output(static_cast<size_t>(k));
+    if (!used(v)) continue;
+    fb::ConcatOptionsT t;
+    t.axis = k == 0 ? (batch_major ? 2 : 1) : (batch_major ? 1 : 0);
+    add_op(OpCode::CONCAT, outs[static_cast<size_t>(k)], {define(v, Layout::plain, false)}, std::move(t),
+           n.name + (k == 0 ? ":Y" : k == 1 ? ":Y_h" : ":Y_c"));
+    count(false);
+  }
+  return true;
+}
+
+// Logical axis of each physical NHWC axis.
+constexpr int kFromNhwc[4] = {0, 2, 3, 1};
+
+// ReduceMean/Max/Sum (axes an attribute, or an input from ReduceSum 13 and
+// the others 18). A 4-D input living in NHWC is reduced there when the
+// result's layout needs no transpose.
+bool Lowerer::lower_reduce(const Node& n, OpCode code) {
+  const Value& x = val(n.inputs[0]);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  std::vector<int64_t> axes;
+  if (!constant_ints(g_, n, 1, "axes", &axes)) return fail(n, "axes must be a constant integer list");
+  if (axes.empty() && n.get_int("noop_with_empty_axes", 0) != 0) {
+    alias_[static_cast<size_t>(n.outputs[0])] = alias_[static_cast<size_t>(n.inputs[0])];
+    return true;
+  }
+  const bool keep = n.get_int("keepdims", 1) != 0;
+  std::vector<bool> reduced(static_cast<size_t>(rank), axes.empty());
+  for (int64_t& a : axes) {
+    if (a < -rank || a >= rank) return fail(n, "axis " + std::to_string(a) + " is outside rank " + std::to_string(rank));
+    a = a < 0 ? a + rank : a;
+    reduced[static_cast<size_t>(a)] = true;
+  }
+  Layout layout = home(n.inputs[0]);
+  if (layout == Layout::nhwc && !keep) {
+    std::vector<int> kept;
+    for (int p : kFromNhwc)
+      if (!reduced[static_cast<size_t>(p)]) kept.push_back(p);
+    if (!std::is_sorted(kept.begin(), kept.end())) layout = Layout::plain;
+  }
+  fb::ReduceOptionsT t;
+  for (int64_t a : axes) t.axes.push_back(physical_axis(static_cast<int>(a), layout));
+  t.keep_dims = keep;
+  const int in = tensor(n.inputs[0], layout, false);
+  const Layout out_layout = keep ? layout : Layout::plain;
+  const int out = define(n.outputs[0], out_layout, false);
+  home_[static_cast<size_t>(n.outputs[0])] = out_layout;
+  add_op(code, {in}, {out}, std::move(t), n.name);
+  count(false);
+  return true;
+}
+
+// Pad: pads (and constant_value, axes) are inputs from opset 11, pads and
+// value attributes before.
+bool Lowerer::lower_pad(const Node& n) {
+  const std::string mode = n.get_string("mode", "constant");
+  fb::PadOptionsT t;
+  if (mode == "constant")
+    t.mode = fb::PadMode::CONSTANT;
+  else if (mode == "reflect")
+    t.mode = fb::PadMode::REFLECT;
+  else if (mode == "edge")
+    t.mode = fb::PadMode::EDGE;
+  else
+    return fail(n, "Pad mode '" + mode + "' is not supported (constant, reflect or edge)");
+  const size_t rank = val(n.inputs[0]).shape.size();
+  std::vector<int64_t> pads, axes;
+  if (!constant_ints(g_, n, 1, "pads", &pads) || !constant_ints(g_, n, 3, "", &axes))
+    return fail(n, "pads and axes must be constant integer lists");
+  if (!axes.empty()) {
+    if (pads.size() != 2 * axes.size()) return fail(n, "pads needs two entries per axis");
+    std::vector<int64_t> all(2 * rank, 0);
+    for (size_t i = 0; i < axes.size(); ++i) {
+      const int64_t a = axes[i] < 0 ? axes[i] + static_cast<int64_t>(rank) : axes[i];
+      if (a < 0 || a >= static_cast<int64_t>(rank)) return fail(n, "axis " + std::to_string(axes[i]) + " is out of range");
+      all[static_cast<size_t>(a)] = pads[i];
+      all[static_cast<size_t>(a) + rank] = pads[i + axes.size()];
+    }
+    pads = all;
+  }
+  if (pads.size() != 2 * rank) return fail(n, "pads needs " + std::to_string(2 * rank) + " entries");
+  t.value = n.get_float("value", 0.f);
+  if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
+    const Value& c = val(n.inputs[2]);
+    if (!c.is_constant || c.elements() != 1) return fail(n, "constant_value must be a constant scalar");
+    t.value = c.type == ElemType::f32 ? c.as<float>()[0]
+              : c.type == ElemType::i64 ? static_cast<float>(c.as<int64_t>()[0])
+                                        : static_cast<float>(c.as<int32_t>()[0]);
+  }
+  const Layout layout = home(n.inputs[0]);
+  for (size_t side = 0; side < 2; ++side)
+    for (size_t k = 0; k < rank; ++k)
+      t.pads.push_back(static_cast<int32_t>(
+          pads[side * rank + static_cast<size_t>(layout == Layout::nhwc ? kFromNhwc[k] : static_cast<int>(k))]));
+  return add_single(n, OpCode::PAD, std::move(t), layout, keeps_params(n));
+}
+
+// Gather: on a constant table this is nn.Embedding.
+bool Lowerer::lower_gather(const Node& n) {
+  const int64_t rank = static_cast<int64_t>(val(n.inputs[0]).shape.size());
+  int64_t axis = n.get_int("axis", 0);
+  if (axis < -rank || axis >= rank) return fail(n, "axis " + std::to_string(axis) + " is outside rank " + std::to_string(rank));
+  const ElemType it = val(n.inputs[1]).type;
+  if (it != ElemType::i64 && it != ElemType::i32) return fail(n, "indices must be int64 or int32");
+  const bool quant = keeps_params(n);
+  const int data = tensor(n.inputs[0], Layout::plain, quant);
+  const int indices = tensor(n.inputs[1], Layout::plain, false);
+  const int out = define(n.outputs[0], Layout::plain, quant);
+  fb::GatherOptionsT t;
+  t.axis = static_cast<int32_t>(axis < 0 ? axis + rank : axis);
+  add_op(OpCode::GATHER, {data, indices}, {out}, std::move(t), n.name);
+  count(quant);
+  return true;
+}
+
+// Split: the outputs' static shapes carry the sizes, whichever form (split
+// attribute, input from opset 13, equal parts) the model used.
+bool Lowerer::lower_split(const Node& n) {
+  const int64_t rank = static_cast<int64_t>(val(n.inputs[0]).shape.size());
+  int64_t axis = n.get_int("axis", 0);
+  if (axis < -rank || axis >= rank) return fail(n, "axis " + std::to_string(axis) + " is outside rank " + std::to_string(rank));
+  if (axis < 0) axis += rank;
+  for (int o : n.outputs)
+    if (o < 0) return fail(n, "every output must be named");
+  const bool quant = keeps_params(n);
+  const Layout layout = home(n.inputs[0]);
+  const int in = tensor(n.inputs[0], layout, quant);
+  std::vector<int32_t> outs;
+  for (int o : n.outputs) {
+    outs.push_back(define(o, layout, quant));
+    home_[static_cast<size_t>(o)] = layout;
+  }
+  fb::SplitOptionsT t;
+  t.axis = rank == 4 ? physical_axis(static_cast<int>(axis), layout) : static_cast<int32_t>(axis);
+  add_op(OpCode::SPLIT, {in}, outs, std::move(t), n.name);
+  count(quant);
+  return true;
+}
+
+bool Lowerer::lower_cast(const Node& n) {
+  const ElemType from = val(n.inputs[0]).type, to = val(n.outputs[0]).type;
+  if (to == ElemType::boolean) return fail(n, "Cast to bool is not supported");
+  if (from == to) {
+    alias_[static_cast<size_t>(n.outputs[0])] = alias_[static_cast<size_t>(n.inputs[0])];
+    return true;
+  }
+  const Layout layout = home(n.inputs[0]);
+  const int in = tensor(n.inputs[0], layout, false);
+  const int out = define(n.outputs[0], layout, false);
+  home_[static_cast<size_t>(n.outputs[0])] = layout;
+  b_.add_operator(OpCode::CAST, {in}, {out}, {}, n.name);
+  count(false);
+  return true;
+}
+
+// Resize (opset 10: scales input; 11+: roi, scales, sizes inputs and the
+// coordinate attributes) and Upsample (scales attribute before opset 9,
+// input from 9), both asymmetric with floor before opset 11.
+bool Lowerer::lower_resize(const Node& n) {
+  const Value& x = val(n.inputs[0]);
+  const Value& y = val(n.outputs[0]);
+  if (x.shape.size() != 4) return fail(n, "only 4-D (NCHW) input is supported");
+  if (y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1]) return fail(n, "only H and W may be resized");
+  fb::ResizeOptionsT t;
+  const std::string mode = n.get_string("mode", "nearest");
+  if (mode == "nearest")
+    t.mode = fb::ResizeMode::NEAREST;
+  else if (mode == "linear" || mode == "bilinear")
+    t.mode = fb::ResizeMode::BILINEAR;
+  else
+    return fail(n, "mode '" + mode + "' is not supported (nearest or linear)");
+  if (n.get_int("antialias", 0) != 0) return fail(n, "antialias is not supported");
+  const bool modern = n.op == "Resize" && g_.opset >= 11;
+  std::vector<float> scales;
+  if (n.has("scales")) scales = n.attrs.at("scales").floats;
+  const size_t scales_input = modern ? 2 : 1;
+  if (scales_input < n.inputs.size() && n.inputs[scales_input] >= 0) {
+    const Value& c = val(n.inputs[scales_input]);
+    if (!c.is_constant || c.type != ElemType::f32) return fail(n, "scales must be a constant float tensor");
+    scales.assign(c.as<float>(), c.as<float>() + c.elements());
+  }
+  // With sizes instead (scales empty), 0 derives the factors from the shapes.
+  if (!scales.empty()) {
+    if (scales.size() != 4 || scales[0] != 1.f || scales[1] != 1.f) return fail(n, "only H and W may be scaled");
+    t.scale_h = scales[2];
+    t.scale_w = scales[3];
+  }
+  t.coordinate_mode = fb::CoordinateMode::ASYMMETRIC;
+  t.nearest_mode = fb::NearestMode::FLOOR;
+  if (modern) {
+    static const std::map<std::string, fb::CoordinateMode> coords = {
+        {"half_pixel", fb::CoordinateMode::HALF_PIXEL},
+        {"asymmetric", fb::CoordinateMode::ASYMMETRIC},
+        {"align_corners", fb::CoordinateMode::ALIGN_CORNERS},
+        {"pytorch_half_pixel", fb::CoordinateMode::PYTORCH_HALF_PIXEL},
+        {"tf_half_pixel_for_nn", fb::CoordinateMode::TF_HALF_PIXEL_FOR_NN}};
+    static const std::map<std::string, fb::NearestMode> rounding = {
+        {"round_prefer_floor", fb::NearestMode::ROUND_PREFER_FLOOR},
+        {"round_prefer_ceil", fb::NearestMode::ROUND_PREFER_CEIL},
+        {"floor", fb::NearestMode::FLOOR},
+        {"ceil", fb::NearestMode::CEIL}};
+    const std::string coord = n.get_string("coordinate_transformation_mode", "half_pixel");
+    const std::string nearest = n.get_string("nearest_mode", "round_prefer_floor");
+    if (!coords.count(coord)) return fail(n, "coordinate_transformation_mode '" + coord + "' is not supported");
+    if (!rounding.count(nearest)) return fail(n, "nearest_mode '" + nearest + "' is not supported");
+    t.coordinate_mode = coords.at(coord);
+    t.nearest_mode = rounding.at(nearest);
+  }
+  return add_single(n, OpCode::RESIZE, std::move(t), Layout::nhwc, keeps_params(n));
+}
+
+// ConvTranspose: ONNX weights [C_in, C_out / groups, kh, kw] become OHWI
+// [C_out, kh, kw, C_in / groups]; the output's static shape fixes
+// output_padding. Runs u8 only with per-tensor weight params (per-channel
+// ones would sit on ONNX's axis 1).
+bool Lowerer::lower_conv_transpose(const Node& n) {
+  const Value& x = val(n.inputs[0]);
+  const Value& w = val(n.inputs[1]);
+  if (x.shape.size() != 4) return fail(n, "only 2-D transposed convolution (4-D input) is supported");
+  if (!w.is_constant || w.type != ElemType::f32 || w.shape.size() != 4)
+    return fail(n, "weights must be a constant 4-D float tensor");
+  const int64_t groups = n.get_int("group", 1);
+  const std::vector<int64_t> strides = n.get_ints("strides", {1, 1}), dil = n.get_ints("dilations", {1, 1}),
+                             out_pad = n.get_ints("output_padding", {0, 0});
+  std::vector<int64_t> pads = n.get_ints("pads", {0, 0, 0, 0});
+  if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4 || out_pad.size() != 2)
+    return fail(n, "strides, dilations and output_padding need 2 entries and pads 4");
+  const int64_t cin = w.shape[0], opg = w.shape[1], kh = w.shape[2], kw = w.shape[3];
+  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
+  if (auto_pad == "VALID") pads = {0, 0, 0, 0};
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" || n.has("output_shape")) {
+    // ONNX's rule: the padding that gives the (static) output size, an odd
+    // total's extra at the start, or at the end for SAME_UPPER.
+    for (size_t a = 0; a < 2; ++a) {
+      const int64_t k = a ? kw : kh;
+      const int64_t total = strides[a] * (x.shape[2 + a] - 1) + out_pad[a] + (k - 1) * dil[a] + 1 -
+                            val(n.outputs[0]).shape[2 + a];
+      if (total < 0) return fail(n, "output_shape is larger than the input gives");
+      pads[a] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pads[a + 2] = total - pads[a];
+    }
+  }
+  if (groups < 1 || cin % groups != 0) return fail(n, "group does not divide the input channels");
+  const int64_t ipg = cin / groups;
+  std::vector<uint8_t> data(w.data.size());
+  const float* src = w.as<float>();
+  float* dst = reinterpret_cast<float*>(data.data());
+  for (int64_t ci = 0; ci < cin; ++ci)
+    for (int64_t j = 0; j < opg; ++j)
+      for (int64_t k = 0; k < kh * kw; ++k) {
+        const int64_t o = ci / ipg * opg + j;
+        dst[(o * kh * kw + k) * ipg + ci % ipg] = src[(ci * opg + j) * kh * kw + k];
+      }
+  const std::vector<int32_t> shape = {static_cast<int32_t>(groups * opg), static_cast<int32_t>(kh),
+                                      static_cast<int32_t>(kw), static_cast<int32_t>(ipg)};
+  const bool quant = runs_quantized(n, {0}) && w.quant.scale.size() == 1;
+  std::vector<int32_t> ins = {tensor(n.inputs[0], Layout::nhwc, quant),
+                              quant ? quantized_weights(w, data, shape)
+                                    : b_.add_constant(w.name, shape, DType::F32, data.data(), data.size())};
+  if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
+    const Value& bv = val(n.inputs[2]);
+    if (!bv.is_constant) return fail(n, "bias must be constant");
+    ins.push_back(b_.add_constant(bv.name, {static_cast<int32_t>(bv.elements())}, DType::F32, bv.data.data(),
+                                  bv.data.size()));
+  }
+  const int out = define(n.outputs[0], Layout::nhwc, quant);
+  home_[static_cast<size_t>(n.outputs[0])] = Layout::nhwc;
+  fb::TransposeConv2DOptionsT t;
+  set_window(t, strides, dil, pads);
+  t.groups = static_cast<int32_t>(groups);
+  add_op(OpCode::TRANSPOSE_CONV_2D, ins, {out}, std::move(t), n.name);
   count(quant);
   return true;
 }

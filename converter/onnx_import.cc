@@ -12,6 +12,8 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "passes.h"
+
 namespace qrt::convert {
 
 namespace {
@@ -126,6 +128,74 @@ bool value_from_tensor(const onnx::TensorProto& t, const std::string& label, Val
 bool attribute_from_proto(const onnx::AttributeProto& a, const std::string& label, Attribute* out,
                           std::string* error);
 
+// A value's type and static shape from what ONNX knows of it (vi may be null).
+bool typed_value_from_info(const std::string& name, const onnx::ValueInfoProto* vi, Value* v,
+                           std::string* why) {
+  v->name = name;
+  if (!vi || !vi->type().has_tensor_type()) {
+    *why = "has no type or shape information";
+    return false;
+  }
+  const auto& tt = vi->type().tensor_type();
+  if (!elem_type_from_onnx(tt.elem_type(), &v->type)) {
+    *why = "has unsupported element type " + onnx_type_name(tt.elem_type());
+    return false;
+  }
+  if (!tt.has_shape()) {
+    *why = "has no static shape";
+    return false;
+  }
+  for (int d = 0; d < tt.shape().dim_size(); ++d) {
+    const auto& dim = tt.shape().dim(d);
+    if (!dim.has_dim_value() || dim.dim_value() < 0) {
+      *why = "has a dynamic dimension " + std::to_string(d) +
+             (dim.has_dim_param() ? " ('" + dim.dim_param() + "')" : std::string());
+      return false;
+    }
+    v->shape.push_back(dim.dim_value());
+  }
+  return true;
+}
+
+// A Constant's value_float(s) / value_int(s): a scalar, or a 1-D list.
+template <class T>
+void set_values(Value* v, ElemType type, const std::vector<T>& values, bool list) {
+  v->type = type;
+  if (list) v->shape = {static_cast<int64_t>(values.size())};
+  const size_t bytes = values.size() * sizeof(T);
+  v->data.resize(bytes);
+  if (bytes) std::memcpy(v->data.data(), values.data(), bytes);
+}
+
+// The constant a Constant node defines, named after its output.
+bool constant_node_value(const onnx::NodeProto& p, const std::string& label, Value* v, std::string* error) {
+  const std::string who = "node '" + p.name() + "' (Constant)";
+  for (const auto& a : p.attribute()) {
+    if (a.name() == "value") {
+      if (!value_from_tensor(a.t(), label, v, error)) return false;
+    } else if (a.name() == "value_float") {
+      set_values(v, ElemType::f32, std::vector<float>{a.f()}, false);
+    } else if (a.name() == "value_floats") {
+      set_values(v, ElemType::f32, std::vector<float>(a.floats().begin(), a.floats().end()), true);
+    } else if (a.name() == "value_int") {
+      set_values(v, ElemType::i64, std::vector<int64_t>{a.i()}, false);
+    } else if (a.name() == "value_ints") {
+      set_values(v, ElemType::i64, std::vector<int64_t>(a.ints().begin(), a.ints().end()), true);
+    } else {
+      return fail(error, label, who + ": attribute '" + a.name() + "' is not supported");
+    }
+  }
+  if (p.output_size() != 1) return fail(error, label, who + " must have one output");
+  // Without a value attribute (or with two that disagree) the value would
+  // have a shape but no data, which every pass reading it trusts.
+  uint64_t elements = 0;
+  if (!shape_elements(v->shape, &elements) || v->data.size() != elements * elem_size(v->type))
+    return fail(error, label, who + " has no value, or value attributes that disagree");
+  v->is_constant = true;
+  v->name = p.output(0);
+  return true;
+}
+
 struct Importer {
   std::string label;
   const ImportOptions& options;
@@ -192,31 +262,8 @@ bool Importer::graph(const onnx::GraphProto& g, int64_t opset, Graph* out) {
   for (const auto& vi : g.output()) infos[vi.name()] = &vi;
 
   auto typed_value = [&](const std::string& name, Value* v, std::string* why) {
-    v->name = name;
     auto it = infos.find(name);
-    if (it == infos.end() || !it->second->type().has_tensor_type()) {
-      *why = "has no type or shape information";
-      return false;
-    }
-    const auto& tt = it->second->type().tensor_type();
-    if (!elem_type_from_onnx(tt.elem_type(), &v->type)) {
-      *why = "has unsupported element type " + onnx_type_name(tt.elem_type());
-      return false;
-    }
-    if (!tt.has_shape()) {
-      *why = "has no static shape";
-      return false;
-    }
-    for (int d = 0; d < tt.shape().dim_size(); ++d) {
-      const auto& dim = tt.shape().dim(d);
-      if (!dim.has_dim_value() || dim.dim_value() < 0) {
-        *why = "has a dynamic dimension " + std::to_string(d) +
-               (dim.has_dim_param() ? " ('" + dim.dim_param() + "')" : std::string());
-        return false;
-      }
-      v->shape.push_back(dim.dim_value());
-    }
-    return true;
+    return typed_value_from_info(name, it == infos.end() ? nullptr : it->second, v, why);
   };
 
   for (const auto& vi : g.input()) {
@@ -257,35 +304,7 @@ bool Importer::graph(const onnx::GraphProto& g, int64_t opset, Graph* out) {
       return fail(error, label, who + " is from domain '" + p.domain() + "', which qrt does not support");
     if (p.op_type() == "Constant") {
       Value v;
-      for (const auto& a : p.attribute()) {
-        if (a.name() == "value") {
-          if (!value_from_tensor(a.t(), label, &v, error)) return false;
-        } else if (a.name() == "value_float" || a.name() == "value_floats") {
-          v.type = ElemType::f32;
-          std::vector<float> f = a.name() == "value_float" ? std::vector<float>{a.f()}
-                                                           : std::vector<float>(a.floats().begin(), a.floats().end());
-          if (a.name() == "value_floats") v.shape = {static_cast<int64_t>(f.size())};
-          v.data.resize(f.size() * 4);
-          std::memcpy(v.data.data(), f.data(), v.data.size());
-        } else if (a.name() == "value_int" || a.name() == "value_ints") {
-          v.type = ElemType::i64;
-          std::vector<int64_t> n = a.name() == "value_int" ? std::vector<int64_t>{a.i()}
-                                                           : std::vector<int64_t>(a.ints().begin(), a.ints().end());
-          if (a.name() == "value_ints") v.shape = {static_cast<int64_t>(n.size())};
-          v.data.resize(n.size() * 8);
-          std::memcpy(v.data.data(), n.data(), v.data.size());
-        } else {
-          return fail(error, label, who + ": attribute '" + a.name() + "' is not supported");
-        }
-      }
-      if (p.output_size() != 1) return fail(error, label, who + " must have one output");
-      // Without a value attribute (or with two that disagree) the value would
-      // have a shape but no data, which every pass reading it trusts.
-      uint64_t elements = 0;
-      if (!shape_elements(v.shape, &elements) || v.data.size() != elements * elem_size(v.type))
-        return fail(error, label, who + " has no value, or value attributes that disagree");
-      v.is_constant = true;
-      v.name = p.output(0);
+      if (!constant_node_value(p, label, &v, error)) return false;
       if (known(v.name)) return fail(error, label, who + ": output '" + v.name + "' is defined twice");
       const std::string name = v.name;
       ids[name] = out->add_value(std::move(v));
@@ -452,6 +471,122 @@ bool add_kernel_shapes(onnx::GraphProto* g, Dims known, const std::string& label
   return true;
 }
 
+onnx::TensorProto tensor_from_value(const Value& v) {
+  onnx::TensorProto t;
+  int32_t type = onnx::TensorProto::FLOAT;
+  switch (v.type) {
+    case ElemType::f32: type = onnx::TensorProto::FLOAT; break;
+    case ElemType::u8: type = onnx::TensorProto::UINT8; break;
+    case ElemType::s8: type = onnx::TensorProto::INT8; break;
+    case ElemType::i32: type = onnx::TensorProto::INT32; break;
+    case ElemType::i64: type = onnx::TensorProto::INT64; break;
+    case ElemType::boolean: type = onnx::TensorProto::BOOL; break;
+  }
+  t.set_data_type(type);
+  for (int64_t d : v.shape) t.add_dims(d);
+  t.set_raw_data(v.data.data(), v.data.size());
+  return t;
+}
+
+// Shape plumbing is a handful of integers; bigger integer tensors (masks)
+// are left to fold_constants after import rather than copied into the model.
+constexpr size_t kMaxFoldElements = 4096;
+
+// Node p of the top graph as fold_node sees it: its constant inputs (and,
+// for Shape and Size, a typed input) in a small Graph; false if an input is
+// computed at run time or the output is float or has no static shape.
+bool fold_onnx_node(const onnx::NodeProto& p,
+                    const std::unordered_map<std::string, const onnx::ValueInfoProto*>& infos,
+                    const std::unordered_map<std::string, const onnx::TensorProto*>& initializers,
+                    const std::unordered_map<std::string, const onnx::NodeProto*>& constants,
+                    const std::string& label, Value* out) {
+  if (p.output_size() != 1 || (!p.domain().empty() && p.domain() != "ai.onnx")) return false;
+  auto info = infos.find(p.output(0));
+  std::string why;
+  uint64_t elements = 0;
+  if (!typed_value_from_info(p.output(0), info == infos.end() ? nullptr : info->second, out, &why) ||
+      out->type == ElemType::f32 || !shape_elements(out->shape, &elements) || elements > kMaxFoldElements)
+    return false;
+  Graph g;
+  Node n;
+  n.op = p.op_type();
+  for (const auto& a : p.attribute())
+    if (a.type() == onnx::AttributeProto::GRAPH || !attribute_from_proto(a, label, &n.attrs[a.name()], &why))
+      return false;
+  const bool reads_shape = n.op == "Shape" || n.op == "Size";
+  for (const std::string& name : p.input()) {
+    Value v;
+    auto init = initializers.find(name);
+    auto node = constants.find(name);
+    auto vi = infos.find(name);
+    if (name.empty()) {
+      n.inputs.push_back(-1);
+      continue;
+    }
+    if (init != initializers.end() && reads_shape) {
+      v.shape.assign(init->second->dims().begin(), init->second->dims().end());
+    } else if (init != initializers.end()) {
+      if (!value_from_tensor(*init->second, label, &v, &why)) return false;
+    } else if (node != constants.end()) {
+      if (!constant_node_value(*node->second, label, &v, &why)) return false;
+    } else if (!reads_shape || !typed_value_from_info(name, vi == infos.end() ? nullptr : vi->second, &v, &why)) {
+      return false;
+    }
+    n.inputs.push_back(g.add_value(std::move(v)));
+  }
+  return fold_node(g, n, out);
+}
+
+// ONNX shape inference, then constant folding of the shape arithmetic on
+// static shapes, again until a round folds nothing. PyTorch exports shapes
+// it computes at run time, e.g. MultiheadAttention's chunk(3) of in_proj:
+// Slice bounds from Shape -> Gather -> Add -> Div -> Mul. ONNX 1.12's data
+// propagation stops at Div, so those Slices get no static shape until the
+// bounds are Constant nodes. One round folds a whole chain (the nodes are in
+// topological order); the next infers the shapes it unlocks.
+bool infer_shapes(onnx::ModelProto& model, const std::string& label, std::string* error) {
+  onnx::GraphProto& g = *model.mutable_graph();
+  for (;;) {
+    // Shapes inferred before may contradict new input shapes or folded
+    // values: drop them.
+    g.clear_value_info();
+    try {
+      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                         onnx::ShapeInferenceOptions(false, 0, true));
+    } catch (const std::exception& e) {
+      return fail(error, label, std::string("ONNX shape inference failed: ") + e.what());
+    }
+    std::unordered_map<std::string, const onnx::ValueInfoProto*> infos;
+    for (const auto& vi : g.input()) infos[vi.name()] = &vi;
+    for (const auto& vi : g.value_info()) infos[vi.name()] = &vi;
+    for (const auto& vi : g.output()) infos[vi.name()] = &vi;
+    std::unordered_map<std::string, const onnx::TensorProto*> initializers;
+    for (const auto& t : g.initializer()) initializers[t.name()] = &t;
+    std::unordered_map<std::string, const onnx::NodeProto*> constants;
+    int folded = 0;
+    for (onnx::NodeProto& p : *g.mutable_node()) {
+      if (p.op_type() == "Constant") {
+        if (p.output_size() == 1) constants[p.output(0)] = &p;
+        continue;
+      }
+      Value v;
+      if (!fold_onnx_node(p, infos, initializers, constants, label, &v)) continue;
+      const std::string name = p.name(), output = p.output(0);
+      p.Clear();
+      p.set_name(name);
+      p.set_op_type("Constant");
+      p.add_output(output);
+      onnx::AttributeProto* a = p.add_attribute();
+      a->set_name("value");
+      a->set_type(onnx::AttributeProto::TENSOR);
+      *a->mutable_t() = tensor_from_value(v);
+      constants[output] = &p;
+      ++folded;
+    }
+    if (!folded) return true;
+  }
+}
+
 }  // namespace
 
 bool import_onnx_bytes(const void* data, size_t size, const std::string& label,
@@ -493,14 +628,7 @@ bool import_onnx_bytes(const void* data, size_t size, const std::string& label,
   if (!check_divisor_attributes(model.graph(), label, error)) return false;
   if (!check_node_arity(model.graph(), opset, label, error)) return false;
   if (!add_kernel_shapes(model.mutable_graph(), {}, label, error)) return false;
-  // Shapes inferred before may contradict the new input shapes: drop them.
-  model.mutable_graph()->clear_value_info();
-  try {
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions(false, 0, true));
-  } catch (const std::exception& e) {
-    return fail(error, label, std::string("ONNX shape inference failed: ") + e.what());
-  }
+  if (!infer_shapes(model, label, error)) return false;
   Importer importer{label, options, error};
   *graph = Graph{};
   return importer.graph(model.graph(), opset, graph);

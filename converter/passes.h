@@ -3,10 +3,16 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "graph.h"
 
 namespace qrt::convert {
+
+// An integer list that opsets moved from attribute `attr` to input k
+// (axes, pads, split...): the attribute when present, else the constant
+// input, else empty when the input is absent; false if it is not constant.
+bool constant_ints(const Graph& g, const Node& n, size_t k, const char* attr, std::vector<int64_t>* out);
 
 // Conv/ConvTranspose/Gemm followed by BatchNormalization (inference form)
 // folds into the weights and bias, in float32:
@@ -19,6 +25,29 @@ int fold_batch_norm(Graph& g);
 // qrt_act_min / qrt_act_max). Returns the number fused.
 int fuse_activations(Graph& g);
 
+// The decomposed LayerNorm of opset < 17 exports (ReduceMean, Sub, Pow 2,
+// ReduceMean, Add eps, Sqrt, Div, then optionally Mul gamma and Add beta,
+// over trailing axes) becomes one LayerNormalization node. Returns the
+// number fused.
+int fuse_layer_norm(Graph& g);
+
+// x * 0.5 * (1 + Erf(x / sqrt(2))) becomes Gelu, and the tanh form
+// (sqrt(2/pi) * (x + 0.044715 x^3)) Gelu with approximate "tanh", as
+// nn.GELU exports before opset 20. Returns the number fused.
+int fuse_gelu(Graph& g);
+
+// A constant zero Pad of H and W read only by a Conv, or by an AveragePool
+// without ceil_mode that is unpadded or counts padding in its divisor,
+// becomes that op's own padding (the pool then counts it: count_include_pad
+// = 1): the same sums and divisors, no copy.
+// Returns the number folded.
+int fold_pads(Graph& g);
+
+// The three above, which every mode runs: PyTorch computes each pattern as
+// one op (a float one, or an int8 pool or conv with padding). Returns the
+// number of rewrites.
+int fuse_patterns(Graph& g);
+
 // Identity and inference-mode Dropout disappear (their readers read the
 // input). Returns the number removed.
 int remove_identities(Graph& g);
@@ -27,6 +56,11 @@ int remove_identities(Graph& g);
 // ConstantOfShape, Unsqueeze, Concat, integer arithmetic) when its inputs
 // are constant. Returns the number of nodes folded.
 int fold_constants(Graph& g);
+
+// The value fold_constants gives node n's output, computed into *out, which
+// comes with the output's inferred type and static shape; false if n is not
+// folded. Shape and Size read only their input's shape.
+bool fold_node(const Graph& g, const Node& n, Value* out);
 
 // QDQ graphs (PyTorch-quantized or QAT models exported to ONNX):
 // QuantizeLinear -> [Cast] -> DequantizeLinear pairs become quantization

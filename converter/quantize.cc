@@ -293,14 +293,76 @@ bool apply_quantization(Graph& g, const QuantTable& table, std::string* error) {
   return true;
 }
 
+std::vector<std::string> functional_linears(const Graph& g) {
+  std::vector<std::string> out;
+  for (const Node& n : g.nodes) {
+    const size_t slash = n.name.rfind('/');
+    if (!linear_kind(g, n) || n.name.empty() || n.name[0] != '/' || slash == std::string::npos) continue;
+    const std::string scope = n.name.substr(0, slash + 1);
+    for (const Node& m : g.nodes) {
+      if (&m == &n || m.name.compare(0, scope.size(), scope) != 0 ||
+          m.name.find('/', scope.size()) != std::string::npos)
+        continue;
+      // The bias Add of nn.Linear on an N-D input shares the module's scope.
+      const bool bias_add = m.op == "Add" && std::find(m.inputs.begin(), m.inputs.end(), n.outputs[0]) != m.inputs.end();
+      if (!bias_add && m.op != "Constant" && m.op != "Identity") {
+        out.push_back(n.name);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// W or R of an ONNX LSTM/GRU, [directions, rows, columns]: the weight
+// observer per direction, as from_float quantizes each layer's and
+// direction's weight_ih and weight_hh on its own.
+bool observe_rnn_weights(const Value& w, const ObserverConfig& weight, QuantParams* q, std::string* error) {
+  const bool per_row = weight.kind == ObserverKind::per_channel_min_max;
+  const int64_t dirs = w.shape[0], rows = w.shape[1], cols = w.shape[2];
+  *q = QuantParams{};
+  q->axis = per_row ? 1 : 0;
+  for (int64_t d = 0; d < dirs; ++d) {
+    ObserverConfig c = weight;
+    c.ch_axis = 0;
+    Observer o;
+    std::string why;
+    if (!make_observer(c, &o, error)) return false;
+    if (!observe(o, w.as<float>() + d * rows * cols, {rows, cols}, &why))
+      return fail(error, "weight '" + w.name + "': " + why);
+    const QuantParams p = calculate_qparams(o);
+    q->scale.insert(q->scale.end(), p.scale.begin(), p.scale.end());
+    q->zero_point.insert(q->zero_point.end(), p.zero_point.begin(), p.zero_point.end());
+  }
+  q->per_channel = per_row;
+  return true;
+}
+
+}  // namespace
+
 bool quantize_dynamic(Graph& g, const QuantizeConfig& config, std::string* error) {
   QuantPlan plan;
+  const std::vector<std::string> functional = functional_linears(g);
+  QuantTable table;
   for (const Node& n : g.nodes) {
-    if (config.keep_float.count(n.name) || !linear_kind(g, n)) continue;
+    if (config.keep_float.count(n.name)) continue;
+    if (n.op == "LSTM" || n.op == "GRU") {
+      for (size_t k : {1, 2}) {
+        if (k >= n.inputs.size() || n.inputs[k] < 0) continue;
+        const Value& w = value(g, n.inputs[k]);
+        if (!w.is_constant || w.type != ElemType::f32 || w.shape.size() != 3 || !w.quant.scale.empty() ||
+            table.count(w.name))
+          continue;
+        if (!observe_rnn_weights(w, config.weight, &table[w.name], error)) return false;
+      }
+      continue;
+    }
+    if (!linear_kind(g, n) || std::count(functional.begin(), functional.end(), n.name)) continue;
     const Value& w = value(g, n.inputs[1]);
     if (w.quant.scale.empty()) plan.weights.push_back({w.name, weight_axis(n)});
   }
-  QuantTable table;
   return observe_weights(g, plan, config, &table, error) && apply_quantization(g, table, error);
 }
 

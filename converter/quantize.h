@@ -100,10 +100,24 @@ bool apply_quantization(Graph& g, const QuantTable& table, std::string* error);
 QuantizeConfig default_dynamic_qconfig(fb::Profile profile);
 
 // Runs the weight observer over the weights of `g`'s Linear-like nodes that
-// are not in config.keep_float and attaches the params (apply_quantization);
+// are not in config.keep_float nor functional_linears, and over W and R of
+// its LSTM and GRU nodes, and attaches the params (apply_quantization);
 // weights that already carry params (an imported QDQ model) keep them. `g`
 // may come fused from passes.h run_default_passes. Lower the result with
 // LowerOptions::dynamic.
+// LSTM/GRU W and R ([directions, rows, columns]) are observed per direction,
+// as torch.ao.nn.quantized.dynamic.LSTM/GRU.from_float does for each
+// weight_ih/weight_hh: per tensor, the params hold one scale per direction
+// (axis 0); per channel, one per row of every direction in order (axis 1).
 bool quantize_dynamic(Graph& g, const QuantizeConfig& config, std::string* error);
+
+// quantize_dynamic converts nn.Linear modules only, not F.linear calls with
+// a module's parameters (MultiheadAttention's in_proj and out_proj, a
+// NonDynamicallyQuantizableLinear used through F.linear). torch.onnx.export
+// (1.13) names nodes by module scope, "/layer/self_attn/MatMul": a Linear-like
+// node is a module of its own when nothing else but its bias Add (and
+// Constant/Identity) shares its scope. Returns the names of the other ones,
+// which stay float; nodes without a scope ("MatMul_3") count as modules.
+std::vector<std::string> functional_linears(const Graph& g);
 
 }  // namespace qrt::convert

@@ -9,6 +9,8 @@
 #endif
 
 #if defined(QRT_X86_KERNELS)
+#include "kernels/x86/gemm_f32.h"
+#include "kernels/x86/rows_f32.h"
 #include "kernels/x86/tables.h"
 #endif
 
@@ -229,6 +231,22 @@ const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa isa) {
   return isa_available(isa) ? x86::global_avg_pool_kernel(isa) : nullptr;
 }
 
+const F32GemmKernel* select_f32_gemm_kernel(Isa isa) {
+  if (!isa_available(isa)) return nullptr;
+  switch (isa) {
+    case Isa::avx2: return &x86::kF32GemmAvx2;
+    case Isa::avxvnni: return &x86::kF32GemmAvxvnni;
+#if defined(QRT_X86_AVX512VNNI)
+    case Isa::avx512vnni: return &x86::kF32GemmAvx512;
+#endif
+    default: return nullptr;
+  }
+}
+
+const F32RowKernel* select_f32_row_kernel(Isa isa) {
+  return isa_available(isa) ? x86::f32_row_kernel(isa) : nullptr;
+}
+
 #elif defined(QRT_ARM_KERNELS)
 
 const GemmKernel* select_gemm_kernel(Isa isa) {
@@ -249,6 +267,8 @@ const AddKernel* select_add_kernel(Isa isa) {
 }
 
 const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa) { return nullptr; }
+const F32GemmKernel* select_f32_gemm_kernel(Isa) { return nullptr; }
+const F32RowKernel* select_f32_row_kernel(Isa) { return nullptr; }
 
 #else
 
@@ -257,6 +277,8 @@ const ConvKernel* select_conv_kernel(Isa) { return nullptr; }
 const DwConvKernel* select_dwconv_kernel(Isa, const Conv2DShape&) { return nullptr; }
 const AddKernel* select_add_kernel(Isa) { return nullptr; }
 const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa) { return nullptr; }
+const F32GemmKernel* select_f32_gemm_kernel(Isa) { return nullptr; }
+const F32RowKernel* select_f32_row_kernel(Isa) { return nullptr; }
 
 #endif
 

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "kernels/params.h"
@@ -235,5 +236,59 @@ struct TransposeKernel {
 
 // Null for Isa::ref and for a tier this CPU lacks.
 const TransposeKernel* select_transpose_kernel(Isa isa);
+
+// ---------------------------------------------------------------------------
+// Float32 GEMM: FULLY_CONNECTED f32 (constant weights [n][k], packed once)
+// and MATMUL f32 (b [k][n] read in place, nothing packed per call):
+//   out[m][j] = clamp(bias[j] + sum_k a[m][k] * b[k][j], act_min, act_max)
+// Equal to fully_connected_f32_ref / matmul_f32_ref only to a summation-order
+// tolerance: products are fused into the sum (one rounding each), k in order.
+
+struct F32GemmArgs {
+  int n = 0, k = 0;
+  const float* a = nullptr;  // row m at a + m * a_stride, k floats
+  size_t a_stride = 0;
+  const void* packed = nullptr;  // pack()'s panels; null: read b
+  const float* b = nullptr;      // b[kk][j] at b + kk * b_stride + j
+  size_t b_stride = 0;
+  const float* bias = nullptr;  // n floats, or null
+  float act_min = -std::numeric_limits<float>::infinity();
+  float act_max = std::numeric_limits<float>::infinity();
+  float* out = nullptr;  // row m at out + m * out_stride, n floats
+  size_t out_stride = 0;
+};
+
+struct F32GemmKernel {
+  const char* name;  // e.g. "gemm_f32_8x32_avx512"
+  Isa isa;
+  int mr, nr;  // the register tile of many rows
+  size_t (*packed_bytes)(int n, int k);
+  // w[n][k] (FC's weights, a row per output column) into panels. Prepare-time only.
+  void (*pack)(int n, int k, const float* w, void* packed);
+  // Rows [m_begin, m_end) and columns [n_begin, n_end) of out; with packed
+  // weights n_begin is a multiple of nr. No allocation, no scratch.
+  void (*run)(const F32GemmArgs& args, int m_begin, int m_end, int n_begin, int n_end);
+};
+
+// Null for Isa::ref, for a tier this CPU lacks, and on ARM.
+const F32GemmKernel* select_f32_gemm_kernel(Isa isa);
+
+// ---------------------------------------------------------------------------
+// Float32 rows: softmax over the last axis and layer normalization, within
+// 1e-5 relative of softmax_f32_ref / layer_norm_f32_ref (kernels/ref), NaN
+// and infinities handled as there. in == out is allowed.
+
+struct F32RowKernel {
+  const char* name;  // e.g. "rows_f32_x8_avx2"
+  Isa isa;
+  // softmax_f32_ref over `rows` contiguous rows of `cols` (inner == 1).
+  void (*softmax)(int rows, int cols, const float* in, float* out);
+  // layer_norm_f32_ref; gamma and beta may be null.
+  void (*layer_norm)(int rows, int cols, double eps, const float* in, const float* gamma,
+                     const float* beta, float* out);
+};
+
+// Null for Isa::ref, for a tier this CPU lacks, and on ARM.
+const F32RowKernel* select_f32_row_kernel(Isa isa);
 
 }  // namespace qrt::kernels

@@ -11,6 +11,9 @@ echo "== release build"
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$jobs"
 (cd build/release && ctest --output-on-failure -j"$jobs")
+# tests/converter/test_workflow_parity.cc leaves the PyTorch parity table here.
+echo "== parity with PyTorch 1.13"
+cat build/release/tests/parity_table.txt
 
 echo "== ASan+UBSan build"
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRT_SANITIZE=address,undefined >/dev/null

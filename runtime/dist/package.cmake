@@ -47,11 +47,14 @@ if(version MATCHES "^GNU ld")
   set(gnu_options --force-group-allocation -T "${SCRIPT}")
 endif()
 run("${LD}" -r ${gnu_options} -o "${work}/qrt.o" --whole-archive "${IN}")
-run("${OBJCOPY}" "--keep-global-symbols=${work}/keep.txt" "${work}/qrt.o" "${work}/local.o")
+run("${OBJCOPY}" "--keep-global-symbols=${work}/keep.txt" "${work}/qrt.o" "${work}/hidden.o")
 # A relocatable object keeps the local symbols its relocations name, and
-# their mangled C++ names were a sixth of the file. Nothing outside the
-# object can refer to a local symbol, so each gets a short name (_1, _2...);
-# mapping symbols ($x, $d, $a, $t) keep theirs, the linker reads them.
+# their mangled C++ names were a sixth of the file. A second partial link
+# with --discard-all drops the ones it can express as section offsets;
+# nothing outside the object can refer to the rest, so each gets a short
+# name (_1, _2...); mapping symbols ($x, $d, $a, $t) keep theirs, the
+# linker reads them.
+run("${LD}" -r --discard-all -o "${work}/local.o" "${work}/hidden.o")
 run("${NM}" "${work}/local.o")
 string(REGEX MATCHALL "[0-9a-fA-F]+ [a-z] [^$\n][^\n]*" locals "${run_output}")
 list(TRANSFORM locals REPLACE "^[0-9a-fA-F]+ [a-z] " "")

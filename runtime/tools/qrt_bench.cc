@@ -1,6 +1,8 @@
 // qrt-bench: measures a .qrt model on the device it runs on: latency over N
 // timed runs after warm-up, memory, and optionally a per-operator table and a
-// JSON report. Uses only the public C API.
+// JSON report. Runs the model through the public C API only; the file's
+// flatbuffer is read (header-only) just to find an LSTM/GRU's time axis,
+// which the C API does not describe.
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -10,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <random>
 #include <string>
@@ -24,6 +27,7 @@
 
 #include "npy.h"
 #include "qrt/qrt.h"
+#include "qrt/schema/qrt_generated.h"
 #include "tool_io.h"
 
 namespace {
@@ -42,7 +46,7 @@ constexpr size_t kMaxNameColumn = 40;
 
 constexpr const char* kUsage =
     "usage: qrt-bench MODEL.qrt [--runs N] [--warmup N] [--threads N] [--input NAME=FILE.npy]...\n"
-    "                 [--seed N] [--profile-ops] [--json FILE]\n"
+    "                 [--seed N] [--profile-ops] [--sequence-axis NAME:AXIS] [--json FILE]\n"
     "\n"
     "Times MODEL.qrt on this device: N runs after warm-up, each timed on its own with a\n"
     "monotonic clock; inputs are set once before warm-up and are not part of any time.\n"
@@ -64,6 +68,11 @@ constexpr const char* kUsage =
     "  --profile-ops          also print each operator's median time, share of the total,\n"
     "                         MACs and GMAC/s, from a second pass with per-op profiling on\n"
     "                         (the headline latency is measured without it)\n"
+    "  --sequence-axis NAME:AXIS\n"
+    "                         count tokens along axis AXIS (0-based) of input NAME and report\n"
+    "                         tokens per second. Without it, a model with an LSTM or GRU op\n"
+    "                         reports frames per second: the first such op's steps (its input's\n"
+    "                         time axis) times inferences per second\n"
     "  --json FILE            write every result, including each run's time, to FILE\n"
     "  --isa TIER             kernel tier: ref, avx2, avxvnni, avx512vnni, neon or neon_dotprod\n"
     "                         (sets QRT_ISA for this run; a tier this CPU lacks is an error)\n"
@@ -83,6 +92,8 @@ struct Args {
   uint32_t seed = 1;
   bool per_op = false;
   std::string json;  // empty: no JSON report
+  std::string sequence_input;  // --sequence-axis NAME, empty without the flag
+  int sequence_axis = 0;
 };
 
 // The runtime's rule (ThreadPool::resolve): at most one thread per core and
@@ -117,6 +128,16 @@ bool set_flag(Args* args, const std::string& flag, const std::string& value, std
     args->inputs.push_back(value);
   } else if (flag == "--json") {
     args->json = value;
+  } else if (flag == "--sequence-axis") {
+    // The last ':' splits, so an input name may itself contain ':'.
+    const size_t colon = value.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      *error = "--sequence-axis needs NAME:AXIS (an input name and an axis), got '" + value + "'";
+      return false;
+    }
+    if (!parse_count(flag, value.substr(colon + 1), 0, QRT_MAX_RANK - 1, &n, error)) return false;
+    args->sequence_input = value.substr(0, colon);
+    args->sequence_axis = static_cast<int>(n);
   } else if (flag == "--isa") {
     // The runtime reads QRT_ISA at prepare and refuses a tier the CPU lacks.
     static const char* const kTiers[] = {"ref", "avx2", "avxvnni", "avx512vnni", "neon",
@@ -397,6 +418,51 @@ std::string json_number(double v) {
   return buf;
 }
 
+// What one inference covers along time: `steps` frames (an LSTM/GRU's
+// steps) or tokens (--sequence-axis). Empty `unit`: the model declares none.
+struct Sequence {
+  std::string unit;
+  int64_t steps = 0;
+  std::string tensor;  // whose axis it is
+  int axis = 0;
+  std::string origin;  // "LSTM 'name'" or "--sequence-axis"
+};
+
+// The first LSTM or GRU of the main graph, in execution order: later layers
+// run the same steps, so the first one's input X counts the model's frames.
+// X is [seq, batch, input], or [batch, seq, input] when batch_major. Leaves
+// `out` empty when the model has no such op (or the file cannot be read now).
+void find_rnn_sequence(const std::string& path, Sequence* out) {
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  // The limits of the runtime's loader (runtime/src/model.cc).
+  flatbuffers::Verifier verifier(data, bytes.size(), /*max_depth=*/64, /*max_tables=*/10000000);
+  if (bytes.empty() || !qrt::fb::VerifyModelBuffer(verifier)) return;
+  const auto* subgraphs = qrt::fb::GetModel(data)->subgraphs();
+  if (!subgraphs || subgraphs->size() == 0) return;
+  const qrt::fb::SubGraph* graph = subgraphs->Get(0);
+  if (!graph->operators() || !graph->tensors()) return;
+  for (const qrt::fb::Operator* op : *graph->operators()) {
+    if (op->opcode() != qrt::fb::OpCode::LSTM && op->opcode() != qrt::fb::OpCode::GRU) continue;
+    if (!op->inputs() || op->inputs()->size() == 0) return;
+    const int32_t x = op->inputs()->Get(0);
+    if (x < 0 || static_cast<uint32_t>(x) >= graph->tensors()->size()) return;
+    const qrt::fb::Tensor* t = graph->tensors()->Get(static_cast<uint32_t>(x));
+    const qrt::fb::RnnOptions* options = op->options_as_RnnOptions();
+    const int axis = options && options->batch_major() ? 1 : 0;
+    if (!t->shape() || t->shape()->size() <= static_cast<uint32_t>(axis)) return;
+    out->unit = "frames";
+    out->steps = t->shape()->Get(static_cast<uint32_t>(axis));
+    out->tensor = t->name() ? t->name()->str() : "";
+    out->axis = axis;
+    out->origin = std::string(qrt::fb::EnumNameOpCode(op->opcode())) + " '" +
+                  (op->name() ? op->name()->str() : "") + "'";
+    return;
+  }
+}
+
 struct Report {
   std::string model;
   uint64_t file_bytes = 0;
@@ -416,7 +482,15 @@ struct Report {
   bool per_op = false;
   int profiled_runs = 0;
   std::vector<OpResult> ops;
+  Sequence sequence;
 };
+
+// Steps per second of one stream: steps per inference times inferences per
+// second (1000 / mean ms, like the throughput line).
+double steps_per_s(const Report& r) {
+  return r.latency.mean > 0 ? static_cast<double>(r.sequence.steps) * 1000.0 / r.latency.mean
+                            : 0.0;
+}
 
 std::string to_json(const Report& r) {
   std::string j = "{\n";
@@ -459,6 +533,17 @@ std::string to_json(const Report& r) {
        ", \"max\": " + json_number(r.latency.max) + "},\n";
   j += "  \"throughput_per_s\": " +
        json_number(r.latency.mean > 0 ? 1000.0 / r.latency.mean : 0.0) + ",\n";
+  j += "  \"sequence\": ";
+  if (r.sequence.unit.empty()) {
+    j += "null,\n";
+  } else {
+    j += "{\"unit\": " + json_string(r.sequence.unit) +
+         ", \"steps\": " + std::to_string(r.sequence.steps) +
+         ", \"tensor\": " + json_string(r.sequence.tensor) +
+         ", \"axis\": " + std::to_string(r.sequence.axis) +
+         ", \"from\": " + json_string(r.sequence.origin) +
+         ", \"per_s\": " + json_number(steps_per_s(r)) + "},\n";
+  }
   j += "  \"samples_ms\": [";
   for (size_t i = 0; i < r.samples_ms.size(); ++i) {
     j += (i ? ", " : "") + json_number(r.samples_ms[i]);
@@ -588,6 +673,12 @@ void print_report(const Report& r) {
     std::printf("throughput  %.1f inferences/s (one stream: 1000 / mean ms)\n",
                 1000.0 / r.latency.mean);
   }
+  if (!r.sequence.unit.empty()) {
+    const Sequence& q = r.sequence;
+    std::printf("sequence    %lld %s per inference (axis %d of '%s', from %s): %.1f %s/s\n",
+                static_cast<long long>(q.steps), q.unit.c_str(), q.axis, q.tensor.c_str(),
+                q.origin.c_str(), steps_per_s(r), q.unit.c_str());
+  }
   if (r.per_op) print_per_op(r);
 }
 
@@ -637,6 +728,26 @@ int run(const Args& args) {
 
   std::vector<qrt_tensor> tensors;
   if (!input_tensors(interp.get(), &tensors, &error)) return report(kExitFailure, error);
+  if (!args.sequence_input.empty()) {
+    const std::string flag = "--sequence-axis " + args.sequence_input + ":" +
+                             std::to_string(args.sequence_axis);
+    const int32_t index = qrt_input_index(interp.get(), args.sequence_input.c_str());
+    if (index < 0) {
+      std::string names;
+      for (const qrt_tensor& t : tensors) {
+        names += (names.empty() ? "'" : ", '") + tensor_name(t) + "'";
+      }
+      return report(kExitUsage, flag + ": no input '" + args.sequence_input + "' (inputs: " +
+                                    names + ")");
+    }
+    const qrt_tensor& t = tensors[static_cast<size_t>(index)];
+    if (args.sequence_axis >= t.rank) {
+      return report(kExitUsage, flag + ": input " + describe(t) + " has rank " +
+                                    std::to_string(t.rank));
+    }
+    r.sequence = {"tokens", t.dims[args.sequence_axis], tensor_name(t), args.sequence_axis,
+                  "--sequence-axis"};
+  }
   std::vector<InputPlan> plans(tensors.size());
   r.inputs = &plans;
   for (size_t i = 0; i < plans.size(); ++i) plans[i].tensor = tensors[i];
@@ -669,6 +780,8 @@ int run(const Args& args) {
   const qrt_status status = qrt_memory(interp.get(), &r.memory);
   if (status != QRT_OK) return report(kExitFailure, "memory info: " + library_error(status));
   r.peak_rss = peak_rss_bytes();
+  // After the peak RSS reading: this reads the whole file once more.
+  if (args.sequence_input.empty()) find_rnn_sequence(args.model, &r.sequence);
   // The profiling pass gets its own interpreter; freeing this one first keeps
   // peak memory at one arena.
   interp.reset();
@@ -696,6 +809,7 @@ int main(int argc, char** argv) {
       kUsage,
       "qrt-bench MODEL.qrt [options]",
       {"--profile-ops"},
-      {"--runs", "--warmup", "--threads", "--input", "--seed", "--json", "--isa"}};
+      {"--runs", "--warmup", "--threads", "--input", "--seed", "--json", "--isa",
+       "--sequence-axis"}};
   return tool_main(argc, argv, command_line, set_flag, run);
 }

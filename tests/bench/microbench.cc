@@ -1,5 +1,5 @@
 // Kernel microbenchmarks (Google Benchmark), per kernel family (1x1 GEMM,
-// depthwise, general 3x3 conv, first layer) and ISA tier (the reference
+// depthwise, general 3x3 conv, first layer, dynamic linear) and ISA tier (the reference
 // kernels for comparison): the MobileNetV2 shapes where the fast paths
 // matter. Each reports GMAC/s and, for the fast tiers, the fraction of the
 // tier's multiply-accumulate limit (BENCHMARKS.md: 32 / 64 / 128 MAC per
@@ -366,6 +366,41 @@ void bm_conv(benchmark::State& state, k::Isa isa, k::Conv2DShape s) {
   report(state, isa, static_cast<double>(out_size) * depth);
 }
 
+// A dynamically quantized linear, float rows in and out with the input
+// quantized per call: an LSTM's per-step GEMV (1 x 512 -> 2048), its
+// whole-sequence input projection (64 x 256 -> 2048) and a small head
+// (1 x 512 -> 40). The ref tier runs fully_connected_dynamic_ref.
+void bm_dynamic_linear(benchmark::State& state, k::Isa isa, k::Profile profile, int rows, int kk,
+                       int n) {
+  const k::DynamicLinearKernel* kernel = k::select_dynamic_linear_kernel(isa);
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> wd(-128, 127);
+  std::normal_distribution<float> xd;
+  std::vector<int8_t> w(static_cast<size_t>(n) * kk);
+  for (int8_t& x : w) x = static_cast<int8_t>(wd(rng));
+  std::vector<float> in(static_cast<size_t>(rows) * kk), bias(n, 0.25f);
+  for (float& x : in) x = xd(rng);
+  std::vector<float> out(static_cast<size_t>(rows) * n);
+  const float w_scale = 0.01f;
+  k::DynamicLinearParams p;
+  p.profile = profile;
+  p.shape.in_features = kk;
+  p.shape.out_features = n;
+  p.w = w.data();
+  p.w_scales = &w_scale;
+  p.bias = bias.data();
+  std::vector<uint8_t> packed(kernel->packed_bytes(n, kk));
+  std::vector<uint8_t> scratch(kernel->scratch_bytes(rows, kk));
+  kernel->pack(p, packed.data());
+  for (auto _ : state) {
+    kernel->run(packed.data(), rows, in.data(), out.data(), scratch.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(kernel->name);
+  report(state, isa, static_cast<double>(rows) * n * kk);
+}
+
 void register_all() {
   const k::Isa tiers[] = {k::Isa::avx2, k::Isa::avxvnni, k::Isa::avx512vnni};
   const k::Isa all_tiers[] = {k::Isa::ref, k::Isa::avx2, k::Isa::avxvnni, k::Isa::avx512vnni};
@@ -444,6 +479,21 @@ void register_all() {
     add(benchmark::RegisterBenchmark((dw_name(ref_case) + "/fbgemm_per_channel/" + tier).c_str(),
                                      bm_dwconv, isa, k::Profile::fbgemm, true, ref_case.hw,
                                      ref_case.channels, ref_case.kernel, ref_case.stride));
+  }
+  struct DynCase {
+    int rows, k, n;
+  };
+  for (k::Isa isa : all_tiers) {
+    if (!k::isa_available(isa)) continue;
+    const std::string tier = k::isa_name(isa);
+    for (const DynCase& c : {DynCase{1, 512, 2048}, DynCase{64, 256, 2048}, DynCase{1, 512, 40}}) {
+      const std::string name = "dynamic_linear_" + std::to_string(c.rows) + "x" +
+                               std::to_string(c.k) + "_" + std::to_string(c.n);
+      add(benchmark::RegisterBenchmark((name + "/qnnpack/" + tier).c_str(), bm_dynamic_linear,
+                                       isa, k::Profile::qnnpack, c.rows, c.k, c.n));
+      add(benchmark::RegisterBenchmark((name + "/fbgemm/" + tier).c_str(), bm_dynamic_linear, isa,
+                                       k::Profile::fbgemm, c.rows, c.k, c.n));
+    }
   }
   for (k::Isa isa : all_tiers) {
     if (!k::isa_available(isa)) continue;

@@ -21,23 +21,10 @@ model=$root/model
 out=$root/results
 
 die() { echo "ort_compare.sh: $*" >&2; exit 1; }
-command -v taskset >/dev/null || die "taskset is missing (util-linux)"
-{ command -v node && command -v npm; } >/dev/null ||
-  die "node and npm are needed for ONNX Runtime (apt-get install nodejs npm)"
-"$py" -c 'import torch, torchvision, onnx' 2>/dev/null ||
-  die "$py cannot import torch, torchvision and onnx (apt-get install python3-torch python3-torchvision python3-onnx)"
-taskset -c "$core" true 2>/dev/null || die "cannot pin to core $core; set CORE"
-
-bin=${QRT_BUILD:-}
-if [[ -z $bin ]]; then
-  bin=$root/qrt
-  echo "== building qrt (Release) in $bin"
-  cmake -S . -B "$bin" -DCMAKE_BUILD_TYPE=Release -DQRT_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$bin" -j2 --target qrt-convert qrt-bench qrt-run >/dev/null || die "building qrt failed"
-fi
-for tool in converter/qrt-convert runtime/qrt-bench runtime/qrt-run; do
-  [[ -x $bin/$tool ]] || die "$bin/$tool is missing"
-done
+source tests/bench/bench_common.sh
+bench_check_tools "torch, torchvision, onnx" "torch, torchvision and onnx" \
+  "python3-torch python3-torchvision python3-onnx"
+bench_build_qrt
 
 if [[ ! $model/mobilenet_v2_int8.pt -nt tests/bench/export_mobilenet_v2.py ]]; then
   echo "== exporting MobileNetV2 with PyTorch into $model"
@@ -47,16 +34,7 @@ fi
 "$bin/converter/qrt-convert" "$model/mobilenet_v2_int8.onnx" -o "$model/mobilenet_v2_int8.qrt" -q
 
 ort_dir=$root/node
-installed=$(node -p "JSON.parse(require('fs').readFileSync(process.argv[1])).version" \
-  "$ort_dir/node_modules/onnxruntime-node/package.json" 2>/dev/null || true)
-if [[ $installed != "$ort_version" ]]; then
-  echo "== installing onnxruntime-node@$ort_version into $ort_dir"
-  mkdir -p "$ort_dir"
-  [[ -f $ort_dir/package.json ]] || echo '{"private": true}' >"$ort_dir/package.json"
-  # The CPU build ships in the package; skip the CUDA download from nuget.
-  (cd "$ort_dir" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund \
-     "onnxruntime-node@$ort_version" >/dev/null) || die "npm install onnxruntime-node@$ort_version failed"
-fi
+bench_install_ort "$ort_dir"
 
 rm -rf "$out" && mkdir -p "$out"
 input=$model/image_0.npy
@@ -100,10 +78,10 @@ if [[ ${PER_OP:-0} == 1 ]]; then
     --runs "$runs" --warmup "$warmup" --profile-ops
 fi
 
-"$py" - "$model" "$out" "$rounds" <<'EOF_PY'
+"$py" - "$model" "$out" "$rounds" "$(bench_machine)" <<'EOF_PY'
 import glob, json, os, statistics, sys
 import numpy as np
-model, out, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+model, out, rounds, machine = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 scale, zp = open(model + "/torch_qparams.txt").read().split()
 
 def identical(key):
@@ -124,13 +102,7 @@ rows = [("qrt int8, default tier", "qrt_default"), ("qrt int8, QRT_ISA=avx2", "q
         ("ORT 1.30 int8 QDQ", "ort_int8"), ("ORT 1.30 fp32", "ort_fp32"),
         ("PyTorch 1.13 int8 qnnpack", "torch")]
 times = {key: [t for r in range(1, rounds + 1) for t in samples(key, r)] for _, key in rows}
-cpu = {}
-for line in open("/proc/cpuinfo"):
-    k, _, v = line.partition(":")
-    cpu.setdefault(k.strip(), v.strip())
-flags = [f for f in ("avx2", "avx_vnni", "avx512_vnni") if f in cpu.get("flags", "").split()]
-print("\nMobileNetV2 1.0 int8, 224x224, batch 1, one thread; %s (%s), %d cores" % (
-    cpu.get("model name", "?"), " ".join(flags), os.cpu_count()))
+print("\nMobileNetV2 1.0 int8, 224x224, batch 1, one thread; " + machine)
 print("%-27s %9s %8s %6s %10s  %s" % ("runtime", "median ms", "min ms", "runs", "/ ORT int8", "logits identical to PyTorch"))
 ort = statistics.median(times["ort_int8"])
 for label, key in rows:

@@ -306,8 +306,8 @@ TEST_CASE("qrt-convert --mode dynamic options and refusals") {
   SUBCASE("the report counts the ops quantized dynamically") {
     const test::ToolResult r = convert("linear", {"--profile", "qnnpack"});
     CHECK(r.code == 0);
-    // MatMul -> FULLY_CONNECTED with int8 weights; the bias Add stays float.
-    CHECK(r.out.find("2 ops (1 quantized dynamically, 1 float)") != std::string::npos);
+    // MatMul + bias Add -> one FULLY_CONNECTED with int8 weights and the bias.
+    CHECK(r.out.find("1 ops (1 quantized dynamically, 0 float)") != std::string::npos);
     CHECK(r.err.empty());
   }
   SUBCASE("--keep-float keeps a Linear in float") {

@@ -76,6 +76,30 @@ int op_count(const std::vector<uint8_t>& bytes) {
   return n;
 }
 
+// One LSTM (or GRU) layer with float weights: x [seq, batch, 4] ([batch, seq, 4]
+// when batch_major) -> y, hidden size 4.
+std::vector<uint8_t> rnn_model(qrt::fb::OpCode code, bool batch_major, int seq, int batch) {
+  qrt::convert::ModelBuilder b;
+  const int hidden = 4, gh = (code == qrt::fb::OpCode::LSTM ? 4 : 3) * hidden;
+  const std::vector<int32_t> xs = batch_major ? std::vector<int32_t>{batch, seq, hidden}
+                                              : std::vector<int32_t>{seq, batch, hidden};
+  const int x = b.add_tensor("x", xs, qrt::fb::DType::F32);
+  std::vector<float> weights(static_cast<size_t>(gh * hidden));
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = 0.01f * static_cast<float>(i % 7);
+  const int w = b.add_constant_f32("W", {gh, hidden}, weights);
+  const int r = b.add_constant_f32("R", {gh, hidden}, weights);
+  const int y = b.add_tensor("y", xs, qrt::fb::DType::F32);
+  qrt::fb::RnnOptionsT o;
+  o.hidden_size = hidden;
+  o.batch_major = batch_major;
+  qrt::fb::OpOptionsUnion u;
+  u.Set(o);
+  b.add_operator(code, {x, w, r}, {y}, u, "rnn0");
+  b.set_inputs({x});
+  b.set_outputs({y});
+  return b.finish();
+}
+
 void write_npy_zeros(const std::string& path, const std::string& dtype,
                      const std::vector<int64_t>& shape) {
   qrt::tools::NpyArray a;
@@ -112,6 +136,7 @@ TEST_CASE("qrt-bench: report, per-op table and JSON on random inputs") {
   CHECK(r.out.find("memory      arena ") != std::string::npos);
   CHECK(r.out.find("(3 runs after 1 warm-up)") != std::string::npos);
   CHECK(r.out.find("throughput  ") != std::string::npos);
+  CHECK(r.out.find("sequence    ") == std::string::npos);  // a CNN declares no sequence axis
   for (const char* s : {"min ", "median ", "mean ", "p90 ", "max "})
     CHECK(r.out.find(s) != std::string::npos);
   // One table row per op, named as in the model, MACs where the op has them.
@@ -129,6 +154,7 @@ TEST_CASE("qrt-bench: report, per-op table and JSON on random inputs") {
   CHECK(j.find("\"latency_ms\": {\"min\": ") != std::string::npos);
   CHECK(j.find("\"arena_bytes\": ") != std::string::npos);
   CHECK(j.find("\"source\": \"random standard normal\"") != std::string::npos);
+  CHECK(j.find("\"sequence\": null,") != std::string::npos);
   const size_t samples = j.find("\"samples_ms\": [");
   REQUIRE(samples != std::string::npos);
   const std::string list = j.substr(samples, j.find(']', samples) - samples);
@@ -159,6 +185,73 @@ TEST_CASE("qrt-bench: inputs from .npy files") {
     CHECK(r.out.find("(2 runs after 0 warm-up)") != std::string::npos);
     CHECK(r.out.find("per-op") == std::string::npos);
   }
+}
+
+TEST_CASE("qrt-bench: frames per second of an LSTM or GRU, tokens per second by flag") {
+  BenchDir dir("qrt-test-bench-");
+  require_bench(dir);
+  struct Case {
+    qrt::fb::OpCode code;
+    bool batch_major;
+    std::string line;  // what the sequence line starts with
+  };
+  // seq 6, batch 3: the time axis is found from the op, not guessed from the shape.
+  const Case cases[] = {
+      {qrt::fb::OpCode::LSTM, false,
+       "sequence    6 frames per inference (axis 0 of 'x', from LSTM 'rnn0'): "},
+      {qrt::fb::OpCode::GRU, true,
+       "sequence    6 frames per inference (axis 1 of 'x', from GRU 'rnn0'): "},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.line);
+    const std::string model = dir.file("rnn.qrt");
+    write_bytes(model, rnn_model(c.code, c.batch_major, /*seq=*/6, /*batch=*/3));
+    const std::string json = dir.file("rnn.json");
+    const ToolResult r = run_bench(dir, {model, "--runs=3", "--warmup=0", "--json", json});
+    CAPTURE(r.out);
+    CAPTURE(r.err);
+    REQUIRE(r.code == 0);
+    const size_t at = r.out.find(c.line);
+    REQUIRE(at != std::string::npos);
+    // frames/s = 6 x inferences/s, both printed from the same mean.
+    const double per_s = std::atof(r.out.c_str() + at + c.line.size());
+    const size_t tp = r.out.find("throughput  ");
+    REQUIRE(tp != std::string::npos);
+    const double inferences = std::atof(r.out.c_str() + tp + 12);
+    CHECK(per_s == doctest::Approx(6 * inferences).epsilon(0.01));
+    CHECK(r.out.find(" frames/s\n", at) != std::string::npos);
+    const std::string j = slurp_text(json);
+    CAPTURE(j);
+    CHECK(j.find(std::string("\"sequence\": {\"unit\": \"frames\", \"steps\": 6, ") +
+                 "\"tensor\": \"x\", " +
+                 "\"axis\": " + (c.batch_major ? "1" : "0") + ", \"from\": \"" +
+                 (c.code == qrt::fb::OpCode::LSTM ? "LSTM" : "GRU") + " 'rnn0'\", \"per_s\": ") !=
+          std::string::npos);
+
+    // The flag wins over the op: here the batch axis is counted, as tokens.
+    const ToolResult f = run_bench(dir, {model, "--runs=2", "--warmup=0", "--sequence-axis",
+                                         c.batch_major ? "x:0" : "x:1"});
+    CAPTURE(f.err);
+    REQUIRE(f.code == 0);
+    CHECK(f.out.find(std::string("sequence    3 tokens per inference (axis ") +
+                     (c.batch_major ? "0" : "1") + " of 'x', from --sequence-axis): ") !=
+          std::string::npos);
+    CHECK(f.out.find("frames") == std::string::npos);
+  }
+
+  // A model without an LSTM: tokens only by flag.
+  const std::string cnn = dir.file("cnn.qrt");
+  write_bytes(cnn, qrt::test::int8_cnn(qrt::fb::Profile::Qnnpack));
+  const std::string json = dir.file("cnn.json");
+  const ToolResult r =
+      run_bench(dir, {cnn, "--runs=2", "--warmup=0", "--sequence-axis=image:2", "--json", json});
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("sequence    8 tokens per inference (axis 2 of 'image', "
+                    "from --sequence-axis): ") != std::string::npos);
+  CHECK(slurp_text(json).find("\"sequence\": {\"unit\": \"tokens\", \"steps\": 8, \"tensor\": "
+                              "\"image\", \"axis\": 2, \"from\": \"--sequence-axis\", ") !=
+        std::string::npos);
 }
 
 TEST_CASE("qrt-bench: --isa pins a kernel tier") {
@@ -226,6 +319,15 @@ TEST_CASE("qrt-bench: bad input is one error naming the culprit") {
       {{model, "--profile-ops=1"}, 2, {"--profile-ops takes no value"}},
       {{model, "--frobnicate"}, 2, {"unknown option '--frobnicate'"}},
       {{model, "--isa", "sse9"}, 2, {"--isa sse9", "expected ref, avx2"}},
+      {{model, "--sequence-axis", "image"}, 2, {"--sequence-axis needs NAME:AXIS", "'image'"}},
+      {{model, "--sequence-axis", ":1"}, 2, {"--sequence-axis needs NAME:AXIS"}},
+      {{model, "--sequence-axis", "image:-1"}, 2, {"--sequence-axis", "'-1'"}},
+      {{model, "--sequence-axis", "nope:0"},
+       2,
+       {"--sequence-axis nope:0", "no input 'nope'", "'image'"}},
+      {{model, "--sequence-axis", "image:4"},
+       2,
+       {"--sequence-axis image:4", "(1, 8, 8, 3)", "rank 4"}},
   };
   for (const Case& c : cases) {
     std::string joined;

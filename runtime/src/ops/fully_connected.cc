@@ -15,7 +15,8 @@ struct FullyConnectedData {
   kernels::Requant rq;
   float act_min, act_max;
   const kernels::GemmKernel* gemm;  // u8 fast path, null for the reference
-  const void* packed;               // gemm's packed weights, in persistent memory
+  const kernels::F32GemmKernel* f32;  // f32 fast path, null for the reference
+  const void* packed;               // gemm's or f32's packed weights, in persistent memory
   // Splitting batch rows over the pool (a single row stays on the caller):
   // chunk edges on the row tile, at least min_rows rows a chunk, each
   // thread's scratch slice scratch_stride bytes apart.
@@ -68,6 +69,35 @@ qrt_status eval_dynamic(OpContext& ctx) {
   d.kernel->run(d.packed, d.rows, ctx.input(0)->as<float>(), ctx.output(0)->as<float>(),
                 ctx.scratch);
   return QRT_OK;
+}
+
+// Many rows split over the pool by row tiles; a few (a GEMV) by column
+// tiles, each thread streaming its own share of the weights.
+void eval_f32(ThreadPool* pool, const FullyConnectedData& d, const float* in, const float* bias,
+              float* out) {
+  kernels::F32GemmArgs args;
+  args.n = d.shape.out_features;
+  args.k = d.shape.in_features;
+  args.a = in;
+  args.a_stride = static_cast<size_t>(args.k);
+  args.packed = d.packed;
+  args.bias = bias;
+  args.act_min = d.act_min;
+  args.act_max = d.act_max;
+  args.out = out;
+  args.out_stride = static_cast<size_t>(args.n);
+  const kernels::F32GemmKernel& f = *d.f32;
+  const int rows = d.shape.batch;
+  if (rows >= 2 * f.mr) {
+    parallel_for(pool, rows, f.mr, d.min_rows, [&](int64_t begin, int64_t end, int32_t) {
+      f.run(args, static_cast<int>(begin), static_cast<int>(end), 0, args.n);
+    });
+  } else {
+    const int64_t min_cols = min_chunk_rows(int64_t{rows} * args.k, kMinChunkMacs);
+    parallel_for(pool, args.n, f.nr, min_cols, [&](int64_t begin, int64_t end, int32_t) {
+      f.run(args, 0, rows, static_cast<int>(begin), static_cast<int>(end));
+    });
+  }
 }
 
 }  // namespace
@@ -127,13 +157,19 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
   // Both passes carve the same packed size: it depends only on n, k and the
   // interpreter's tier.
   const kernels::GemmKernel* gemm = quant ? kernels::select_gemm_kernel(ctx.isa) : nullptr;
-  ctx.kernel = gemm ? gemm->name : quant ? "fully_connected_u8s8_ref" : "fully_connected_f32_ref";
+  const kernels::F32GemmKernel* f32 = quant ? nullptr : kernels::select_f32_gemm_kernel(ctx.isa);
+  ctx.kernel = gemm  ? gemm->name
+               : f32 ? f32->name
+               : quant ? "fully_connected_u8s8_ref"
+                       : "fully_connected_f32_ref";
   ctx.scratch_bytes = 0;
   const size_t scratch_stride = gemm ? request_scratch(ctx, gemm->scratch_bytes(k)) : 0;
   FullyConnectedData* d = ctx.persistent->take<FullyConnectedData>(1);
   RequantArrays arrays = take_requant_arrays(ctx, quant, n, w.per_channel);
   // 64-byte aligned by Carver; pack() needs 4.
-  void* packed = gemm ? ctx.persistent->take<uint8_t>(gemm->packed_bytes(n, k)) : nullptr;
+  void* packed = gemm  ? ctx.persistent->take<uint8_t>(gemm->packed_bytes(n, k))
+                 : f32 ? ctx.persistent->take<uint8_t>(f32->packed_bytes(n, k))
+                       : nullptr;
   if (ctx.persistent->sizing()) return QRT_OK;
 
   d->shape = kernels::FullyConnectedShape{};
@@ -143,6 +179,7 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
   d->act_min = o.act_min();
   d->act_max = o.act_max();
   d->gemm = gemm;
+  d->f32 = f32;
   d->packed = packed;
   d->min_rows = min_chunk_rows(int64_t{n} * k, kMinChunkMacs);
   d->scratch_stride = scratch_stride;
@@ -161,6 +198,7 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
     p.rq = &d->rq;
     gemm->pack(p, packed);
   }
+  if (f32) f32->pack(n, k, w.as<float>(), packed);
   ctx.data = d;
   return QRT_OK;
 }
@@ -186,6 +224,10 @@ qrt_status eval_fully_connected(OpContext& ctx) {
                    d.gemm->run(args, static_cast<int>(begin), static_cast<int>(end),
                                ctx.scratch + static_cast<size_t>(slot) * d.scratch_stride);
                  });
+    return QRT_OK;
+  }
+  if (d.f32) {
+    eval_f32(ctx.pool, d, in.as<float>(), bias ? bias->as<float>() : nullptr, out.as<float>());
     return QRT_OK;
   }
   if (in.dtype == DType::U8)

@@ -3,6 +3,7 @@
 // uint8 as PyTorch's quantized::layer_norm.
 #include <cmath>
 
+#include "kernels/cpu.h"
 #include "kernels/ref/layer_norm.h"
 #include "ops/ops.h"
 
@@ -14,6 +15,7 @@ struct LayerNormData {
   kernels::LayerNormShape shape;
   double eps;
   kernels::LayerNormU8Params u8;
+  const kernels::F32RowKernel* f32;  // null: the reference
 };
 
 qrt_status expect_affine(OpContext& ctx, const Tensor* t, const char* role, const Tensor& x,
@@ -71,10 +73,13 @@ qrt_status prepare_layer_norm(OpContext& ctx) {
     return op_fail(ctx, QRT_UNSUPPORTED, "%s input is not supported", dtype_name(in.dtype));
   }
 
+  const kernels::F32RowKernel* f32 = quant ? nullptr : kernels::select_f32_row_kernel(ctx.isa);
+  if (f32) ctx.kernel = f32->name;
   LayerNormData* d = ctx.persistent->take<LayerNormData>(1);
   if (ctx.persistent->sizing()) return QRT_OK;
   d->shape = shape;
   d->eps = kernels::layer_norm_eps_from_f32(eps);
+  d->f32 = f32;
   if (quant)
     d->u8 = kernels::make_layer_norm_u8_params(in.scale, in.zero_point, out.scale,
                                                out.zero_point, d->eps);
@@ -92,6 +97,8 @@ qrt_status eval_layer_norm(OpContext& ctx) {
   const float* b = beta ? beta->as<float>() : nullptr;
   if (in.dtype == DType::U8)
     kernels::layer_norm_u8_ref(d.shape, d.u8, in.as<uint8_t>(), g, b, out.as<uint8_t>());
+  else if (d.f32)
+    d.f32->layer_norm(d.shape.rows, d.shape.cols, d.eps, in.as<float>(), g, b, out.as<float>());
   else
     kernels::layer_norm_f32_ref(d.shape, d.eps, in.as<float>(), g, b, out.as<float>());
   return QRT_OK;

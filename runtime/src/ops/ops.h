@@ -36,6 +36,7 @@ QRT_DECLARE_OP(pad)
 QRT_DECLARE_OP(resize)
 QRT_DECLARE_OP(gather)
 QRT_DECLARE_OP(cast)
+QRT_DECLARE_OP(rnn)  // LSTM GRU (ops/rnn.cc)
 
 #undef QRT_DECLARE_OP
 

@@ -1,5 +1,6 @@
 // SOFTMAX (float32, uint8) and LOG_SOFTMAX (float32) along one axis; a
 // negative axis counts from the end.
+#include "kernels/cpu.h"
 #include "kernels/ref/softmax.h"
 #include "ops/ops.h"
 
@@ -10,6 +11,7 @@ namespace {
 struct SoftmaxData {
   kernels::SoftmaxShape shape;
   kernels::SoftmaxU8Params u8;
+  const kernels::F32RowKernel* f32;  // float softmax over the last axis, or null
 };
 
 qrt_status prepare_any_softmax(OpContext& ctx, bool log) {
@@ -46,6 +48,9 @@ qrt_status prepare_any_softmax(OpContext& ctx, bool log) {
     return op_fail(ctx, QRT_UNSUPPORTED, "%s input is not supported", dtype_name(in.dtype));
   }
 
+  const kernels::F32RowKernel* f32 =
+      !quant && !log && shape.inner == 1 ? kernels::select_f32_row_kernel(ctx.isa) : nullptr;
+  if (f32) ctx.kernel = f32->name;
   SoftmaxData* d = ctx.persistent->take<SoftmaxData>(1);
   uint32_t* table = quant && kernels::softmax_u8_uses_table(ctx.profile, out.scale,
                                                             out.zero_point)
@@ -53,6 +58,7 @@ qrt_status prepare_any_softmax(OpContext& ctx, bool log) {
                         : nullptr;
   if (ctx.persistent->sizing()) return QRT_OK;
   d->shape = shape;
+  d->f32 = f32;
   if (quant)
     d->u8 = kernels::make_softmax_u8_params(ctx.profile, in.scale, in.zero_point, out.scale,
                                             out.zero_point, shape.axis, table);
@@ -70,6 +76,8 @@ qrt_status eval_softmax(OpContext& ctx) {
   Tensor& out = *ctx.output(0);
   if (in.dtype == DType::U8)
     kernels::softmax_u8_ref(d.shape, d.u8, in.as<uint8_t>(), out.as<uint8_t>());
+  else if (d.f32)
+    d.f32->softmax(d.shape.outer, d.shape.axis, in.as<float>(), out.as<float>());
   else
     kernels::softmax_f32_ref(d.shape, in.as<float>(), out.as<float>());
   return QRT_OK;
