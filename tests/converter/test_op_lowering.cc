@@ -133,7 +133,8 @@ const fb::Operator* only_op(const std::vector<uint8_t>& model, OpCode code) {
 }
 
 TEST_CASE("a folded zero Pad becomes the pool's counted padding and the int8 conv's padding") {
-  const fb::Pool2DOptions* pool = only_op(convert("avgpool_pad").model, OpCode::AVG_POOL_2D)->options_as_Pool2DOptions();
+  const LowerResult lowered = convert("avgpool_pad");
+  const fb::Pool2DOptions* pool = only_op(lowered.model, OpCode::AVG_POOL_2D)->options_as_Pool2DOptions();
   CHECK(pool->count_include_pad());
   CHECK(pool->pad_top() == 1);
   CHECK(pool->pad_right() == 1);
