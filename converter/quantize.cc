@@ -1,6 +1,7 @@
 #include "quantize.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "passes.h"
@@ -293,10 +294,83 @@ bool apply_quantization(Graph& g, const QuantTable& table, std::string* error) {
   return true;
 }
 
+namespace {
+
+// Gemm as an RNN cell exports its linear_ih or linear_hh: weights [rows,
+// columns], input [batch, columns] (x, h, or a constant zero state).
+bool cell_gemm(const Graph& g, const Node& n) {
+  return n.op == "Gemm" && n.inputs.size() >= 2 && n.inputs[0] >= 0 && value(g, n.inputs[0]).type == ElemType::f32 &&
+         value(g, n.inputs[0]).shape.size() == 2 && constant_2d(g, n.inputs[1]) && n.get_int("transB", 0) == 1 &&
+         n.get_int("transA", 0) == 0 && n.get_float("alpha", 1.f) == 1.f;
+}
+
+// nn.LSTMCell, GRUCell and RNNCell export (torch.onnx, 1.13) as
+// gates = Gemm(x, W_ih) + Gemm(h, W_hh), whole (LSTM: then Split into 4) or
+// chunked per gate first (GRU), into Sigmoid/Tanh/Relu. Both weights have
+// G * hidden rows (G = 1, 3 or 4) and W_hh has hidden columns. With hx=None
+// the h Gemm reads a constant zero state; PyTorch still runs it as a dynamic
+// linear (giving the bias), and holds W_hh in int8.
+bool cell_linear(const Graph& g, const Node& n, const std::map<int, std::vector<const Node*>>& readers,
+                 const std::map<int, const Node*>& producers) {
+  if (!cell_gemm(g, n)) return false;
+  const auto read = [&](int v) {
+    const auto it = readers.find(v);
+    return it == readers.end() ? std::vector<const Node*>{} : it->second;
+  };
+  // The value itself, or the per-gate chunks of its only reader, a Split.
+  const auto terms = [&](const Node& m) {
+    const std::vector<const Node*> r = read(m.outputs[0]);
+    return r.size() == 1 && r[0]->op == "Split" ? r[0]->outputs : std::vector<int>{m.outputs[0]};
+  };
+  const auto made_by = [&](int v) -> const Node* {
+    const auto it = producers.find(v);
+    return it == producers.end() ? nullptr : it->second;
+  };
+  const std::vector<int64_t>& w = value(g, n.inputs[1]).shape;
+  for (int t : terms(n))
+    for (const Node* add : read(t)) {
+      if (add->op != "Add" || add->inputs.size() != 2) continue;
+      const Node* p = made_by(add->inputs[add->inputs[0] == t ? 1 : 0]);
+      if (p && p->op == "Split") p = made_by(p->inputs[0]);
+      if (!p || p == &n || !cell_gemm(g, *p)) continue;
+      const std::vector<int64_t>& v = value(g, p->inputs[1]).shape;
+      bool gates = false;
+      for (int64_t h : {w[1], v[1]}) gates |= v[0] == w[0] && h > 0 && (w[0] == h || w[0] == 3 * h || w[0] == 4 * h);
+      const auto is_gate = [](const Node* m) {
+        return m->op == "Sigmoid" || m->op == "Tanh" || m->op == "Relu" || m->op == "Split";
+      };
+      // RNNCell's ReLU is fused into the Add by then (passes.h fuse_activations).
+      const bool relu = add->get_float("qrt_act_min", -1.f) == 0.f && std::isinf(add->get_float("qrt_act_max", 0.f));
+      const std::vector<const Node*> next = read(add->outputs[0]);
+      if (gates && (relu || std::any_of(next.begin(), next.end(), is_gate))) return true;
+    }
+  return false;
+}
+
+std::set<std::string> cell_linears(const Graph& g) {
+  std::map<int, std::vector<const Node*>> readers;
+  std::map<int, const Node*> producers;
+  for (const Node& n : g.nodes) {
+    for (int v : n.inputs)
+      if (v >= 0) readers[v].push_back(&n);
+    for (int v : n.outputs)
+      if (v >= 0) producers[v] = &n;
+  }
+  std::set<std::string> out;
+  for (const Node& n : g.nodes)
+    if (cell_linear(g, n, readers, producers)) out.insert(n.name);
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::string> functional_linears(const Graph& g) {
+  const std::set<std::string> cells = cell_linears(g);
   std::vector<std::string> out;
   for (const Node& n : g.nodes) {
     const size_t slash = n.name.rfind('/');
+    // The cells' linears are modules of their own: quantize_dynamic swaps the cell.
+    if (cells.count(n.name)) continue;
     if (!linear_kind(g, n) || n.name.empty() || n.name[0] != '/' || slash == std::string::npos) continue;
     const std::string scope = n.name.substr(0, slash + 1);
     for (const Node& m : g.nodes) {
@@ -345,6 +419,7 @@ bool observe_rnn_weights(const Value& w, const ObserverConfig& weight, QuantPara
 bool quantize_dynamic(Graph& g, const QuantizeConfig& config, std::string* error) {
   QuantPlan plan;
   const std::vector<std::string> functional = functional_linears(g);
+  const std::set<std::string> cells = cell_linears(g);
   QuantTable table;
   for (const Node& n : g.nodes) {
     if (config.keep_float.count(n.name)) continue;
@@ -359,7 +434,8 @@ bool quantize_dynamic(Graph& g, const QuantizeConfig& config, std::string* error
       }
       continue;
     }
-    if (!linear_kind(g, n) || std::count(functional.begin(), functional.end(), n.name)) continue;
+    if (!(linear_kind(g, n) || cells.count(n.name)) || std::count(functional.begin(), functional.end(), n.name))
+      continue;
     const Value& w = value(g, n.inputs[1]);
     if (w.quant.scale.empty()) plan.weights.push_back({w.name, weight_axis(n)});
   }

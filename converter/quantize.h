@@ -118,6 +118,10 @@ bool quantize_dynamic(Graph& g, const QuantizeConfig& config, std::string* error
 // node is a module of its own when nothing else but its bias Add (and
 // Constant/Identity) shares its scope. Returns the names of the other ones,
 // which stay float; nodes without a scope ("MatMul_3") count as modules.
+// The Gemm pairs of nn.LSTMCell/GRUCell/RNNCell (x and h Gemms whose sum
+// feeds the gates) share the cell's scope with its gate math but are not
+// F.linear calls: quantize_dynamic's cells run both as dynamic linears, so
+// quantize_dynamic quantizes them, the h Gemm even on a constant zero state.
 std::vector<std::string> functional_linears(const Graph& g);
 
 }  // namespace qrt::convert
