@@ -7,6 +7,12 @@ each taken to a .qrt by both routes and compared with what PyTorch computes
 (tests/converter/test_workflow_parity.cc runs them and prints the table):
   ptdq_m   PTDQ: the docs' M (Linear 4->4), quantize_dynamic({nn.Linear}, qint8),
            input randn(4, 4, 4, 4)
+  lstm2_linear  PTDQ: a 2-layer nn.LSTM(8, 16) + Linear(16, 4) (tests/parity/
+           make_rnn_models.py's Rnn), quantize_dynamic({nn.Linear, nn.LSTM}, qint8),
+           input randn(16, 1, 8)
+  gru1, encoder  PTDQ rows on tests/data/converter/rnn/gru1 (nn.GRU + Linear) and
+           converter/mha/enc_00_relu (nn.TransformerEncoderLayer), whose scripts
+           write PyTorch's fp32 and quantize_dynamic outputs; only rows here
   ptsq_m   PTSQ: the docs' M (QuantStub, Conv2d(1, 1, 1), ReLU, DeQuantStub),
            fuse_modules([['conv', 'relu']]), prepare, calibrate on randn(4, 1, 4, 4),
            convert; evaluated on that same input, as the docs do
@@ -40,8 +46,12 @@ scales as float.hex). cases.txt: one table row a line,
 keys: onnx, args (qrt-convert options, comma-separated; @ marks a path in this
 directory), input, want (.npy, u1 bytes or f4 floats), out (SCALE,ZP of a u1 want),
 qparams, vs (what want is), identical and steps (required % of identical bytes, max
-|step| difference), rel (max relative error of a float output), max_qrt_bytes.
-A row without identical/rel is informational.
+|step| difference), rel (max|qrt - want| / max|want| of a float output), max_qrt_bytes,
+fp32 (.npy or .npz: PyTorch's fp32 output of a dynamic row) and ratio (required
+max|qrt - want| / max|want - fp32|: the sequence models' end-to-end rule, qrt within
+2% of PyTorch's own int8 error). .npy inputs are positional, .npz ones by name; an
+.npz want is compared output by output, by name. Route fp32: plain qrt-convert
+against PyTorch fp32. A row without identical/rel/ratio is informational.
 
     /usr/bin/python3 tests/parity/make_workflows.py --mobilenet DIR QRT_BUILD
 MobileNetV2 (torchvision's quantizable, as tests/bench/export_mobilenet_v2.py builds it),
@@ -74,6 +84,7 @@ sys.path.insert(0, HERE)
 import export_mobilenet_v2 as mnv2  # noqa: E402
 from make_converter_models import _fmt_case, _scope  # noqa: E402
 from make_dynamic_models import M as DocsLinear  # noqa: E402 (the docs' PTDQ example)
+from make_rnn_models import Rnn  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "data", "parity", "workflows")
 F32 = np.float32
@@ -326,6 +337,30 @@ def ptdq(w):
     _export_fp32(m, x, os.path.join(d, "fp32.onnx"))
     w.row("ptdq_m", "dynamic", "qnnpack", onnx="ptdq_m/fp32.onnx", args="--mode,dynamic,--profile,qnnpack",
           input="ptdq_m/x.npy", want="ptdq_m/want_qnnpack.npy", vs="pytorch_qnnpack", rel="1e-6")
+
+
+def _sequence_rows(w, name, onnx_path, inputs, fp32, int8):
+    w.row(name, "fp32", "-", onnx=onnx_path, input=inputs, want=fp32, vs="pytorch_fp32", rel="1e-5")
+    w.row(name, "dynamic", "qnnpack", onnx=onnx_path, args="--mode,dynamic,--profile,qnnpack", input=inputs,
+          want=int8, fp32=fp32, vs="pytorch_qnnpack", ratio="0.02")
+
+
+def ptdq_sequence(w):
+    torch.manual_seed(10)
+    m = Rnn("LSTM", 8, 16, layers=2, head=4).eval()
+    x = torch.randn(16, 1, 8)
+    q = quantize_dynamic(m, {nn.Linear, nn.LSTM}, dtype=torch.qint8)
+    d = os.path.join(OUT, "lstm2_linear")
+    _save(os.path.join(d, "x.npy"), x.numpy())
+    with torch.no_grad():
+        _save(os.path.join(d, "want_fp32.npy"), m(x).numpy())
+        _save(os.path.join(d, "want_qnnpack.npy"), q(x).numpy())
+    _export_fp32(m, x, os.path.join(d, "fp32.onnx"))
+    _sequence_rows(w, "lstm2_linear", "lstm2_linear/fp32.onnx", "lstm2_linear/x.npy", "lstm2_linear/want_fp32.npy",
+                   "lstm2_linear/want_qnnpack.npy")
+    # Paths from this directory: the fixtures belong to make_rnn_models.py and make_mha_models.py.
+    for name, model in (("gru1", "../../converter/rnn/gru1"), ("encoder", "../../converter/mha/enc_00_relu")):
+        _sequence_rows(w, name, model + ".onnx", model + "_in.npz", model + "_fp32.npz", model + "_qnnpack.npz")
 
 
 def ptsq(w):
@@ -598,6 +633,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     w = Writer()
     ptdq(w)
+    ptdq_sequence(w)
     ptsq(w)
     cnn(w)
     qat(w)
