@@ -15,6 +15,7 @@
 #endif
 
 #if defined(QRT_ARM_KERNELS)
+#include "kernels/arm/rows_f32.h"
 #include "kernels/arm/tables.h"
 #endif
 
@@ -267,8 +268,14 @@ const AddKernel* select_add_kernel(Isa isa) {
 }
 
 const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa) { return nullptr; }
-const F32GemmKernel* select_f32_gemm_kernel(Isa) { return nullptr; }
-const F32RowKernel* select_f32_row_kernel(Isa) { return nullptr; }
+
+const F32GemmKernel* select_f32_gemm_kernel(Isa isa) {
+  return isa_available(isa) ? arm::f32_gemm_kernel(isa) : nullptr;
+}
+
+const F32RowKernel* select_f32_row_kernel(Isa isa) {
+  return isa_available(isa) ? arm::f32_row_kernel(isa) : nullptr;
+}
 
 #else
 

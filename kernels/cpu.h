@@ -270,7 +270,7 @@ struct F32GemmKernel {
   void (*run)(const F32GemmArgs& args, int m_begin, int m_end, int n_begin, int n_end);
 };
 
-// Null for Isa::ref, for a tier this CPU lacks, and on ARM.
+// Null for Isa::ref, for a tier this CPU lacks, and on armv7.
 const F32GemmKernel* select_f32_gemm_kernel(Isa isa);
 
 // ---------------------------------------------------------------------------
@@ -286,9 +286,15 @@ struct F32RowKernel {
   // layer_norm_f32_ref; gamma and beta may be null.
   void (*layer_norm)(int rows, int cols, double eps, const float* in, const float* gamma,
                      const float* beta, float* out);
+  // unary_f32_ref's sigmoid, tanh, silu and exp over n floats (in may be
+  // out), with a polynomial exp: within a few ulp of libm's, not bit-identical.
+  void (*sigmoid)(size_t n, const float* in, float* out);
+  void (*tanh)(size_t n, const float* in, float* out);
+  void (*silu)(size_t n, const float* in, float* out);
+  void (*exp)(size_t n, const float* in, float* out);
 };
 
-// Null for Isa::ref, for a tier this CPU lacks, and on ARM.
+// Null for Isa::ref, for a tier this CPU lacks, and on armv7.
 const F32RowKernel* select_f32_row_kernel(Isa isa);
 
 }  // namespace qrt::kernels

@@ -7,7 +7,7 @@ set -euo pipefail
 
 host=(cmake g++ make libflatbuffers-dev flatbuffers-compiler doctest-dev
       libprotobuf-dev protobuf-compiler libonnx-dev)
-cross=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
+cross=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user python3)
 sanitizers=(clang libclang-rt-14-dev)
 
 want=()

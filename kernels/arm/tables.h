@@ -29,4 +29,7 @@ void interleave_u8_x16_neon(int planes, size_t n, const uint8_t* in, size_t plan
                             uint8_t* out);
 const TransposeKernel* transpose_kernel(Isa isa);
 
+// Float32 GEMM (gemm_f32_neon.cc): both aarch64 tiers run it; null on armv7.
+const F32GemmKernel* f32_gemm_kernel(Isa isa);
+
 }  // namespace qrt::kernels::arm

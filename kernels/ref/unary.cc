@@ -103,12 +103,21 @@ uint8_t fbgemm_entry(const QuantUnarySpec& p, int q) {
 
 }  // namespace
 
+void sigmoid_f32_ref(size_t n, const float* in, float* out) {
+  // NaN stays NaN; exp's overflow to inf gives 0, as in PyTorch.
+  map(n, in, out, [](float x) { return 1.0f / (1.0f + std::exp(-x)); });
+}
+
+void tanh_f32_ref(size_t n, const float* in, float* out) {
+  map(n, in, out, [](float x) { return std::tanh(x); });
+}
+
 void unary_f32_ref(const UnaryParams& p, size_t n, const float* in, float* out) {
   switch (p.op) {
     case UnaryOp::sigmoid:
-      return map(n, in, out, [](float x) { return 1.0f / (1.0f + std::exp(-x)); });
+      return sigmoid_f32_ref(n, in, out);
     case UnaryOp::tanh:
-      return map(n, in, out, [](float x) { return std::tanh(x); });
+      return tanh_f32_ref(n, in, out);
     case UnaryOp::exp:
       return map(n, in, out, [](float x) { return std::exp(x); });
     case UnaryOp::log:

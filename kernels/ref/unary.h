@@ -26,6 +26,11 @@ constexpr float kHardSigmoidBeta = 0.5f;
 //   tanh exp log sqrt erf neg: the C library's, and -x.
 void unary_f32_ref(const UnaryParams& p, size_t n, const float* in, float* out);
 
+// unary_f32_ref's sigmoid and tanh over n floats (in may be out): the LSTM
+// and GRU gates' activations, and what F32RowKernel's are measured against.
+void sigmoid_f32_ref(size_t n, const float* in, float* out);
+void tanh_f32_ref(size_t n, const float* in, float* out);
+
 // What a quantized unary op needs to build its table.
 struct QuantUnarySpec {
   Profile profile = Profile::qnnpack;

@@ -1,4 +1,4 @@
-// The float32 row kernels (softmax, layer norm) of rows_f32_avx2.cc.
+// The float32 row kernels (softmax, layer norm, sigmoid, tanh, silu, exp) of rows_f32_avx2.cc.
 #pragma once
 
 #include "kernels/cpu.h"

@@ -5,6 +5,7 @@
 # inline functions that made the plain archive twice the code it holds.
 #   cmake -DIN=libqrt.a -DOUT=dist/lib/libqrt.a -DSCRIPT=one_object.ld
 #         -DLD=ld -DNM=nm -DOBJCOPY=objcopy -DSTRIP=strip -DAR=ar -P package.cmake
+# (resolve_branches.py, beside this file, runs under python3 when found.)
 foreach(var IN ITEMS IN OUT SCRIPT LD NM OBJCOPY STRIP AR)
   if(NOT ${var})
     message(FATAL_ERROR "package.cmake: ${var} is not set (CMake found no tool for it?)")
@@ -48,6 +49,17 @@ if(version MATCHES "^GNU ld")
 endif()
 run("${LD}" -r ${gnu_options} -o "${work}/qrt.o" --whole-archive "${IN}")
 run("${OBJCOPY}" "--keep-global-symbols=${work}/keep.txt" "${work}/qrt.o" "${work}/hidden.o")
+# The partial link keeps a relocation for every call between functions of
+# the one .text; on aarch64 resolve_branches.py writes them into the code
+# (see there). Without Python the package is only larger.
+find_program(PYTHON3 python3)
+if(PYTHON3)
+  get_filename_component(here "${CMAKE_CURRENT_LIST_FILE}" DIRECTORY)
+  run("${PYTHON3}" "${here}/resolve_branches.py" "${work}/hidden.o" "${work}/resolved.o")
+  file(RENAME "${work}/resolved.o" "${work}/hidden.o")
+else()
+  message(WARNING "package.cmake: no python3; branch relocations left in ${OUT}")
+endif()
 # A relocatable object keeps the local symbols its relocations name, and
 # their mangled C++ names were a sixth of the file. A second partial link
 # with --discard-all drops the ones it can express as section offsets;

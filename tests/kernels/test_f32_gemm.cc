@@ -1,10 +1,11 @@
-// x86 float32 GEMM kernels (FULLY_CONNECTED f32 with packed weights, MATMUL
-// f32 reading b in place) against a double-precision reference, on every
-// tier this machine has: seeded random shapes with tails, strides, sub-ranges
-// of rows and columns, biases and clamps. fp32 sums differ from the reference
-// kernels in summation order only, so each output must lie within
-// 1e-5 * (|bias| + sum_k |a b|) of the exact value (the error scale of any
-// float summation order); nothing outside the requested range may change.
+// Float32 GEMM kernels, x86 and aarch64 NEON (FULLY_CONNECTED f32 with
+// packed weights, MATMUL f32 reading b in place) against a double-precision
+// reference, on every tier this machine has: seeded random shapes with
+// tails, strides, sub-ranges of rows and columns, biases and clamps. fp32
+// sums differ from the reference kernels in summation order only, so each
+// output must lie within 1e-5 * (|bias| + sum_k |a b|) of the exact value
+// (the error scale of any float summation order); nothing outside the
+// requested range may change.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -140,10 +141,20 @@ F32Case random_case(std::mt19937& rng, const k::F32GemmKernel& kernel) {
   return c;
 }
 
+// Every fast tier has a float GEMM except on armv7, whose NEON flushes
+// subnormals to zero (kernels/arm/gemm_f32_neon.cc).
+std::vector<k::Isa> f32_tiers() {
+#if defined(__arm__)
+  return {};
+#else
+  return qrt::test::fast_tiers();
+#endif
+}
+
 }  // namespace
 
-TEST_CASE("gemm_f32 x86: FC packed and MatMul in place vs exact sums, every tier") {
-  const auto tiers = tiers_to_test();
+TEST_CASE("gemm_f32: FC packed and MatMul in place vs exact sums, every tier") {
+  const auto tiers = f32_tiers();
   if (tiers.empty()) return;
   for (k::Isa isa : tiers) {
     const k::F32GemmKernel* kernel = k::select_f32_gemm_kernel(isa);
@@ -160,8 +171,8 @@ TEST_CASE("gemm_f32 x86: FC packed and MatMul in place vs exact sums, every tier
   }
 }
 
-TEST_CASE("gemm_f32 x86: NaN and infinity propagate as in the reference") {
-  const auto tiers = tiers_to_test();
+TEST_CASE("gemm_f32: NaN and infinity propagate as in the reference") {
+  const auto tiers = f32_tiers();
   for (k::Isa isa : tiers) {
     const k::F32GemmKernel& kernel = *k::select_f32_gemm_kernel(isa);
     const int m = 3, n = 37, kd = 5;
@@ -187,11 +198,46 @@ TEST_CASE("gemm_f32 x86: NaN and infinity propagate as in the reference") {
   }
 }
 
-TEST_CASE("gemm_f32 x86: null for the reference tier") {
-  CHECK(k::select_f32_gemm_kernel(k::Isa::ref) == nullptr);
+TEST_CASE("gemm_f32: subnormal products and sums are not flushed to zero") {
+  // Column j sums (j + 1) 2^-70 * 2^-70 + 0 (plus 2^-149 in column 3):
+  // exact subnormals, so fused or not every sum equals the reference's.
+  // (armv7 NEON would flush them; it keeps the reference.)
+  const float tiny = std::ldexp(1.f, -70);
+  const int n = 9, kd = 2;
+  const std::vector<float> a = {tiny, tiny};
+  std::vector<float> w(n * kd, 0.f), bias(n, 0.f);
+  for (int j = 0; j < n; ++j) w[j * kd] = tiny * static_cast<float>(j + 1);
+  bias[3] = std::ldexp(1.f, -149);
+  for (k::Isa isa : f32_tiers()) {
+    const k::F32GemmKernel& kernel = *k::select_f32_gemm_kernel(isa);
+    std::vector<float> packed(kernel.packed_bytes(n, kd) / sizeof(float));
+    kernel.pack(n, kd, w.data(), packed.data());
+    k::F32GemmArgs g;
+    g.n = n, g.k = kd, g.a = a.data(), g.a_stride = kd, g.packed = packed.data();
+    g.bias = bias.data();
+    std::vector<float> got(n), want(n);
+    g.out = got.data(), g.out_stride = n;
+    kernel.run(g, 0, 1, 0, n);
+    k::FullyConnectedShape shape;
+    shape.batch = 1, shape.in_features = kd, shape.out_features = n;
+    const float inf = std::numeric_limits<float>::infinity();
+    k::fully_connected_f32_ref(shape, a.data(), w.data(), bias.data(), -inf, inf, want.data());
+    for (int j = 0; j < n; ++j) {
+      INFO(kernel.name << " column " << j);
+      CHECK(want[j] != 0.f);
+      CHECK(got[j] == want[j]);
+    }
+  }
 }
 
-TEST_CASE("gemm_f32 x86: MATMUL op, broadcast batches of whole and partial row tiles") {
+TEST_CASE("gemm_f32: null for the reference tier, and for NEON on armv7") {
+  CHECK(k::select_f32_gemm_kernel(k::Isa::ref) == nullptr);
+#if defined(__arm__)
+  CHECK(k::select_f32_gemm_kernel(k::Isa::neon) == nullptr);
+#endif
+}
+
+TEST_CASE("gemm_f32: MATMUL op, broadcast batches of whole and partial row tiles") {
   // a [2, 1, 19, 37] x b [3, 37, 45]: six products, each of several row tiles
   // and a column tail, the batch items split into (matrix, row tile) chunks.
   const std::vector<int32_t> a_dims = {2, 1, 19, 37}, b_dims = {3, 37, 45};
@@ -205,7 +251,7 @@ TEST_CASE("gemm_f32 x86: MATMUL op, broadcast batches of whole and partial row t
   k::matmul_f32_ref(shape, a.data(), b.data(), want.data());
   float scale = 0.f;
   for (float v : want) scale = std::max(scale, std::fabs(v));
-  for (k::Isa isa : tiers_to_test()) {
+  for (k::Isa isa : f32_tiers()) {
     for (const bool constant_b : {false, true}) {
       qrt::test::IsaEnv env(k::isa_name(isa));
       qrt::test::OpSpec spec;

@@ -41,6 +41,7 @@ struct RnnData {
   int seq, batch, hidden, gates;
   const kernels::DynamicLinearKernel* dynamic;  // null for the float op
   const kernels::F32GemmKernel* f32;            // float op's fast GEMM, or null
+  kernels::GateActivations act;                 // the tier's row kernel's, or the references
   // hh: all of R, except for GRU without linear_before_reset, where hh is
   // R's z and r rows and hh_cand its h rows (they read r * h, not h).
   Linear ih, hh, hh_cand;
@@ -241,6 +242,10 @@ qrt_status prepare_rnn(OpContext& ctx) {
   d.dynamic = dynamic ? kernels::select_dynamic_linear_kernel(ctx.isa) : nullptr;
   d.f32 = dynamic ? nullptr : kernels::select_f32_gemm_kernel(ctx.isa);
   ctx.kernel = dynamic ? d.dynamic->name : d.f32 ? d.f32->name : "fully_connected_f32_ref";
+  if (const kernels::F32RowKernel* rows = kernels::select_f32_row_kernel(ctx.isa)) {
+    d.act.sigmoid = rows->sigmoid;
+    d.act.tanh = rows->tanh;
+  }
   ctx.macs = static_cast<uint64_t>(rows) * gh * static_cast<uint64_t>(input + d.hidden);
 
   const size_t h_floats = static_cast<size_t>(d.batch) * static_cast<size_t>(d.hidden);
@@ -308,17 +313,17 @@ qrt_status eval_rnn(OpContext& ctx) {
     const size_t xg_stride = batch_step * gh;
     if (d.lstm) {
       run_linear(d, d.hh, d.batch, h, hg, scratch);
-      kernels::lstm_cell_f32_ref(d.batch, d.hidden, xgt, xg_stride, hg, c, h);
+      kernels::lstm_cell_f32_ref(d.act, d.batch, d.hidden, xgt, xg_stride, hg, c, h);
     } else if (d.linear_before_reset) {
       run_linear(d, d.hh, d.batch, h, hg, scratch);
-      kernels::gru_cell_f32_ref(d.batch, d.hidden, true, xgt, xg_stride, hg, h);
+      kernels::gru_cell_f32_ref(d.act, d.batch, d.hidden, true, xgt, xg_stride, hg, h);
     } else {
       run_linear(d, d.hh, d.batch, h, tmp, scratch);
       scatter_rows(tmp, d.batch, 2 * d.hidden, hg, gh);
-      kernels::gru_reset_f32_ref(d.batch, d.hidden, xgt, xg_stride, hg, h, rh);
+      kernels::gru_reset_f32_ref(d.act, d.batch, d.hidden, xgt, xg_stride, hg, h, rh);
       run_linear(d, d.hh_cand, d.batch, rh, tmp, scratch);
       scatter_rows(tmp, d.batch, d.hidden, hg + 2 * hn, gh);
-      kernels::gru_cell_f32_ref(d.batch, d.hidden, false, xgt, xg_stride, hg, h);
+      kernels::gru_cell_f32_ref(d.act, d.batch, d.hidden, false, xgt, xg_stride, hg, h);
     }
     for (int b = 0; b < d.batch; ++b)
       std::memcpy(y + (t * row_step + static_cast<size_t>(b) * batch_step) * hn,

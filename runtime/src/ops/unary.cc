@@ -4,6 +4,7 @@
 // TANH, LEAKY_RELU), each a 256-entry table built here at prepare.
 #include <cmath>
 
+#include "kernels/cpu.h"
 #include "kernels/ref/unary.h"
 #include "ops/ops.h"
 
@@ -11,10 +12,26 @@ namespace qrt {
 
 namespace {
 
+using MapF32 = void (*)(size_t n, const float* in, float* out);
+
 struct UnaryData {
   kernels::UnaryParams params;
+  MapF32 f32;  // a row kernel's, or null
   uint8_t lut[256];
 };
+
+// The tier's vectorised float op, or null: F32RowKernel's exp is a
+// polynomial, within a few ulp of the reference's libm.
+MapF32 fast_f32(const kernels::F32RowKernel* k, kernels::UnaryOp op) {
+  if (!k) return nullptr;
+  switch (op) {
+    case kernels::UnaryOp::sigmoid: return k->sigmoid;
+    case kernels::UnaryOp::tanh: return k->tanh;
+    case kernels::UnaryOp::silu: return k->silu;
+    case kernels::UnaryOp::exp: return k->exp;
+    default: return nullptr;
+  }
+}
 
 bool unary_op_of(fb::OpCode code, kernels::UnaryOp* op) {
   using kernels::UnaryOp;
@@ -91,6 +108,9 @@ qrt_status prepare_unary(OpContext& ctx) {
   UnaryData* d = ctx.persistent->take<UnaryData>(1);
   if (ctx.persistent->sizing()) return QRT_OK;
   d->params = p;
+  const kernels::F32RowKernel* rows = quant ? nullptr : kernels::select_f32_row_kernel(ctx.isa);
+  d->f32 = fast_f32(rows, p.op);
+  if (d->f32) ctx.kernel = rows->name;
   if (quant) kernels::make_unary_u8_lut(spec, d->lut);
   ctx.data = d;
   return QRT_OK;
@@ -102,6 +122,8 @@ qrt_status eval_unary(OpContext& ctx) {
   Tensor& out = *ctx.output(0);
   if (in.dtype == DType::U8)
     kernels::lut_u8_ref(d.lut, in.elements, in.as<uint8_t>(), out.as<uint8_t>());
+  else if (d.f32)
+    d.f32(in.elements, in.as<float>(), out.as<float>());
   else
     kernels::unary_f32_ref(d.params, in.elements, in.as<float>(), out.as<float>());
   return QRT_OK;
