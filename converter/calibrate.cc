@@ -88,8 +88,13 @@ bool run(Runner& r, const Graph& g, const CalibBatch& b, std::string* error) {
     const int32_t index = qrt_input_index(r.interpreter, name.c_str());
     if (index < 0) return fail(error, "the lowered model has no input '" + name + "'");
     const std::vector<float>& data = b.inputs[i];
-    if (qrt_set_input(r.interpreter, index, QRT_F32, data.data(), data.size() * sizeof(float)) != QRT_OK)
-      return fail(error, b.label + ": " + qrt_last_error());
+    const std::vector<uint8_t>& ints = b.integers[i];
+    const ElemType type = g.values[static_cast<size_t>(g.inputs[i])].type;
+    const qrt_status s =
+        type == ElemType::f32
+            ? qrt_set_input(r.interpreter, index, QRT_F32, data.data(), data.size() * sizeof(float))
+            : qrt_set_input(r.interpreter, index, type == ElemType::i64 ? QRT_I64 : QRT_I32, ints.data(), ints.size());
+    if (s != QRT_OK) return fail(error, b.label + ": " + qrt_last_error());
   }
   if (qrt_invoke(r.interpreter) != QRT_OK)
     return fail(error, b.label + ": running the model failed: " + qrt_last_error());
@@ -302,7 +307,13 @@ bool quantize_static(const GraphFactory& make_graph, const QuantizeConfig& confi
   r.float_nodes.insert(r.plan.float_nodes.begin(), r.plan.float_nodes.end());
   r.float_nodes.insert(config.keep_float.begin(), config.keep_float.end());
   std::vector<CalibInput> inputs;
-  for (int v : g.inputs) inputs.push_back({g.values[static_cast<size_t>(v)].name, g.values[static_cast<size_t>(v)].shape});
+  for (int v : g.inputs) {
+    const Value& in = g.values[static_cast<size_t>(v)];
+    if (in.type != ElemType::f32 && in.type != ElemType::i64 && in.type != ElemType::i32)
+      return fail(error, "input '" + in.name + "' is " + elem_name(in.type) +
+                             ": calibration data can be float32, int64 or int32");
+    inputs.push_back({in.name, in.shape, in.type == ElemType::f32 ? "f4" : in.type == ElemType::i64 ? "i8" : "i4"});
+  }
   if (!open_calibration(calib_paths, inputs, calib_batch, &r.data, error)) return false;
   if (!calibrate(make_graph, r.plan, config, r.data, progress, &r.table, error)) return false;
   if (!observe_weights(g, r.plan, config, &r.table, error)) return false;

@@ -205,9 +205,9 @@ int64_t sample_elements(const CalibInput& in) {
 bool check_array(const tools::NpyArray& a, const CalibInput& in, const std::string& where,
                  int64_t* samples, std::string* error) {
   const std::string who = where + ": input '" + in.name + "': ";
-  if (a.dtype != "f4")
-    return fail(error, who + "dtype is " + dtype_text(a.dtype) +
-                           ", expected float32 (save with .astype(np.float32))");
+  if (a.dtype != in.dtype)
+    return fail(error, who + "dtype is " + dtype_text(a.dtype) + ", expected " + dtype_text(in.dtype) +
+                           " as the model's input (save with .astype(np." + dtype_text(in.dtype) + "))");
   const std::vector<int64_t> sample(in.shape.begin() + (in.shape.empty() ? 0 : 1), in.shape.end());
   std::vector<int64_t> batched = in.shape;
   if (!batched.empty()) batched[0] = -1;
@@ -223,6 +223,7 @@ bool check_array(const tools::NpyArray& a, const CalibInput& in, const std::stri
   }
   *samples = is_sample ? 1 : a.shape[0];
   if (*samples == 0) return fail(error, who + "the array holds no samples (shape " + shape_text(a.shape) + ")");
+  if (in.dtype != "f4") return true;  // any id is data; Gather itself checks the range
   const size_t n = a.data.size() / 4;
   const float* f = reinterpret_cast<const float*>(a.data.data());
   const int64_t per = sample_elements(in);
@@ -430,6 +431,7 @@ bool read_calibration_batch(const CalibrationSet& set, size_t index, CalibBatch*
   CalibBatch b;
   b.batch = last - first;
   b.inputs.resize(set.inputs.size());
+  b.integers.resize(set.inputs.size());
   int64_t at = 0;  // global index of the first sample of record r
   for (const CalibRecord& r : set.records) {
     const int64_t lo = std::max(first, at), hi = std::min(last, at + r.samples);
@@ -441,6 +443,12 @@ bool read_calibration_batch(const CalibrationSet& set, size_t index, CalibBatch*
         if (!check_array(arrays[i], set.inputs[i], r.label, &samples, error)) return false;
         if (samples != r.samples) return fail(error, r.label + ": changed while calibrating");
         const int64_t per = sample_elements(set.inputs[i]);
+        if (set.inputs[i].dtype != "f4") {
+          const int64_t bytes = per * (set.inputs[i].dtype.back() - '0');  // "i8": 8-byte items
+          const uint8_t* p = arrays[i].data.data();
+          b.integers[i].insert(b.integers[i].end(), p + (lo - at) * bytes, p + (hi - at) * bytes);
+          continue;
+        }
         const float* f = reinterpret_cast<const float*>(arrays[i].data.data());
         b.inputs[i].insert(b.inputs[i].end(), f + (lo - at) * per, f + (hi - at) * per);
       }

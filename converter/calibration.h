@@ -10,9 +10,10 @@
 //     an archive with exactly one array, whatever its key.
 //   - .npy: feeds the only input of a single-input graph.
 // Shapes: an array is either batched, [B, d1, ..., dk] for a model input
-// [N, d1, ..., dk] (B >= 1 samples), or one sample [d1, ..., dk]. Only
-// float32 is accepted; NaN or infinity is an error naming file, input and
-// element.
+// [N, d1, ..., dk] (B >= 1 samples), or one sample [d1, ..., dk]. The dtype
+// must be the input's: float32 for float inputs (NaN or infinity is an error
+// naming file, input and element), int64 or int32 for integer inputs (token
+// ids feeding a Gather), taken as they are.
 //
 // Batches: by default every record is one forward call with its own batch
 // size (so a folder of batches saved from a DataLoader replays it exactly);
@@ -33,6 +34,7 @@ namespace qrt::convert {
 struct CalibInput {
   std::string name;
   std::vector<int64_t> shape;  // the model's shape; dim 0 is the batch
+  std::string dtype = "f4";    // the model's type as a numpy dtype: f4, i8 (int64), i4 (int32)
 };
 
 struct CalibRecord {
@@ -56,10 +58,12 @@ struct CalibrationSet {
 };
 
 // One forward call's input: per graph input (graph order), `batch` samples
-// of float32 in C order.
+// in C order: float inputs in `inputs`, integer ones as their bytes in
+// `integers` (the other vector of the pair empty).
 struct CalibBatch {
   int64_t batch = 0;
   std::vector<std::vector<float>> inputs;
+  std::vector<std::vector<uint8_t>> integers;
   std::string label;  // where the samples came from
 };
 

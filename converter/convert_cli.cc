@@ -1,5 +1,6 @@
 #include "convert_cli.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -63,6 +64,12 @@ const char* kUsage =
     "                             is a glob over node names ('*' crosses '/')\n"
     "  --report-json FILE         also write the conversion report as JSON\n"
     "\n"
+    "dynamic mode:\n"
+    "  --embedding int8|fp32      nn.Embedding tables (Gather on a constant 2-D float\n"
+    "                             table): fp32 (default, as quantize_dynamic's default\n"
+    "                             modules) or int8 rows with a float scale and bias\n"
+    "                             each (float_qparams_weight_only_qconfig)\n"
+    "\n"
     "dynamic mode takes --per-channel and --keep-float; the other static options\n"
     "need calibration and are refused. As quantize_dynamic(model, dtype=torch.qint8)\n"
     "it quantizes nn.Linear modules (Gemm, or MatMul with a constant 2-D weight; a\n"
@@ -80,7 +87,7 @@ struct Args {
   bool nhwc_io = false, quiet = false, help = false;
   std::vector<std::string> calib;
   int64_t calib_batch = 0;
-  std::string observer, per_channel, reduce_range, histogram_compat, report_json;
+  std::string observer, per_channel, reduce_range, histogram_compat, report_json, embedding;
   double percentile = 99.99;
   bool percentile_given = false;
   std::set<std::string> keep_float;
@@ -189,6 +196,9 @@ int parse_args(int argc, const char* const* argv, Args* a) {
         if (comma == std::string::npos) break;
         pos = comma + 1;
       }
+    } else if (arg == "--embedding") {
+      if (!value(&a->embedding) || (a->embedding != "int8" && a->embedding != "fp32"))
+        return usage_error("--embedding: expected int8 or fp32");
     } else if (arg == "--report-json") {
       if (!value(&a->report_json)) return usage_error("--report-json needs a file name");
     } else if (!arg.empty() && arg[0] == '-') {
@@ -201,6 +211,8 @@ int parse_args(int argc, const char* const* argv, Args* a) {
   }
   if (a->input.empty()) return usage_error("no input model given");
   if (a->output.empty()) return usage_error("no output given (-o OUT.qrt)");
+  if (!a->embedding.empty() && a->mode != "dynamic")
+    return usage_error("--embedding applies to --mode dynamic only");
   if (a->mode != "static") {
     const char* only_static = !a->calib.empty() ? "--calib"
                               : a->calib_batch ? "--calib-batch"
@@ -242,6 +254,7 @@ QuantizeConfig quantize_config(const Args& a) {
     c.weight.kind = a.per_channel == "on" ? ObserverKind::per_channel_min_max : ObserverKind::min_max;
   if (a.histogram_compat == "torch1.13") c.activation.histogram_range = HistogramRange::torch113;
   c.keep_float = a.keep_float;
+  c.int8_embeddings = a.embedding == "int8";
   return c;
 }
 
@@ -254,8 +267,9 @@ bool fail(std::string* error, const std::string& what) {
 
 struct Report {
   size_t onnx_nodes = 0;
-  size_t fp32_bytes = 0;
-  size_t model_bytes = 0;
+  size_t fp32_bytes = 0;   // the float version of the model, lowered
+  size_t model_bytes = 0;  // the written model
+  bool qdq = false;        // the input carried QuantizeLinear/DequantizeLinear params
   size_t arena_bytes = 0;
   int quantized_ops = 0;
   int float_ops = 0;
@@ -335,6 +349,14 @@ std::string db_text(double db) {
   return buf;
 }
 
+// What the written model holds, whatever --mode said: a QDQ import is int8
+// in fp32 mode, and a mode that quantized nothing left fp32.
+const char* model_kind(const Report& r) {
+  if (r.quantized_ops == 0 && r.dynamic_ops == 0) return "fp32";
+  if (r.qdq) return "QDQ int8";
+  return r.quantized_ops ? "int8 static" : "int8 dynamic";
+}
+
 std::string report_json(const Args& a, const Report& r) {
   std::string j = "{\n";
   j += "  \"input\": " + json_string(a.input) + ",\n";
@@ -343,7 +365,8 @@ std::string report_json(const Args& a, const Report& r) {
   j += "  \"profile\": " + json_string(a.profile) + ",\n";
   j += "  \"onnx_nodes\": " + std::to_string(r.onnx_nodes) + ",\n";
   j += "  \"size\": {\"fp32_bytes\": " + std::to_string(r.fp32_bytes) +
-       ", \"model_bytes\": " + std::to_string(r.model_bytes) + "},\n";
+       ", \"model_bytes\": " + std::to_string(r.model_bytes) +
+       ", \"model_kind\": " + json_string(model_kind(r)) + "},\n";
   j += "  \"arena_bytes\": " + std::to_string(r.arena_bytes) + ",\n";
   j += "  \"ops\": {\"total\": " + std::to_string(r.quantized_ops + r.dynamic_ops + r.float_ops) +
        ", \"quantized\": " + std::to_string(r.quantized_ops) + ", \"dynamic\": " + std::to_string(r.dynamic_ops) +
@@ -387,12 +410,15 @@ void print_report(const Args& a, const Report& r) {
               a.output.c_str(), a.mode.c_str(), a.profile.c_str(), r.onnx_nodes,
               r.quantized_ops + r.dynamic_ops + r.float_ops, counts.c_str(), r.float_ops);
   // Like PyTorch's print_model_size: the bytes of the saved file.
-  std::printf("  model size: fp32 %zu bytes (%.2f MB)", r.fp32_bytes, static_cast<double>(r.fp32_bytes) / 1e6);
-  if (a.mode != "fp32")
-    std::printf(" -> int8 %zu bytes (%.2f MB), %.2fx smaller", r.model_bytes,
-                static_cast<double>(r.model_bytes) / 1e6,
-                r.model_bytes ? static_cast<double>(r.fp32_bytes) / static_cast<double>(r.model_bytes) : 0.0);
-  std::printf("\n  arena: %zu bytes\n  ops:", r.arena_bytes);
+  std::printf("  model size: fp32 %zu bytes (%.2f MB) -> %s %zu bytes (%.2f MB)", r.fp32_bytes,
+              static_cast<double>(r.fp32_bytes) / 1e6, model_kind(r), r.model_bytes,
+              static_cast<double>(r.model_bytes) / 1e6);
+  // Tiny int8 models can outgrow their float version (per-tensor params).
+  const double f = static_cast<double>(r.fp32_bytes), m = static_cast<double>(r.model_bytes);
+  if (std::string(model_kind(r)) != "fp32" && f > 0 && m > 0)
+    std::printf(", %.2fx %s", f >= m ? f / m : m / f, f >= m ? "smaller" : "larger");
+  std::printf("\n");
+  std::printf("  arena: %zu bytes\n  ops:", r.arena_bytes);
   for (const auto& [kind, n] : r.ops) std::printf(" %s %d", kind.c_str(), n);
   std::printf("\n");
   if (a.mode == "dynamic" && !r.functional.empty()) {
@@ -500,6 +526,16 @@ bool convert(const Args& a, Report* r, std::vector<uint8_t>* model, std::string*
   LowerResult lowered;
   if (!lower_to(fp32, a, {}, &lowered, error)) return false;
   r->fp32_bytes = lowered.model.size();
+  // A QDQ model lowers to int8 as it is; its float version drops the params
+  // (the dequantized weights are float already).
+  r->qdq = std::any_of(fp32.values.begin(), fp32.values.end(), [](const Value& v) { return !v.quant.scale.empty(); });
+  if (r->qdq) {
+    Graph dequantized = fp32;
+    for (Value& v : dequantized.values) v.quant = QuantParams{};
+    LowerResult float_version;
+    if (!lower_to(dequantized, a, {}, &float_version, error)) return false;
+    r->fp32_bytes = float_version.model.size();
+  }
   if (a.mode == "static") {
     QuantizeConfig config = quantize_config(a);
     config.keep_float = keep_float;
@@ -626,7 +662,7 @@ int qrt_convert_main(int argc, const char* const* argv) {
   if (!report_temp.empty() && !commit_temp_file(report_temp, args.report_json, &error))
     return failed(error + " (" + args.output + " was written)");
   if (!args.quiet) print_report(args, report);
-  if (!args.quiet && args.mode == "dynamic" && report.dynamic_ops == 0)
+  if (!args.quiet && args.mode == "dynamic" && report.dynamic_ops == 0 && report.quantized_ops == 0)
     std::fprintf(stderr,
                  "qrt-convert: warning: --mode dynamic quantized nothing: %s has no Gemm or MatMul "
                  "with constant 2-D weights (what nn.Linear exports), LSTM or GRU outside --keep-float, so %s "

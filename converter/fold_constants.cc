@@ -1,6 +1,7 @@
 // Constant folding of the shape and type plumbing exporters leave in graphs
-// (Shape, Gather, Cast, ConstantOfShape, Unsqueeze, Concat, ...). These move
-// or convert values exactly; float arithmetic is not folded here.
+// (Shape, Gather, Cast, ConstantOfShape, Unsqueeze, Concat, Slice, Transpose,
+// ...). These move or convert values exactly; float arithmetic is not folded
+// here.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -87,6 +88,36 @@ bool slice_range(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t*
     *count = start > end ? (start - end - step - 1) / -step : 0;
   }
   *first = start;
+  return true;
+}
+
+// Element strides of a C-order tensor of `shape`.
+std::vector<int64_t> strides_of(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
+  return s;
+}
+
+// out (shape `dims`, C order) element i = x[first + sum_d idx_d(i) * strides[d]]:
+// Slice and Transpose are both this walk. False if it would leave x.
+bool copy_strided(const Value& x, int64_t first, const std::vector<int64_t>& dims,
+                  const std::vector<int64_t>& strides, Value* out) {
+  const size_t es = elem_size(x.type);
+  const int64_t total = static_cast<int64_t>(x.elements());
+  const size_t count = out->elements();
+  if (out->data.size() != count * es || x.data.size() != static_cast<size_t>(total) * es) return false;
+  std::vector<int64_t> idx(dims.size(), 0);
+  int64_t src = first;
+  for (size_t i = 0; i < count; ++i) {
+    if (src < 0 || src >= total) return false;
+    std::memcpy(out->data.data() + i * es, x.data.data() + static_cast<size_t>(src) * es, es);
+    for (size_t d = dims.size(); d-- > 0;) {
+      src += strides[d];
+      if (++idx[d] < dims[d]) break;
+      src -= idx[d] * strides[d];
+      idx[d] = 0;
+    }
+  }
   return true;
 }
 
@@ -197,22 +228,54 @@ bool fold_node(const Graph& g, const Node& n, Value* out) {
     }
     return true;
   }
-  // Slices of 1-D constants: `x.shape[1:]` and the like.
-  if (n.op == "Slice" && n.inputs.size() >= 3 && in(0).shape.size() == 1 && in(0).type == out->type) {
+  if (n.op == "Slice" && !n.inputs.empty() && in(0).type == out->type) {
     const Value& x = in(0);
-    for (size_t k = 1; k < n.inputs.size(); ++k)
-      if (n.inputs[k] >= 0 && in(k).elements() != 1) return false;
-    if (n.inputs.size() > 3 && n.inputs[3] >= 0 && get_int(in(3), 0) != 0 && get_int(in(3), 0) != -1) return false;
-    const int64_t step = n.inputs.size() > 4 && n.inputs[4] >= 0 ? get_int(in(4), 0) : 1;
-    int64_t first = 0, len = 0;
-    if (!slice_range(x.shape[0], get_int(in(1), 0), get_int(in(2), 0), step, &first, &len) ||
-        static_cast<size_t>(len) != count)
+    const std::vector<int64_t> xs = strides_of(x.shape);
+    std::vector<int64_t> starts, ends, axes, steps;
+    if (!constant_ints(g, n, 1, "starts", &starts) || !constant_ints(g, n, 2, "ends", &ends) ||
+        !constant_ints(g, n, 3, "axes", &axes) || !constant_ints(g, n, 4, "steps", &steps) ||
+        starts.size() != ends.size() || (!axes.empty() && axes.size() != starts.size()) ||
+        (!steps.empty() && steps.size() != starts.size()))
       return false;
-    const size_t es = elem_size(x.type);
-    for (size_t i = 0; i < count; ++i)
-      std::memcpy(out->data.data() + i * es,
-                  x.data.data() + static_cast<size_t>(first + static_cast<int64_t>(i) * step) * es, es);
-    return true;
+    const int64_t rank = static_cast<int64_t>(x.shape.size());
+    std::vector<int64_t> dims = x.shape, strides = xs;
+    std::vector<bool> seen(x.shape.size(), false);
+    int64_t first = 0;
+    for (size_t k = 0; k < starts.size(); ++k) {
+      int64_t axis = axes.empty() ? static_cast<int64_t>(k) : axes[k];
+      if (axis < 0) axis += rank;
+      if (axis < 0 || axis >= rank || seen[static_cast<size_t>(axis)]) return false;
+      const size_t a = static_cast<size_t>(axis);
+      seen[a] = true;
+      const int64_t dim = x.shape[a];
+      // A step longer than the axis takes one element at most: clamped, the
+      // stride arithmetic cannot overflow and the result is the same.
+      const int64_t step = std::clamp<int64_t>(steps.empty() ? 1 : steps[k], -dim - 1, dim + 1);
+      int64_t at = 0;
+      if (!slice_range(dim, starts[k], ends[k], step, &at, &dims[a])) return false;
+      first += at * xs[a];
+      strides[a] = step * xs[a];
+    }
+    return dims == out->shape && copy_strided(x, first, dims, strides, out);
+  }
+  if (n.op == "Transpose" && n.inputs.size() == 1 && in(0).type == out->type) {
+    const Value& x = in(0);
+    const size_t rank = x.shape.size();
+    std::vector<int64_t> perm = n.get_ints("perm");
+    if (perm.empty())
+      for (size_t d = rank; d-- > 0;) perm.push_back(static_cast<int64_t>(d));
+    if (perm.size() != rank) return false;
+    const std::vector<int64_t> xs = strides_of(x.shape);
+    std::vector<int64_t> dims(rank), strides(rank);
+    std::vector<bool> seen(rank, false);
+    for (size_t d = 0; d < rank; ++d) {
+      const int64_t p = perm[d] < 0 ? perm[d] + static_cast<int64_t>(rank) : perm[d];
+      if (p < 0 || p >= static_cast<int64_t>(rank) || seen[static_cast<size_t>(p)]) return false;
+      seen[static_cast<size_t>(p)] = true;
+      dims[d] = x.shape[static_cast<size_t>(p)];
+      strides[d] = xs[static_cast<size_t>(p)];
+    }
+    return dims == out->shape && copy_strided(x, 0, dims, strides, out);
   }
   return false;
 }

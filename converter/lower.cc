@@ -75,15 +75,51 @@ std::vector<uint8_t> permute(const std::vector<uint8_t>& data, const std::vector
 
 class Lowerer {
  public:
-  Lowerer(const Graph& g, const LowerOptions& o, std::string* error)
-      : g_(g), o_(o), error_(error), b_(o.profile), home_(g.values.size(), Layout::plain),
+  // Lowers g into subgraph `subgraph` of b (selected on entry and after each If).
+  Lowerer(const Graph& g, const LowerOptions& o, std::string* error, ModelBuilder& b, int subgraph)
+      : g_(g), o_(o), error_(error), b_(b), subgraph_(subgraph), home_(g.values.size(), Layout::plain),
         alias_(g.values.size()), uses_(g.values.size(), 0) {
     std::iota(alias_.begin(), alias_.end(), 0);
-    b_.set_producer(o.producer);
     for (const Node& n : g.nodes)
       for (int i : n.inputs)
         if (i >= 0) uses_[static_cast<size_t>(i)]++;
     for (int v : g.outputs) uses_[static_cast<size_t>(v)]++;
+  }
+
+  // g_ as an If body, in plain layout and f32 (bodies are not quantized).
+  // With `bound` (a constant condition) the body is inlined into the
+  // selected subgraph, its inputs being those outer tensors; otherwise its
+  // inputs and outputs become the selected subgraph's. *outputs receives
+  // the tensors holding the body's outputs.
+  bool run_body(const std::vector<int32_t>* bound, std::vector<int32_t>* outputs) {
+    std::vector<int32_t> inputs;
+    for (size_t k = 0; k < g_.inputs.size(); ++k) {
+      const int v = g_.inputs[k];
+      if (bound)
+        cache_[Key{v, Layout::plain, false}] = (*bound)[k];
+      else
+        inputs.push_back(define(v, Layout::plain, false));
+    }
+    for (const Node& n : g_.nodes)
+      if (!skip_.count(&n) && !lower_node(n)) return false;
+    for (int v : g_.outputs) {
+      int t = tensor(v, Layout::plain, false);
+      if (t < 0) return fail_msg("If body output '" + val(v).name + "' is never computed");
+      // The runtime wants every body output written by one of the body's
+      // ops: a constant or a passed-through input is copied.
+      if (!bound && (val(v).is_constant || std::find(inputs.begin(), inputs.end(), t) != inputs.end())) {
+        const int copy = b_.add_tensor(val(v).name + ":copy", physical_shape(val(v).shape, Layout::plain),
+                                       fb_type(val(v).type));
+        b_.add_reshape(t, copy, val(v).name + ":copy");
+        t = copy;
+      }
+      outputs->push_back(t);
+    }
+    if (!bound) {
+      b_.set_inputs(inputs);
+      b_.set_outputs(*outputs);
+    }
+    return true;
   }
 
   bool run(LowerResult* result) {
@@ -325,6 +361,11 @@ class Lowerer {
   bool lower_cast(const Node& n);
   bool lower_resize(const Node& n);
   bool lower_conv_transpose(const Node& n);
+  bool lower_compare(const Node& n, bool greater);
+  bool lower_if(const Node& n);
+  bool lower_body(const Graph& body, int subgraph, const std::vector<int32_t>* bound,
+                  const std::vector<std::string>& names, std::vector<int32_t>* outputs);
+  bool only_conditions(int v) const;
   int rnn_initial_state(int v, int dir, int dirs, bool batch_major);
 
   // An op whose options table is `options` (an fb::...OptionsT).
@@ -394,7 +435,9 @@ class Lowerer {
   const Graph& g_;
   const LowerOptions& o_;
   std::string* error_;
-  ModelBuilder b_;
+  ModelBuilder& b_;
+  const int subgraph_;
+  std::set<int> truth_;            // comparisons, held as f32 max(a - b, 0)
   std::map<Key, int> cache_;
   std::vector<Layout> home_;
   std::vector<int> alias_;
@@ -459,6 +502,7 @@ bool Lowerer::lower_node(const Node& n) {
     return lower_clamp(n, lo, hi);
   }
   if (op == "Sigmoid") return lower_unary(n, OpCode::SIGMOID, {});
+  if (op == "Silu") return lower_unary(n, OpCode::SILU, {});
   if (op == "Tanh") return lower_unary(n, OpCode::TANH, {});
   if (op == "Exp") return lower_unary(n, OpCode::EXP, {});
   if (op == "Log") return lower_unary(n, OpCode::LOG, {});
@@ -487,6 +531,8 @@ bool Lowerer::lower_node(const Node& n) {
   if (op == "Softmax") return lower_softmax(n, OpCode::SOFTMAX);
   if (op == "LogSoftmax") return lower_softmax(n, OpCode::LOG_SOFTMAX);
   if (op == "Transpose") return lower_transpose(n);
+  if (op == "If") return lower_if(n);
+  if (op == "Greater" || op == "Less") return lower_compare(n, op == "Greater");
   return fail(n, "operator type '" + op + "' is not supported by qrt-convert");
 }
 
@@ -1176,8 +1222,13 @@ bool Lowerer::lower_gather(const Node& n) {
   const int out = define(n.outputs[0], Layout::plain, quant);
   fb::GatherOptionsT t;
   t.axis = static_cast<int32_t>(axis < 0 ? axis + rank : axis);
-  add_op(OpCode::GATHER, {data, indices}, {out}, std::move(t), n.name);
-  count(quant);
+  std::vector<int32_t> ins = {data, indices};
+  // An int8 embedding table (quantize.h quantize_dynamic): u8 rows, then their scale and bias.
+  const bool int8_table = n.inputs.size() > 2 && n.inputs[2] >= 0;
+  if (int8_table) ins.push_back(tensor(n.inputs[2], Layout::plain, false));
+  add_op(OpCode::GATHER, std::move(ins), {out}, std::move(t), n.name);
+  if (int8_table) dynamic_ops_++;
+  else count(quant);
   return true;
 }
 
@@ -1207,7 +1258,12 @@ bool Lowerer::lower_split(const Node& n) {
 
 bool Lowerer::lower_cast(const Node& n) {
   const ElemType from = val(n.inputs[0]).type, to = val(n.outputs[0]).type;
-  if (to == ElemType::boolean) return fail(n, "Cast to bool is not supported");
+  if (to == ElemType::boolean) {
+    const int in = alias_[static_cast<size_t>(n.inputs[0])];
+    if (!truth_.count(in)) return fail(n, "Cast to bool is not supported");
+    alias_[static_cast<size_t>(n.outputs[0])] = in;
+    return true;
+  }
   if (from == to) {
     alias_[static_cast<size_t>(n.outputs[0])] = alias_[static_cast<size_t>(n.inputs[0])];
     return true;
@@ -1341,11 +1397,145 @@ bool Lowerer::lower_conv_transpose(const Node& n) {
   return true;
 }
 
+// Whether v only decides If branches, directly or through a Cast to bool:
+// the one use qrt has for a comparison, whose result it holds as a float.
+bool Lowerer::only_conditions(int v) const {
+  if (std::find(g_.outputs.begin(), g_.outputs.end(), v) != g_.outputs.end()) return false;
+  for (const Node& m : g_.nodes) {
+    for (size_t k = 0; k < m.inputs.size(); ++k) {
+      if (m.inputs[k] != v) continue;
+      if (m.op == "If" && k == 0) continue;
+      if (m.op == "Cast" && m.get_int("to", 0) == 9 && only_conditions(m.outputs[0])) continue;
+      return false;
+    }
+  }
+  return true;
+}
+
+// a > b as SUB(a, b) clamped at 0, non-zero exactly when a > b: the
+// difference of two distinct finite floats is never zero (gradual
+// underflow). The IF op takes a non-zero condition as true.
+bool Lowerer::lower_compare(const Node& n, bool greater) {
+  const int a = n.inputs[greater ? 0 : 1], b = n.inputs[greater ? 1 : 0];
+  if (val(a).type != ElemType::f32 || val(b).type != ElemType::f32 || !only_conditions(n.outputs[0]))
+    return fail(n, "comparisons are supported on f32 values that decide an If only");
+  const int ta = tensor(a, Layout::plain, false), tb = tensor(b, Layout::plain, false);
+  const Value& out = g_.values[static_cast<size_t>(n.outputs[0])];
+  const int t = b_.add_tensor(out.name, physical_shape(out.shape, Layout::plain), DType::F32);
+  cache_[Key{n.outputs[0], Layout::plain, false}] = t;
+  truth_.insert(n.outputs[0]);
+  fb::BinaryOptionsT o;
+  o.act_min = 0.f;
+  add_op(OpCode::SUB, {ta, tb}, {t}, std::move(o), n.name);
+  count(false);
+  return true;
+}
+
+bool same_type(const Value& a, const Value& b) { return a.type == b.type && a.shape == b.shape; }
+
+std::string type_text(const Value& v) {
+  std::string s = std::string(elem_name(v.type)) + "[";
+  for (size_t i = 0; i < v.shape.size(); ++i) s += (i ? "," : "") + std::to_string(v.shape[i]);
+  return s + "]";
+}
+
+bool Lowerer::lower_body(const Graph& body, int subgraph, const std::vector<int32_t>* bound,
+                         const std::vector<std::string>& names, std::vector<int32_t>* outputs) {
+  Graph g = body;
+  if (!run_default_passes(g, error_)) return false;
+  // Inlined, the body's outputs are the If's: they keep the If's names (a
+  // graph output stays findable by name after --fix-input).
+  if (bound)
+    for (size_t k = 0; k < g.outputs.size() && k < names.size(); ++k) {
+      Value& v = g.values[static_cast<size_t>(g.outputs[k])];
+      if (std::find(g.inputs.begin(), g.inputs.end(), g.outputs[k]) == g.inputs.end()) v.name = names[k];
+    }
+  LowerOptions o = o_;
+  o.keep_io_layout = true;
+  o.expose_all = false;
+  Lowerer sub(g, o, error_, b_, subgraph);
+  if (!sub.run_body(bound, outputs)) return false;
+  quantized_ops_ += sub.quantized_ops_;
+  float_ops_ += sub.float_ops_;
+  dynamic_ops_ += sub.dynamic_ops_;
+  return true;
+}
+
+// ONNX If. The importer made every outer value a branch reads an input of
+// the node (after the condition) and of both branch graphs, in one order.
+// A constant condition inlines the branch it picks; otherwise each branch
+// becomes a subgraph run by an IF op. Branches stay f32.
+bool Lowerer::lower_if(const Node& n) {
+  const Graph* branch[2] = {nullptr, nullptr};
+  const char* const names[2] = {"then_branch", "else_branch"};
+  for (int i = 0; i < 2; ++i) {
+    auto it = n.attrs.find(names[i]);
+    if (it == n.attrs.end() || it->second.graph.size() != 1) return fail(n, std::string("no ") + names[i]);
+    branch[i] = &it->second.graph[0];
+    const Graph& b = *branch[i];
+    if (b.inputs.size() + 1 != n.inputs.size() || b.outputs.size() != n.outputs.size())
+      return fail(n, std::string(names[i]) + " reads or gives a different number of values than the If");
+    for (size_t k = 0; k < b.inputs.size(); ++k)
+      if (!same_type(b.values[static_cast<size_t>(b.inputs[k])], val(n.inputs[k + 1])))
+        return fail(n, std::string(names[i]) + " input '" + b.values[static_cast<size_t>(b.inputs[k])].name +
+                           "' differs from the outer value");
+    for (size_t k = 0; k < b.outputs.size(); ++k) {
+      const Value& bo = b.values[static_cast<size_t>(b.outputs[k])];
+      const Value& no = g_.values[static_cast<size_t>(n.outputs[k])];
+      if (!same_type(bo, no))
+        return fail(n, std::string(names[i]) + " output " + std::to_string(k) + " '" + bo.name + "' is " +
+                           type_text(bo) + ", the If's is " + type_text(no) +
+                           ": both branches must give the If's static shapes and types");
+    }
+  }
+  std::vector<int32_t> ins;
+  for (size_t k = 1; k < n.inputs.size(); ++k) {
+    ins.push_back(tensor(n.inputs[k], Layout::plain, false));
+    if (ins.back() < 0) return fail(n, "input " + std::to_string(k) + " is not computed yet");
+  }
+  const Value& cond = val(n.inputs[0]);
+  if (cond.is_constant) {
+    if (cond.elements() != 1) return fail(n, "the condition must have one element");
+    bool taken = false;
+    for (uint8_t byte : cond.data) taken = taken || byte != 0;
+    std::vector<int32_t> outs;
+    std::vector<std::string> out_names;
+    for (int v : n.outputs) out_names.push_back(g_.values[static_cast<size_t>(v)].name);
+    if (!lower_body(*branch[taken ? 0 : 1], subgraph_, &ins, out_names, &outs)) return false;
+    for (size_t k = 0; k < outs.size(); ++k) cache_[Key{n.outputs[k], Layout::plain, false}] = outs[k];
+    return true;
+  }
+  const int c = tensor(n.inputs[0], Layout::plain, false);
+  if (c < 0 || val(n.inputs[0]).elements() != 1)
+    return fail(n, "the condition must be one computed element");
+  int sub[2];
+  for (int i = 0; i < 2; ++i) {
+    sub[i] = b_.add_subgraph(n.name + ":" + names[i]);
+    b_.select_subgraph(sub[i]);
+    std::vector<int32_t> outs;
+    const bool ok = lower_body(*branch[i], sub[i], nullptr, {}, &outs);
+    b_.select_subgraph(subgraph_);
+    if (!ok) return false;
+  }
+  std::vector<int32_t> ops_in{c};
+  ops_in.insert(ops_in.end(), ins.begin(), ins.end());
+  std::vector<int32_t> outs;
+  for (int v : n.outputs) outs.push_back(define(v, Layout::plain, false));
+  fb::IfOptionsT o;
+  o.then_subgraph = sub[0];
+  o.else_subgraph = sub[1];
+  add_op(OpCode::IF, ops_in, outs, std::move(o), n.name);
+  count(false);
+  return true;
+}
+
 }  // namespace
 
 bool lower_graph(const Graph& graph, const LowerOptions& options, LowerResult* result,
                  std::string* error) {
-  Lowerer l(graph, options, error);
+  ModelBuilder builder(options.profile);
+  builder.set_producer(options.producer);
+  Lowerer l(graph, options, error, builder, 0);
   *result = LowerResult{};
   return l.run(result);
 }

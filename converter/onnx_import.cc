@@ -1,5 +1,6 @@
 #include "onnx_import.h"
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <fstream>
@@ -125,8 +126,10 @@ bool value_from_tensor(const onnx::TensorProto& t, const std::string& label, Val
   return false;
 }
 
+struct Importer;
+// A graph attribute is imported as a body of `scope`, whose values it may read.
 bool attribute_from_proto(const onnx::AttributeProto& a, const std::string& label, Attribute* out,
-                          std::string* error);
+                          std::string* error, Importer* scope = nullptr);
 
 // A value's type and static shape from what ONNX knows of it (vi may be null).
 bool typed_value_from_info(const std::string& name, const onnx::ValueInfoProto* vi, Value* v,
@@ -200,12 +203,60 @@ struct Importer {
   std::string label;
   const ImportOptions& options;
   std::string* error;
+  Importer* parent = nullptr;  // the graph enclosing this body
+  Graph* out = nullptr;
+  std::unordered_map<std::string, int> ids;
 
   bool graph(const onnx::GraphProto& g, int64_t opset, Graph* out);
+
+  // The value `name` names here: this graph's own, or an enclosing graph's
+  // that a body reads, which becomes a body input (constants are copied).
+  int resolve(const std::string& name) {
+    auto it = ids.find(name);
+    if (it != ids.end()) return it->second;
+    const int outer = parent ? parent->resolve(name) : -1;
+    if (outer < 0) return -1;
+    Value v = parent->out->values[static_cast<size_t>(outer)];
+    v.producer = -1;
+    const bool constant = v.is_constant;
+    const int id = out->add_value(std::move(v));
+    if (!constant) out->inputs.push_back(id);
+    ids[name] = id;
+    return id;
+  }
+
+  // ONNX If branches read outer values by name; qrt's IF passes them in.
+  // Both branches get the same inputs in one order, which the node reads
+  // after its condition.
+  void bind_branch_inputs(Node* n) {
+    std::vector<std::string> names;
+    for (auto& kv : n->attrs)
+      for (const Graph& b : kv.second.graph)
+        for (int v : b.inputs) {
+          const std::string& name = b.values[static_cast<size_t>(v)].name;
+          if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+        }
+    for (auto& kv : n->attrs) {
+      for (Graph& b : kv.second.graph) {
+        std::vector<int> inputs;
+        for (const std::string& name : names) {
+          int v = b.find_value(name);
+          if (v < 0) {
+            Value copy = out->values[static_cast<size_t>(resolve(name))];
+            copy.producer = -1;
+            v = b.add_value(std::move(copy));
+          }
+          inputs.push_back(v);
+        }
+        b.inputs = inputs;
+      }
+    }
+    for (const std::string& name : names) n->inputs.push_back(resolve(name));
+  }
 };
 
 bool attribute_from_proto(const onnx::AttributeProto& a, const std::string& label, Attribute* out,
-                          std::string* error) {
+                          std::string* error, Importer* scope) {
   using A = onnx::AttributeProto;
   switch (a.type()) {
     case A::INT: out->kind = Attribute::Kind::i; out->i = a.i(); return true;
@@ -231,20 +282,19 @@ bool attribute_from_proto(const onnx::AttributeProto& a, const std::string& labe
     case A::GRAPH: {
       out->kind = Attribute::Kind::graph;
       out->graph.resize(1);
-      // Subgraphs are imported as they are; control flow is resolved by passes.
       ImportOptions none;
-      Importer sub{label, none, error};
-      return sub.graph(a.g(), 0, &out->graph[0]);
+      Importer sub{label, none, error, scope, nullptr, {}};
+      return sub.graph(a.g(), scope && scope->out ? scope->out->opset : 0, &out->graph[0]);
     }
     default:
       return fail(error, label, "attribute '" + a.name() + "' has an unsupported type");
   }
 }
 
-bool Importer::graph(const onnx::GraphProto& g, int64_t opset, Graph* out) {
+bool Importer::graph(const onnx::GraphProto& g, int64_t opset, Graph* graph_out) {
+  Graph* const out = this->out = graph_out;
   out->name = g.name();
   out->opset = opset;
-  std::unordered_map<std::string, int> ids;
   auto known = [&](const std::string& name) { return ids.count(name) != 0; };
 
   for (const onnx::TensorProto& t : g.initializer()) {
@@ -318,13 +368,14 @@ bool Importer::graph(const onnx::GraphProto& g, int64_t opset, Graph* out) {
         n.inputs.push_back(-1);
         continue;
       }
-      auto it = ids.find(in);
-      if (it == ids.end())
+      const int id = resolve(in);
+      if (id < 0)
         return fail(error, label, who + " reads '" + in + "', which nothing before it defines");
-      n.inputs.push_back(it->second);
+      n.inputs.push_back(id);
     }
     for (const auto& a : p.attribute())
-      if (!attribute_from_proto(a, label, &n.attrs[a.name()], error)) return false;
+      if (!attribute_from_proto(a, label, &n.attrs[a.name()], error, this)) return false;
+    if (n.op == "If") bind_branch_inputs(&n);
     for (const std::string& o : p.output()) {
       if (o.empty()) {
         n.outputs.push_back(-1);
@@ -345,10 +396,9 @@ bool Importer::graph(const onnx::GraphProto& g, int64_t opset, Graph* out) {
   }
 
   for (const auto& vi : g.output()) {
-    auto it = ids.find(vi.name());
-    if (it == ids.end())
-      return fail(error, label, "graph output '" + vi.name() + "' is never computed");
-    out->outputs.push_back(it->second);
+    const int id = resolve(vi.name());
+    if (id < 0) return fail(error, label, "graph output '" + vi.name() + "' is never computed");
+    out->outputs.push_back(id);
   }
   out->link();
   return true;
@@ -629,7 +679,7 @@ bool import_onnx_bytes(const void* data, size_t size, const std::string& label,
   if (!check_node_arity(model.graph(), opset, label, error)) return false;
   if (!add_kernel_shapes(model.mutable_graph(), {}, label, error)) return false;
   if (!infer_shapes(model, label, error)) return false;
-  Importer importer{label, options, error};
+  Importer importer{label, options, error, nullptr, nullptr, {}};
   *graph = Graph{};
   return importer.graph(model.graph(), opset, graph);
 }

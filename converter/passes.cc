@@ -436,7 +436,28 @@ int fold_pads(Graph& g) {
   return folded;
 }
 
-int fuse_patterns(Graph& g) { return fuse_layer_norm(g) + fuse_gelu(g) + fold_pads(g); }
+int fuse_silu(Graph& g) {
+  g.link();
+  const std::vector<int> uses = use_counts(g);
+  int fused = 0;
+  for (Node& sig : g.nodes) {
+    if (sig.op != "Sigmoid" || sig.inputs.size() != 1 || sig.outputs.size() != 1) continue;
+    const int x = sig.inputs[0], s = sig.outputs[0];
+    // A QDQ model rounds the sigmoid to int8 before the Mul; one SILU would not.
+    if (!g.values[static_cast<size_t>(s)].quant.scale.empty()) continue;
+    Node* mul = sole_reader(g, uses, s);
+    if (!mul || mul->op != "Mul" || other_operand(*mul, s) != x) continue;
+    mul->op = "Silu";
+    mul->inputs = {x};
+    mul->attrs.clear();
+    ++fused;
+  }
+  g.link();
+  g.remove_dead();
+  return fused;
+}
+
+int fuse_patterns(Graph& g) { return fuse_layer_norm(g) + fuse_gelu(g) + fuse_silu(g) + fold_pads(g); }
 
 bool run_default_passes(Graph& g, std::string* error) {
   fold_constants(g);

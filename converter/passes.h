@@ -43,7 +43,12 @@ int fuse_gelu(Graph& g);
 // Returns the number folded.
 int fold_pads(Graph& g);
 
-// The three above, which every mode runs: PyTorch computes each pattern as
+// x * Sigmoid(x) (either order, the Sigmoid read by nothing else) becomes
+// Silu: nn.SiLU and F.silu export so, ONNX having no Silu op, and PyTorch
+// runs them as one float op (none quantized). Returns the number fused.
+int fuse_silu(Graph& g);
+
+// The four above, which every mode runs: PyTorch computes each pattern as
 // one op (a float one, or an int8 pool or conv with padding). Returns the
 // number of rewrites.
 int fuse_patterns(Graph& g);

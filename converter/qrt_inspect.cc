@@ -114,23 +114,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   const qrt::fb::Model* m = qrt::fb::GetModel(bytes.data());
-  const qrt::fb::SubGraph* g = m->subgraphs()->Get(0);
-  const auto* tensors = g->tensors();
+  const auto* graphs = m->subgraphs();
   size_t constant_bytes = 0;
-  for (flatbuffers::uoffset_t i = 0; tensors && i < tensors->size(); ++i)
-    if (tensors->Get(i)->buffer() != 0) constant_bytes += tensor_bytes(tensors->Get(i));
+  for (const qrt::fb::SubGraph* sg : *graphs)
+    for (flatbuffers::uoffset_t i = 0; sg->tensors() && i < sg->tensors()->size(); ++i)
+      if (sg->tensors()->Get(i)->buffer() != 0) constant_bytes += tensor_bytes(sg->tensors()->Get(i));
   const char* profile = qrt::fb::EnumNameProfile(m->profile());
 
-  if (json) {
-    std::printf("{\"file\": %s, \"file_bytes\": %zu, \"format_version\": %u, \"profile\": %s, ",
-                json_string(path.c_str()).c_str(), bytes.size(), m->format_version(),
-                json_string(profile).c_str());
-    std::printf("\"producer\": %s, \"description\": %s, ", json_string(str(m->producer())).c_str(),
-                json_string(str(m->description())).c_str());
-    std::printf("\"constant_bytes\": %zu, \"arena_bytes\": %zu, \"persistent_bytes\": %zu, "
-                "\"lower_bound_bytes\": %zu, \"total_arena_bytes\": %zu, \"prepare_error\": %s,\n",
-                constant_bytes, mem.arena_bytes, mem.persistent_bytes, mem.lower_bound_bytes,
-                mem.total_bytes, json_string(prepare_error.c_str()).c_str());
+  // One graph's inputs, outputs, operators and tensors: the main graph at
+  // the top level, IF bodies under "subgraphs".
+  auto json_graph = [&](const qrt::fb::SubGraph* g) {
+    const auto* tensors = g->tensors();
     std::printf(" \"inputs\": [");
     for (flatbuffers::uoffset_t i = 0; g->inputs() && i < g->inputs()->size(); ++i)
       std::printf("%s%d", i ? ", " : "", g->inputs()->Get(i));
@@ -148,7 +142,11 @@ int main(int argc, char** argv) {
       std::printf("], \"outputs\": [");
       for (flatbuffers::uoffset_t k = 0; op->outputs() && k < op->outputs()->size(); ++k)
         std::printf("%s%d", k ? ", " : "", op->outputs()->Get(k));
-      std::printf("]}");
+      std::printf("]");
+      if (const qrt::fb::IfOptions* o = op->options_as_IfOptions())
+        std::printf(", \"then_subgraph\": %d, \"else_subgraph\": %d", o->then_subgraph(),
+                    o->else_subgraph());
+      std::printf("}");
     }
     std::printf("],\n \"tensors\": [");
     for (flatbuffers::uoffset_t i = 0; tensors && i < tensors->size(); ++i) {
@@ -169,14 +167,11 @@ int main(int argc, char** argv) {
       }
       std::printf("}");
     }
-    std::printf("]}\n");
-  } else {
-    std::printf("%s: %zu bytes, format %u, profile %s, producer '%s'\n", path.c_str(), bytes.size(),
-                m->format_version(), profile, str(m->producer()));
-    std::printf("constants %zu bytes; arena %zu bytes (lower bound %zu) + persistent %zu = %zu\n",
-                constant_bytes, mem.arena_bytes, mem.lower_bound_bytes, mem.persistent_bytes,
-                mem.total_bytes);
-    if (!prepare_error.empty()) std::printf("prepare fails: %s\n", prepare_error.c_str());
+    std::printf("]");
+  };
+
+  auto text_graph = [&](const qrt::fb::SubGraph* g) {
+    const auto* tensors = g->tensors();
     std::printf("\noperators (%u):\n", g->operators() ? g->operators()->size() : 0);
     for (flatbuffers::uoffset_t i = 0; g->operators() && i < g->operators()->size(); ++i) {
       const qrt::fb::Operator* op = g->operators()->Get(i);
@@ -185,6 +180,8 @@ int main(int argc, char** argv) {
         const int32_t t = op->outputs()->Get(k);
         std::printf(" -> %s", str(tensors->Get(static_cast<flatbuffers::uoffset_t>(t))->name()));
       }
+      if (const qrt::fb::IfOptions* o = op->options_as_IfOptions())
+        std::printf("  [then subgraph %d, else subgraph %d]", o->then_subgraph(), o->else_subgraph());
       std::printf("\n");
     }
     std::printf("\ntensors (%u):\n", tensors ? tensors->size() : 0);
@@ -201,6 +198,49 @@ int main(int argc, char** argv) {
           std::printf("  %u scales on axis %d", q->scale()->size(), q->axis());
       }
       std::printf("\n");
+    }
+  };
+
+  if (json) {
+    std::printf("{\"file\": %s, \"file_bytes\": %zu, \"format_version\": %u, \"profile\": %s, ",
+                json_string(path.c_str()).c_str(), bytes.size(), m->format_version(),
+                json_string(profile).c_str());
+    std::printf("\"producer\": %s, \"description\": %s, ", json_string(str(m->producer())).c_str(),
+                json_string(str(m->description())).c_str());
+    std::printf("\"constant_bytes\": %zu, \"arena_bytes\": %zu, \"persistent_bytes\": %zu, "
+                "\"lower_bound_bytes\": %zu, \"total_arena_bytes\": %zu, \"prepare_error\": %s,\n",
+                constant_bytes, mem.arena_bytes, mem.persistent_bytes, mem.lower_bound_bytes,
+                mem.total_bytes, json_string(prepare_error.c_str()).c_str());
+    json_graph(graphs->Get(0));
+    if (graphs->size() > 1) {
+      std::printf(",\n \"subgraphs\": [");
+      for (flatbuffers::uoffset_t gi = 1; gi < graphs->size(); ++gi) {
+        std::printf("%s\n {\"index\": %u, \"name\": %s,\n", gi > 1 ? "," : "", gi,
+                    json_string(str(graphs->Get(gi)->name())).c_str());
+        json_graph(graphs->Get(gi));
+        std::printf("}");
+      }
+      std::printf("]");
+    }
+    std::printf("}\n");
+  } else {
+    std::printf("%s: %zu bytes, format %u, profile %s, producer '%s'\n", path.c_str(), bytes.size(),
+                m->format_version(), profile, str(m->producer()));
+    std::printf("constants %zu bytes; arena %zu bytes (lower bound %zu) + persistent %zu = %zu\n",
+                constant_bytes, mem.arena_bytes, mem.lower_bound_bytes, mem.persistent_bytes,
+                mem.total_bytes);
+    if (!prepare_error.empty()) std::printf("prepare fails: %s\n", prepare_error.c_str());
+    text_graph(graphs->Get(0));
+    for (flatbuffers::uoffset_t gi = 1; gi < graphs->size(); ++gi) {
+      const qrt::fb::SubGraph* g = graphs->Get(gi);
+      std::printf("\nsubgraph %u '%s' (an IF body), inputs:", gi, str(g->name()));
+      for (flatbuffers::uoffset_t k = 0; g->inputs() && k < g->inputs()->size(); ++k)
+        std::printf(" %s", str(g->tensors()->Get(static_cast<flatbuffers::uoffset_t>(g->inputs()->Get(k)))->name()));
+      std::printf("; outputs:");
+      for (flatbuffers::uoffset_t k = 0; g->outputs() && k < g->outputs()->size(); ++k)
+        std::printf(" %s", str(g->tensors()->Get(static_cast<flatbuffers::uoffset_t>(g->outputs()->Get(k)))->name()));
+      std::printf("\n");
+      text_graph(g);
     }
   }
   qrt_interpreter_free(it);

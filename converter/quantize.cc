@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 
+#include "kernels/ref/embedding.h"
 #include "passes.h"
 
 namespace qrt::convert {
@@ -414,9 +415,53 @@ bool observe_rnn_weights(const Value& w, const ObserverConfig& weight, QuantPara
   return true;
 }
 
+// nn.Embedding as torch.onnx exports it: Gather on a constant float table.
+bool embedding_kind(const Graph& g, const Node& n) {
+  if (n.op != "Gather" || n.inputs.size() != 2 || !constant_2d(g, n.inputs[0]) || n.inputs[1] < 0) return false;
+  const ElemType t = value(g, n.inputs[1]).type;
+  const int64_t axis = n.get_int("axis", 0);
+  return (t == ElemType::i64 || t == ElemType::i32) && (axis == 0 || axis == -2);
+}
+
+// Points each Embedding's Gather at its table's u8 rows and [V, 2] scales
+// and biases, made once per table (a table may serve several Gathers).
+bool quantize_embeddings(Graph& g, const std::set<std::string>& keep_float, std::string* error) {
+  std::map<int, std::pair<int, int>> made;
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    if (!embedding_kind(g, g.nodes[k]) || keep_float.count(g.nodes[k].name)) continue;
+    const int table = g.nodes[k].inputs[0];
+    if (!made.count(table)) {
+      const Value& w = value(g, table);
+      const int64_t rows = w.shape[0], cols = w.shape[1];
+      const float* f = w.as<float>();
+      if (rows <= 0 || cols <= 0) return fail(error, "embedding table '" + w.name + "' is empty");
+      for (int64_t i = 0; i < rows * cols; ++i)
+        if (!std::isfinite(f[i]))
+          return fail(error, "embedding table '" + w.name + "' holds " + std::to_string(f[i]) + " at element " +
+                                 std::to_string(i) + ": int8 rows need finite values");
+      Value q, sb;
+      q.name = w.name + ":u8";
+      q.type = ElemType::u8;
+      q.shape = w.shape;
+      q.is_constant = true;
+      q.data.resize(static_cast<size_t>(rows * cols));
+      sb.name = w.name + ":scale_bias";
+      sb.shape = {rows, 2};
+      sb.is_constant = true;
+      sb.data.resize(static_cast<size_t>(rows) * 2 * sizeof(float));
+      kernels::quantize_embedding_rows(f, rows, cols, q.data.data(), sb.as<float>());
+      made[table] = {g.add_value(std::move(q)), g.add_value(std::move(sb))};
+    }
+    Node& n = g.nodes[k];
+    n.inputs = {made[table].first, n.inputs[1], made[table].second};
+  }
+  return true;
+}
+
 }  // namespace
 
 bool quantize_dynamic(Graph& g, const QuantizeConfig& config, std::string* error) {
+  if (config.int8_embeddings && !quantize_embeddings(g, config.keep_float, error)) return false;
   QuantPlan plan;
   const std::vector<std::string> functional = functional_linears(g);
   const std::set<std::string> cells = cell_linears(g);

@@ -41,6 +41,8 @@ struct QuantizeConfig {
   ObserverConfig activation;
   ObserverConfig weight;
   std::set<std::string> keep_float;  // ONNX node names
+  // Dynamic mode: int8 embedding tables (quantize_dynamic below).
+  bool int8_embeddings = false;
 };
 
 // PyTorch's get_default_qconfig(backend):
@@ -109,6 +111,12 @@ QuantizeConfig default_dynamic_qconfig(fb::Profile profile);
 // as torch.ao.nn.quantized.dynamic.LSTM/GRU.from_float does for each
 // weight_ih/weight_hh: per tensor, the params hold one scale per direction
 // (axis 0); per channel, one per row of every direction in order (axis 1).
+// With config.int8_embeddings, also every nn.Embedding outside keep_float, as
+// quantize_dynamic does given {nn.Embedding: float_qparams_weight_only_qconfig}
+// (its default module set leaves them float): a Gather on axis 0 of a constant
+// 2-D float table with integer indices reads instead the table quantized per
+// row (kernels/ref/embedding.h) and, as a third input, the rows' scale and
+// bias; lowering makes it the int8 form of GATHER.
 bool quantize_dynamic(Graph& g, const QuantizeConfig& config, std::string* error);
 
 // quantize_dynamic converts nn.Linear modules only, not F.linear calls with

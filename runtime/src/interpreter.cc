@@ -102,53 +102,84 @@ qrt_status Interpreter::prepare(const Model& model, const InterpreterOptions& op
   model_ = &model;
   profile_ops_ = options.profile_ops;
   const fb::Model& root = *model.root;
-  const fb::SubGraph& graph = *root.subgraphs()->Get(0);
+  const auto* graphs = root.subgraphs();
 
-  const auto* fb_tensors = graph.tensors();
-  const size_t num_tensors = fb_tensors ? fb_tensors->size() : 0;
-  tensors_.assign(num_tensors, Tensor{});
-  for (size_t i = 0; i < num_tensors; ++i)
-    init_tensor(root, *fb_tensors->Get(static_cast<flatbuffers::uoffset_t>(i)), &tensors_[i]);
-  if (graph.inputs()) inputs_.assign(graph.inputs()->begin(), graph.inputs()->end());
-  if (graph.outputs()) outputs_.assign(graph.outputs()->begin(), graph.outputs()->end());
-
-  const auto* fb_ops = graph.operators();
-  const size_t num_ops = fb_ops ? fb_ops->size() : 0;
-  size_t io_count = 0;
-  for (size_t i = 0; i < num_ops; ++i) {
-    const fb::Operator* op = fb_ops->Get(static_cast<flatbuffers::uoffset_t>(i));
-    io_count += (op->inputs() ? op->inputs()->size() : 0) + op->outputs()->size();
+  // The main graph, then every body an IF reaches from it (the verifier
+  // made the calls a forest, so each is listed once). All share one tensor
+  // and one op table; a body's are contiguous.
+  body_of_.assign(graphs->size(), -1);
+  std::vector<const fb::SubGraph*> order{graphs->Get(0)};
+  body_of_[0] = 0;
+  size_t num_tensors = 0, num_ops = 0, io_count = 0;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const fb::SubGraph& g = *order[k];
+    num_tensors += g.tensors() ? g.tensors()->size() : 0;
+    if (!g.operators()) continue;
+    for (const fb::Operator* op : *g.operators()) {
+      ++num_ops;
+      io_count += (op->inputs() ? op->inputs()->size() : 0) + op->outputs()->size();
+      if (op->opcode() != fb::OpCode::IF) continue;
+      const fb::IfOptions* o = op->options_as_IfOptions();
+      for (int32_t b : {o->then_subgraph(), o->else_subgraph()}) {
+        body_of_[static_cast<size_t>(b)] = static_cast<int32_t>(order.size());
+        order.push_back(graphs->Get(static_cast<flatbuffers::uoffset_t>(b)));
+      }
+    }
   }
+  tensors_.assign(num_tensors, Tensor{});
   op_tensors_.assign(io_count, nullptr);
   ops_.assign(num_ops, OpContext{});
   infos_.assign(num_ops, nullptr);
+  bodies_.assign(order.size(), Body{});
   const kernels::Profile profile = root.profile() == fb::Profile::Fbgemm
                                        ? kernels::Profile::fbgemm
                                        : kernels::Profile::qnnpack;
-  size_t next = 0;
-  for (size_t i = 0; i < num_ops; ++i) {
-    const fb::Operator* op = fb_ops->Get(static_cast<flatbuffers::uoffset_t>(i));
-    OpContext& ctx = ops_[i];
-    infos_[i] = find_op(op->opcode());  // non-null: the model was verified
-    ctx.op = op;
-    ctx.index = static_cast<int32_t>(i);
-    ctx.name = op->name() ? op->name()->c_str() : "";
-    ctx.profile = profile;
-    ctx.isa = isa;
-    ctx.threads = threads_;
-    ctx.error = error;
-    ctx.inputs = op_tensors_.data() + next;
-    ctx.num_inputs = op->inputs() ? static_cast<int32_t>(op->inputs()->size()) : 0;
-    for (int32_t k = 0; k < ctx.num_inputs; ++k) {
-      int32_t t = op->inputs()->Get(static_cast<flatbuffers::uoffset_t>(k));
-      op_tensors_[next++] = t >= 0 ? &tensors_[static_cast<size_t>(t)] : nullptr;
+  size_t next = 0, tensor_base = 0, oi = 0;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const fb::SubGraph& graph = *order[k];
+    Body& body = bodies_[k];
+    const auto* fb_tensors = graph.tensors();
+    const size_t n = fb_tensors ? fb_tensors->size() : 0;
+    for (size_t t = 0; t < n; ++t)
+      init_tensor(root, *fb_tensors->Get(static_cast<flatbuffers::uoffset_t>(t)),
+                  &tensors_[tensor_base + t]);
+    auto global = [&](int32_t t) { return static_cast<int32_t>(tensor_base) + t; };
+    if (graph.inputs())
+      for (int32_t t : *graph.inputs()) body.inputs.push_back(global(t));
+    if (graph.outputs())
+      for (int32_t t : *graph.outputs()) body.outputs.push_back(global(t));
+    body.first_op = oi;
+    const auto* fb_ops = graph.operators();
+    const size_t ops_here = fb_ops ? fb_ops->size() : 0;
+    for (size_t j = 0; j < ops_here; ++j, ++oi) {
+      const fb::Operator* op = fb_ops->Get(static_cast<flatbuffers::uoffset_t>(j));
+      OpContext& ctx = ops_[oi];
+      infos_[oi] = find_op(op->opcode());  // non-null: the model was verified
+      ctx.op = op;
+      ctx.index = static_cast<int32_t>(oi);
+      ctx.name = op->name() ? op->name()->c_str() : "";
+      ctx.profile = profile;
+      ctx.isa = isa;
+      ctx.threads = threads_;
+      ctx.error = error;
+      ctx.bodies = this;
+      ctx.inputs = op_tensors_.data() + next;
+      ctx.num_inputs = op->inputs() ? static_cast<int32_t>(op->inputs()->size()) : 0;
+      for (int32_t q = 0; q < ctx.num_inputs; ++q) {
+        int32_t t = op->inputs()->Get(static_cast<flatbuffers::uoffset_t>(q));
+        op_tensors_[next++] = t >= 0 ? &tensors_[static_cast<size_t>(global(t))] : nullptr;
+      }
+      ctx.outputs = op_tensors_.data() + next;
+      ctx.num_outputs = static_cast<int32_t>(op->outputs()->size());
+      for (int32_t q = 0; q < ctx.num_outputs; ++q)
+        op_tensors_[next++] = &tensors_[static_cast<size_t>(
+            global(op->outputs()->Get(static_cast<flatbuffers::uoffset_t>(q))))];
     }
-    ctx.outputs = op_tensors_.data() + next;
-    ctx.num_outputs = static_cast<int32_t>(op->outputs()->size());
-    for (int32_t k = 0; k < ctx.num_outputs; ++k)
-      op_tensors_[next++] = &tensors_[static_cast<size_t>(op->outputs()->Get(
-          static_cast<flatbuffers::uoffset_t>(k)))];
+    body.end_op = oi;
+    tensor_base += n;
   }
+  inputs_ = bodies_[0].inputs;
+  outputs_ = bodies_[0].outputs;
 
   // Sizing pass: validate every op and learn its persistent and scratch needs.
   std::vector<size_t> persistent_offsets(num_ops, 0);
@@ -167,7 +198,7 @@ qrt_status Interpreter::prepare(const Model& model, const InterpreterOptions& op
                   i, ops_[i].name, infos_[i]->name);
   }
 
-  qrt_status s = plan(graph, error);
+  qrt_status s = plan(*graphs->Get(0), error);
   if (s != QRT_OK) return s;
   memory_.persistent_bytes = persistent;
   if (!add_aligned(persistent, memory_.arena_bytes, &memory_.total_bytes))
@@ -225,33 +256,65 @@ qrt_status Interpreter::prepare(const Model& model, const InterpreterOptions& op
   return QRT_OK;
 }
 
+void Interpreter::schedule(size_t body, int* t) {
+  Body& b = bodies_[body];
+  b.entry = (*t)++;
+  for (size_t i = b.first_op; i < b.end_op; ++i) {
+    op_begin_[i] = (*t)++;
+    const fb::Operator* op = ops_[i].op;
+    if (op->opcode() == fb::OpCode::IF) {
+      const fb::IfOptions* o = op->options_as_IfOptions();
+      schedule(static_cast<size_t>(body_of_[static_cast<size_t>(o->then_subgraph())]), t);
+      schedule(static_cast<size_t>(body_of_[static_cast<size_t>(o->else_subgraph())]), t);
+      op_end_[i] = (*t)++;
+    } else {
+      op_end_[i] = op_begin_[i];
+    }
+  }
+  b.exit = (*t)++;
+}
+
+// Lifetimes are on a timeline where each IF spans the ops of both its
+// bodies, one body after the other: the two bodies never run together, so
+// their tensors may share bytes, while the IF's own inputs and outputs stay
+// live across both.
 qrt_status Interpreter::plan(const fb::SubGraph& graph, Error* error) {
   const size_t num_tensors = tensors_.size();
   const int num_ops = static_cast<int>(ops_.size());
-  const int last_op = num_ops > 0 ? num_ops - 1 : 0;
+  op_begin_.assign(ops_.size(), 0);
+  op_end_.assign(ops_.size(), 0);
+  int time = 0;
+  schedule(0, &time);
+  const int last_time = time - 1;
   std::vector<int> first(num_tensors, -1), last(num_tensors, -1);
-  auto touch = [&](const Tensor* t, int i) {
-    size_t k = static_cast<size_t>(t - tensors_.data());
-    if (first[k] < 0) first[k] = i;
-    last[k] = i;
+  auto touch = [&](int32_t k, int from, int to) {
+    if (first[k] < 0 || from < first[k]) first[k] = from;
+    if (to > last[k]) last[k] = to;
   };
+  auto index = [&](const Tensor* t) { return static_cast<int32_t>(t - tensors_.data()); };
   for (int i = 0; i < num_ops; ++i) {
     const OpContext& ctx = ops_[i];
-    for (int32_t k = 0; k < ctx.num_outputs; ++k) touch(ctx.outputs[k], i);
+    for (int32_t k = 0; k < ctx.num_outputs; ++k)
+      touch(index(ctx.outputs[k]), op_begin_[i], op_begin_[i]);
     for (int32_t k = 0; k < ctx.num_inputs; ++k)
-      if (ctx.inputs[k]) touch(ctx.inputs[k], i);
+      if (ctx.inputs[k]) touch(index(ctx.inputs[k]), op_begin_[i], op_end_[i]);
+  }
+  for (size_t k = 1; k < bodies_.size(); ++k) {
+    for (int32_t t : bodies_[k].inputs) touch(t, bodies_[k].entry, bodies_[k].entry);
+    for (int32_t t : bodies_[k].outputs) touch(t, bodies_[k].exit, bodies_[k].exit);
   }
   // Inputs are written before invoke, outputs read after it.
   for (int32_t t : inputs_) {
     first[t] = 0;
-    last[t] = last_op;
+    last[t] = last_time;
   }
   for (int32_t t : outputs_) {
     if (first[t] < 0) first[t] = 0;
-    last[t] = last_op;
+    last[t] = last_time;
   }
 
-  const fb::MemoryPlan* offline = graph.memory_plan();
+  // An offline plan covers one subgraph; with bodies the runtime plans all.
+  const fb::MemoryPlan* offline = bodies_.size() == 1 ? graph.memory_plan() : nullptr;
   const auto* offline_offsets = offline ? offline->offsets() : nullptr;
 
   std::vector<PlanBuffer> buffers;
@@ -276,7 +339,7 @@ qrt_status Interpreter::plan(const fb::SubGraph& graph, Error* error) {
   for (int i = 0; i < num_ops; ++i) {
     if (ops_[i].scratch_bytes == 0) continue;
     op_buffer[i] = buffers.size();
-    buffers.push_back(PlanBuffer{ops_[i].scratch_bytes, i, i, -1});
+    buffers.push_back(PlanBuffer{ops_[i].scratch_bytes, op_begin_[i], op_end_[i], -1});
   }
 
   // The model's own plan is a hint: used when it is consistent, else replanned.
@@ -303,8 +366,11 @@ qrt_status Interpreter::plan(const fb::SubGraph& graph, Error* error) {
 
 qrt_status Interpreter::invoke(Error* error) {
   if (!arena_) return fail(error, QRT_INVALID_ARGUMENT, "interpreter is not prepared");
-  const size_t n = ops_.size();
-  for (size_t i = 0; i < n; ++i) {
+  return run(bodies_[0], error);
+}
+
+qrt_status Interpreter::run(const Body& body, Error* error) {
+  for (size_t i = body.first_op; i < body.end_op; ++i) {
     OpContext& ctx = ops_[i];
     ctx.error = error;
     if (profile_ops_) {
@@ -320,6 +386,20 @@ qrt_status Interpreter::invoke(Error* error) {
     }
   }
   return QRT_OK;
+}
+
+// The verifier and prepare guarantee `subgraph` is a body reached from the
+// main graph; IF asks only for those.
+Tensor& Interpreter::body_input(int32_t subgraph, int32_t i) {
+  return tensors_[static_cast<size_t>(bodies_[static_cast<size_t>(body_of_[static_cast<size_t>(subgraph)])].inputs[static_cast<size_t>(i)])];
+}
+
+Tensor& Interpreter::body_output(int32_t subgraph, int32_t i) {
+  return tensors_[static_cast<size_t>(bodies_[static_cast<size_t>(body_of_[static_cast<size_t>(subgraph)])].outputs[static_cast<size_t>(i)])];
+}
+
+qrt_status Interpreter::run_body(int32_t subgraph, Error* error) {
+  return run(bodies_[static_cast<size_t>(body_of_[static_cast<size_t>(subgraph)])], error);
 }
 
 }  // namespace qrt

@@ -35,7 +35,7 @@ struct MemoryInfo {
   bool offline_plan = false;    // the model's own plan was used
 };
 
-class Interpreter {
+class Interpreter final : private SubgraphRunner {
  public:
   Interpreter() = default;
   Interpreter(const Interpreter&) = delete;
@@ -71,20 +71,37 @@ class Interpreter {
 
   const MemoryInfo& memory() const { return memory_; }
   int32_t threads() const { return threads_; }  // as resolved at prepare
+  // Every op, those of IF bodies included (after the main graph's).
   int32_t op_count() const { return static_cast<int32_t>(ops_.size()); }
   const OpContext& op(int32_t i) const { return ops_[i]; }
   const char* op_kind(int32_t i) const;
   uint64_t op_nanoseconds(int32_t i) const { return op_ns_.empty() ? 0 : op_ns_[i]; }
 
  private:
+  // One subgraph's slice of the tensor and op tables; entry and exit are
+  // its places on the planner's timeline (copy in, copy out).
+  struct Body {
+    size_t first_op = 0, end_op = 0;
+    std::vector<int32_t> inputs, outputs;
+    int entry = 0, exit = 0;
+  };
+
   qrt_status plan(const fb::SubGraph& graph, Error* error);
+  void schedule(size_t body, int* time);
+  qrt_status run(const Body& body, Error* error);
+  Tensor& body_input(int32_t subgraph, int32_t i) override;
+  Tensor& body_output(int32_t subgraph, int32_t i) override;
+  qrt_status run_body(int32_t subgraph, Error* error) override;
 
   const Model* model_ = nullptr;
   std::vector<Tensor> tensors_;
   std::vector<OpContext> ops_;
   std::vector<const OpInfo*> infos_;
   std::vector<Tensor*> op_tensors_;  // backing store of every op's input/output lists
-  std::vector<int32_t> inputs_, outputs_;
+  std::vector<int32_t> inputs_, outputs_;  // the main graph's
+  std::vector<Body> bodies_;               // [0] is the main graph
+  std::vector<int32_t> body_of_;           // model subgraph -> bodies_ index, -1 if unused
+  std::vector<int> op_begin_, op_end_;     // per op, on the planning timeline
   std::vector<size_t> offsets_;      // per tensor; SIZE_MAX for constants
   std::vector<size_t> scratch_offsets_;  // per op
   uint8_t* arena_ = nullptr;

@@ -244,6 +244,96 @@ qrt_status verify_subgraph(const fb::Model* model, const fb::SubGraph* g, int32_
   return QRT_OK;
 }
 
+bool same_signature(const fb::Tensor* a, const fb::Tensor* b) {
+  if (a->dtype() != b->dtype()) return false;
+  auto same_vec = [](const auto* x, const auto* y) {
+    const size_t nx = x ? x->size() : 0, ny = y ? y->size() : 0;
+    if (nx != ny) return false;
+    for (flatbuffers::uoffset_t i = 0; i < nx; ++i)
+      if (x->Get(i) != y->Get(i)) return false;
+    return true;
+  };
+  if (!same_vec(a->shape(), b->shape())) return false;
+  const fb::Quantization* qa = a->quantization();
+  const fb::Quantization* qb = b->quantization();
+  return same_vec(qa ? qa->scale() : nullptr, qb ? qb->scale() : nullptr) &&
+         same_vec(qa ? qa->zero_point() : nullptr, qb ? qb->zero_point() : nullptr);
+}
+
+// The IF op's values pass into a body by copy: the body's inputs and outputs
+// must match the op's in shape, dtype and quantization.
+qrt_status verify_body_signature(const fb::SubGraph* g, const fb::Operator* op, int32_t gi,
+                                 int32_t oi, const fb::SubGraph* body, int32_t b, Error* error) {
+  const auto* tensors = g->tensors();
+  const auto* body_tensors = body->tensors();
+  const int32_t ni = static_cast<int32_t>(op->inputs()->size()) - 1;
+  const int32_t no = static_cast<int32_t>(op->outputs()->size());
+  const int32_t bi = body->inputs() ? static_cast<int32_t>(body->inputs()->size()) : 0;
+  const int32_t bo = body->outputs() ? static_cast<int32_t>(body->outputs()->size()) : 0;
+  if (bi != ni || bo != no)
+    return fail(error, QRT_INVALID_MODEL,
+                "subgraph %d operator %d '%s' (IF): body subgraph %d has %d inputs and %d "
+                "outputs, the op passes %d and expects %d",
+                gi, oi, op_label(op), b, bi, bo, ni, no);
+  for (int32_t k = 0; k < ni + no; ++k) {
+    const bool in = k < ni;
+    const int32_t t = in ? op->inputs()->Get(k + 1) : op->outputs()->Get(k - ni);
+    const int32_t bt = in ? body->inputs()->Get(k) : body->outputs()->Get(k - ni);
+    if (t < 0)
+      return fail(error, QRT_INVALID_MODEL,
+                  "subgraph %d operator %d '%s' (IF): input %d is absent (-1)", gi, oi,
+                  op_label(op), k + 1);
+    // Indices were range-checked by verify_subgraph.
+    if (!same_signature(tensors->Get(t), body_tensors->Get(bt)))
+      return fail(error, QRT_INVALID_MODEL,
+                  "subgraph %d operator %d '%s' (IF): %s %d '%s' differs from body subgraph %d's "
+                  "'%s' in shape, dtype or quantization",
+                  gi, oi, op_label(op), in ? "input" : "output", in ? k + 1 : k - ni,
+                  tensor_name(tensors->Get(t)), b, tensor_name(body_tensors->Get(bt)));
+  }
+  return QRT_OK;
+}
+
+// Control flow: every body is called by exactly one IF branch of a subgraph
+// before it. That makes the calls a forest rooted at the main graph, so no
+// body runs itself, and bounds the nesting the interpreter walks.
+qrt_status verify_control_flow(const fb::Model* model, Error* error) {
+  const auto* graphs = model->subgraphs();
+  const int32_t n = static_cast<int32_t>(graphs->size());
+  std::vector<int32_t> caller(static_cast<size_t>(n), -1), depth(static_cast<size_t>(n), 0);
+  for (int32_t gi = 0; gi < n; ++gi) {
+    const fb::SubGraph* g = graphs->Get(gi);
+    const auto* ops = g->operators();
+    const int32_t num_ops = ops ? static_cast<int32_t>(ops->size()) : 0;
+    for (int32_t oi = 0; oi < num_ops; ++oi) {
+      const fb::Operator* op = ops->Get(oi);
+      if (op->opcode() != fb::OpCode::IF) continue;
+      const fb::IfOptions* o = op->options_as_IfOptions();
+      for (int32_t b : {o->then_subgraph(), o->else_subgraph()}) {
+        const char* which = b == o->then_subgraph() ? "then" : "else";
+        if (b <= gi || b >= n)
+          return fail(error, QRT_INVALID_MODEL,
+                      "subgraph %d operator %d '%s' (IF): %s_subgraph %d must name a later "
+                      "subgraph (%d..%d); a body before or at its caller could run itself",
+                      gi, oi, op_label(op), which, b, gi + 1, n - 1);
+        if (caller[b] >= 0)
+          return fail(error, QRT_INVALID_MODEL,
+                      "subgraph %d operator %d '%s' (IF): subgraph %d is already the body of "
+                      "an IF in subgraph %d; each body belongs to one branch",
+                      gi, oi, op_label(op), b, caller[b]);
+        caller[b] = gi;
+        depth[b] = depth[gi] + 1;
+        if (depth[b] > kMaxSubgraphNesting)
+          return fail(error, QRT_INVALID_MODEL,
+                      "subgraph %d: IF bodies nest more than %d deep", b, kMaxSubgraphNesting);
+        qrt_status s = verify_body_signature(g, op, gi, oi, graphs->Get(b), b, error);
+        if (s != QRT_OK) return s;
+      }
+    }
+  }
+  return QRT_OK;
+}
+
 }  // namespace
 
 Model::~Model() {
@@ -307,7 +397,7 @@ qrt_status verify_model(const uint8_t* data, size_t size, Error* error) {
     qrt_status s = verify_subgraph(model, graphs->Get(gi), static_cast<int32_t>(gi), error);
     if (s != QRT_OK) return s;
   }
-  return QRT_OK;
+  return verify_control_flow(model, error);
 }
 
 qrt_status load_model_from_buffer(const void* data, size_t size, Model* model, Error* error) {

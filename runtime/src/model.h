@@ -11,6 +11,9 @@
 
 namespace qrt {
 
+// How deep IF bodies may nest (the interpreter walks them recursively).
+constexpr int32_t kMaxSubgraphNesting = 16;
+
 struct Model {
   const uint8_t* bytes = nullptr;
   size_t size = 0;

@@ -47,6 +47,19 @@ class Carver {
   size_t used_ = 0;
 };
 
+// What a control-flow op sees of the interpreter: the bodies it may run,
+// named by their subgraph index in the model.
+class SubgraphRunner {
+ public:
+  virtual Tensor& body_input(int32_t subgraph, int32_t i) = 0;
+  virtual Tensor& body_output(int32_t subgraph, int32_t i) = 0;
+  // Runs every op of the body; no allocation (its memory is planned).
+  virtual qrt_status run_body(int32_t subgraph, Error* error) = 0;
+
+ protected:
+  ~SubgraphRunner() = default;
+};
+
 struct OpContext {
   const fb::Operator* op = nullptr;
   int32_t index = 0;  // position in execution order
@@ -74,6 +87,7 @@ struct OpContext {
   int32_t threads = 1;
   ThreadPool* pool = nullptr;
   uint64_t macs = 0;             // multiply-accumulates per eval, for profiles
+  SubgraphRunner* bodies = nullptr;  // set for every op before prepare
 
   Error* error = nullptr;
 

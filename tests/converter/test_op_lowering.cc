@@ -16,64 +16,30 @@
 #include "converter/onnx_import.h"
 #include "converter/passes.h"
 #include "npy.h"
-#include "qrt/qrt.hpp"
 #include "qrt/schema/qrt_generated.h"
+#include "support/converted_model.h"
 #include "support/tool_command.h"
+
+#include "exported_models.h"
 
 namespace qrt::convert {
 namespace {
 
+using test::only_op;
+using test::op_counts;
+
 std::string data(const std::string& rel) { return std::string(QRT_TEST_DATA_DIR) + "/converter/ops/" + rel; }
 
-tools::NpyArray array(const std::string& file) {
-  std::vector<std::pair<std::string, tools::NpyArray>> arrays;
-  std::string error;
-  REQUIRE_MESSAGE(read_npz(data(file), &arrays, &error), error);
-  REQUIRE(arrays.size() == 1);
-  return arrays[0].second;
-}
+tools::NpyArray array(const std::string& file) { return test::npz_single(data(file)); }
 
-LowerResult convert(const std::string& model) {
-  Graph g;
-  std::string error;
-  REQUIRE_MESSAGE(import_onnx_file(data(model + ".onnx"), ImportOptions{}, &g, &error), error);
-  REQUIRE_MESSAGE(run_default_passes(g, &error), error);
-  LowerResult r;
-  REQUIRE_MESSAGE(lower_graph(g, LowerOptions{}, &r, &error), error);
-  return r;
-}
-
-std::map<fb::OpCode, int> op_counts(const std::vector<uint8_t>& model) {
-  std::map<fb::OpCode, int> counts;
-  for (const fb::Operator* op : *fb::GetModel(model.data())->subgraphs()->Get(0)->operators())
-    counts[op->opcode()]++;
-  return counts;
-}
-
-// The model's output on the fixture's input "x" (float or int64).
-std::vector<float> run(const LowerResult& r, const tools::NpyArray& x) {
-  Model model;
-  Interpreter it;
-  Status st = Model::from_buffer(r.model.data(), r.model.size(), &model);
-  if (st) st = Interpreter::create(model, &it);
-  REQUIRE_MESSAGE(st, st.message);
-  REQUIRE((x.dtype == "f4" || x.dtype == "i8"));
-  st = it.set_input(0, x.dtype == "f4" ? QRT_F32 : QRT_I64, x.data.data(), x.data.size());
-  if (st) st = it.invoke();
-  REQUIRE_MESSAGE(st, st.message);
-  qrt_tensor y;
-  REQUIRE(it.output(0, &y));
-  REQUIRE(y.dtype == QRT_F32);
-  const float* f = static_cast<const float*>(y.data);
-  return std::vector<float>(f, f + y.bytes / 4);
-}
+LowerResult convert(const std::string& model) { return test::convert_fp32(data(model + ".onnx")); }
 
 // Converts `model`, checks its outputs against PyTorch's within 1e-5
 // (relative above 1) and returns its op counts.
 std::map<fb::OpCode, int> check_parity(const std::string& model) {
   INFO("model " << model);
   const LowerResult r = convert(model);
-  const std::vector<float> got = run(r, array(model + "_in.npz"));
+  const std::vector<float> got = test::run_model(r.model, array(model + "_in.npz"));
   const tools::NpyArray want_a = array(model + "_fp32.npz");
   std::vector<float> want(want_a.data.size() / 4);
   std::memcpy(want.data(), want_a.data.data(), want_a.data.size());
@@ -119,17 +85,6 @@ TEST_CASE("Pad lowers in constant, reflect and edge modes; a zero Pad folds into
     ops = check_parity(m);
     CHECK(ops.count(OpCode::PAD) == 0);
   }
-}
-
-const fb::Operator* only_op(const std::vector<uint8_t>& model, OpCode code) {
-  const fb::Operator* found = nullptr;
-  for (const fb::Operator* op : *fb::GetModel(model.data())->subgraphs()->Get(0)->operators())
-    if (op->opcode() == code) {
-      CHECK(found == nullptr);
-      found = op;
-    }
-  REQUIRE(found != nullptr);
-  return found;
 }
 
 TEST_CASE("a folded zero Pad becomes the pool's counted padding and the int8 conv's padding") {

@@ -1,6 +1,14 @@
 // GATHER (ONNX Gather, torch.index_select): inputs data and indices (i32 or
 // i64, negative ones count from the end). Constant indices are checked
 // here; others at every eval, where one out of range fails the invoke.
+//
+// An int8 embedding table (PyTorch's quantized nn.Embedding) is GATHER on
+// axis 0 of a plain u8 table [V, D] with a third input, scale_bias f32
+// [V, 2] (scale and bias of each row), and an f32 output: rows are
+// dequantized as they are gathered (kernels/ref/embedding.h). Scale and
+// bias travel as a tensor, not as quantization params, because the
+// schema's zero points are integers and PyTorch's are floats.
+#include "kernels/ref/embedding.h"
 #include "kernels/ref/layout.h"
 #include "ops/ops.h"
 
@@ -16,16 +24,41 @@ qrt_status bad_index(OpContext& ctx, qrt_status code, const kernels::GatherParam
                  static_cast<long long>(-p.axis_size), static_cast<long long>(p.axis_size));
 }
 
+// The int8 table form: u8 data [V, D] without quantization params, gathered
+// on axis 0, and a constant f32 scale_bias [V, 2].
+qrt_status expect_rows_table(OpContext& ctx, const Tensor& data, const Tensor& scale_bias, int32_t axis) {
+  qrt_status s = expect_dtype(ctx, data, "data", DType::U8);
+  if (s == QRT_OK) s = expect_rank(ctx, data, "data", 2);
+  if (s == QRT_OK) s = expect_dtype(ctx, scale_bias, "scale_bias", DType::F32);
+  if (s != QRT_OK) return s;
+  if (data.quantized())
+    return op_fail(ctx, QRT_INVALID_MODEL,
+                   "data '%s' of a u8 table with scale_bias must carry no quantization params", data.name);
+  if (axis != 0 && axis != -2)
+    return op_fail(ctx, QRT_INVALID_MODEL, "a u8 table with scale_bias is gathered on axis 0, not %d", axis);
+  if (!scale_bias.is_constant || scale_bias.rank != 2 ||
+      scale_bias.dims[0] != data.dims[0] || scale_bias.dims[1] != 2) {
+    char a[96], b[96];
+    return op_fail(ctx, QRT_INVALID_MODEL, "scale_bias '%s' %s is not a constant f32 [%d, 2] for data %s",
+                   scale_bias.name, format_shape(scale_bias, a, sizeof(a)), data.dims[0],
+                   format_shape(data, b, sizeof(b)));
+  }
+  return QRT_OK;
+}
+
 }  // namespace
 
 qrt_status prepare_gather(OpContext& ctx) {
   const Tensor& data = *ctx.input(0);
   const Tensor& indices = *ctx.input(1);
   const Tensor& out = *ctx.output(0);
+  const Tensor* scale_bias = ctx.input(2);
   const fb::GatherOptions* o = ctx.op->options_as_GatherOptions();
   if (!o) return op_fail(ctx, QRT_INVALID_MODEL, "GatherOptions are missing");
-  qrt_status s = expect_dtype(ctx, out, "output", data.dtype);
-  if (s == QRT_OK) s = expect_same_quant(ctx, data, "data", out, "output");
+  qrt_status s = expect_dtype(ctx, out, "output", scale_bias ? DType::F32 : data.dtype);
+  if (s == QRT_OK)
+    s = scale_bias ? expect_rows_table(ctx, data, *scale_bias, o->axis())
+                   : expect_same_quant(ctx, data, "data", out, "output");
   if (s != QRT_OK) return s;
   if ((indices.dtype != DType::I32 && indices.dtype != DType::I64) || indices.quantized())
     return op_fail(ctx, QRT_INVALID_MODEL, "indices '%s' are %s%s, expected plain i32 or i64",
@@ -70,7 +103,11 @@ qrt_status prepare_gather(OpContext& ctx) {
 qrt_status eval_gather(OpContext& ctx) {
   const auto& p = *static_cast<const kernels::GatherParams*>(ctx.data);
   const Tensor& indices = *ctx.input(1);
-  const int64_t bad = kernels::gather_ref(p, ctx.input(0)->data, indices.data, ctx.output(0)->data);
+  const Tensor* scale_bias = ctx.input(2);
+  const int64_t bad =
+      scale_bias ? kernels::gather_rows_u8_ref(p, ctx.input(0)->data, scale_bias->as<const float>(), indices.data,
+                                               ctx.output(0)->as<float>())
+                 : kernels::gather_ref(p, ctx.input(0)->data, indices.data, ctx.output(0)->data);
   if (bad >= 0) return bad_index(ctx, QRT_RUNTIME, p, indices, bad);
   return QRT_OK;
 }

@@ -37,6 +37,7 @@ QRT_DECLARE_OP(resize)
 QRT_DECLARE_OP(gather)
 QRT_DECLARE_OP(cast)
 QRT_DECLARE_OP(rnn)  // LSTM GRU (ops/rnn.cc)
+QRT_DECLARE_OP(if)
 
 #undef QRT_DECLARE_OP
 

@@ -77,12 +77,14 @@ const OpInfo kOps[] = {
     {OpCode::SLICE, "SLICE", 1, 1, 1, 1, OpOptions::SliceOptions, prepare_slice, eval_slice},
     {OpCode::PAD, "PAD", 1, 1, 1, 1, OpOptions::PadOptions, prepare_pad, eval_pad},
     {OpCode::RESIZE, "RESIZE", 1, 1, 1, 1, OpOptions::ResizeOptions, prepare_resize, eval_resize},
-    {OpCode::GATHER, "GATHER", 2, 2, 1, 1, OpOptions::GatherOptions, prepare_gather, eval_gather},
+    {OpCode::GATHER, "GATHER", 2, 3, 1, 1, OpOptions::GatherOptions, prepare_gather, eval_gather},
     {OpCode::CAST, "CAST", 1, 1, 1, 1, OpOptions::NONE, prepare_cast, eval_cast},
     // X W R [W-bias R-bias initial-h initial-c] -> Y [final-h final-c]; an
     // output cannot be -1, so a model wanting final c lists final h too.
     {OpCode::LSTM, "LSTM", 3, 7, 1, 3, OpOptions::RnnOptions, prepare_rnn, eval_rnn},
     {OpCode::GRU, "GRU", 3, 6, 1, 2, OpOptions::RnnOptions, prepare_rnn, eval_rnn},
+    // condition, the values the bodies read -> the chosen body's outputs.
+    {OpCode::IF, "IF", 1, 256, 1, 64, OpOptions::IfOptions, prepare_if, eval_if},
 };
 
 }  // namespace

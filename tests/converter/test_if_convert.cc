@@ -1,0 +1,204 @@
+// ONNX If through qrt-convert (tests/data/converter/if/make_if.py):
+//   - if.onnx, a torch.jit.script-ed `if x.sum() > 0: relu(a(x)) else:
+//     sigmoid(b(x)) * 2` at opset 13: the condition is data-dependent, so
+//     it becomes an IF op over two subgraphs, each lowered with the normal
+//     passes; run on inputs taking each branch, it matches PyTorch 1.13;
+//   - flag.onnx, an If on a bool graph input whose branches read an outer
+//     input and an outer constant: an IF with a u8 condition, and with
+//     --fix-input flag=... the If folds away (no IF, no subgraph);
+//   - mismatch.onnx, whose branches give different shapes, is refused;
+//   - qrt-inspect lists the subgraphs;
+//   - branches stay f32 in dynamic mode (the outer graph is quantized around
+//     them as usual).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "converter/calibration.h"
+#include "converter/convert_cli.h"
+#include "converter/lower.h"
+#include "converter/onnx_import.h"
+#include "converter/passes.h"
+#include "npy.h"
+#include "qrt/qrt.hpp"
+#include "qrt/schema/qrt_generated.h"
+#include "support/tool_command.h"
+
+namespace qrt::convert {
+namespace {
+
+std::string data(const std::string& rel) { return std::string(QRT_TEST_DATA_DIR) + "/converter/if/" + rel; }
+
+std::map<std::string, std::vector<float>> reference() {
+  std::vector<std::pair<std::string, tools::NpyArray>> arrays;
+  std::string error;
+  REQUIRE_MESSAGE(read_npz(data("if_io.npz"), &arrays, &error), error);
+  std::map<std::string, std::vector<float>> out;
+  for (const auto& [name, a] : arrays) {
+    REQUIRE(a.dtype == "f4");
+    std::vector<float> f(a.data.size() / 4);
+    std::memcpy(f.data(), a.data.data(), a.data.size());
+    out[name] = f;
+  }
+  return out;
+}
+
+int run_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), "qrt-convert");
+  args.push_back("-q");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  return qrt_convert_main(static_cast<int>(argv.size()), argv.data());
+}
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  const std::string text = test::slurp_text(path);
+  return std::vector<uint8_t>(text.begin(), text.end());
+}
+
+struct Input {
+  std::string name;
+  qrt_dtype dtype;
+  std::vector<uint8_t> bytes;
+};
+
+Input f32_input(const std::string& name, const std::vector<float>& x) {
+  Input in{name, QRT_F32, std::vector<uint8_t>(x.size() * 4)};
+  std::memcpy(in.bytes.data(), x.data(), in.bytes.size());
+  return in;
+}
+
+std::vector<float> run_model(const std::string& path, const std::vector<Input>& inputs) {
+  Model model;
+  Interpreter it;
+  Status st = Model::from_file(path, &model);
+  if (st) st = Interpreter::create(model, &it);
+  REQUIRE_MESSAGE(st, st.message);
+  for (const Input& in : inputs) {
+    const int k = it.input_index(in.name);
+    REQUIRE_MESSAGE(k >= 0, in.name);
+    st = it.set_input(k, in.dtype, in.bytes.data(), in.bytes.size());
+    REQUIRE_MESSAGE(st, st.message);
+  }
+  st = it.invoke();
+  REQUIRE_MESSAGE(st, st.message);
+  qrt_tensor y;
+  REQUIRE(it.output(0, &y));
+  REQUIRE(y.dtype == QRT_F32);
+  const float* f = static_cast<const float*>(y.data);
+  return std::vector<float>(f, f + y.bytes / 4);
+}
+
+void check_close(const std::vector<float>& got, const std::vector<float>& want) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::fabs(got[i] - want[i]) <= 1e-5f * (1.f + std::fabs(want[i])));
+  }
+}
+
+const fb::Model* root(const std::vector<uint8_t>& bytes) { return fb::GetModel(bytes.data()); }
+
+int count_ops(const fb::SubGraph* g, fb::OpCode code) {
+  int n = 0;
+  if (g->operators())
+    for (const fb::Operator* op : *g->operators()) n += op->opcode() == code;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a data-dependent If from torch.jit.script runs as an IF op and matches PyTorch") {
+  test::TempDir dir("qrt-if");
+  const auto ref = reference();
+  for (const char* mode : {"fp32", "dynamic"}) {
+    CAPTURE(mode);
+    const std::string out = dir.file(std::string("if_") + mode + ".qrt");
+    REQUIRE(run_cli({data("if.onnx"), "-o", out, "--mode", mode}) == 0);
+    const std::vector<uint8_t> bytes = read_bytes(out);
+    const fb::Model* m = root(bytes);
+    REQUIRE(m->subgraphs()->size() == 3);
+    const fb::SubGraph* main = m->subgraphs()->Get(0);
+    CHECK(count_ops(main, fb::OpCode::IF) == 1);
+    // Each branch got the normal passes and lowering: Gemm (+ Relu fused
+    // into it) is one f32 FULLY_CONNECTED.
+    for (int b : {1, 2}) {
+      const fb::SubGraph* body = m->subgraphs()->Get(static_cast<flatbuffers::uoffset_t>(b));
+      CHECK(count_ops(body, fb::OpCode::FULLY_CONNECTED) == 1);
+      CHECK(count_ops(body, fb::OpCode::CLAMP) == 0);
+      for (const fb::Tensor* t : *body->tensors()) CHECK(t->dtype() != fb::DType::S8);
+    }
+    check_close(run_model(out, {f32_input("x", ref.at("pos"))}), ref.at("pos_out"));
+    check_close(run_model(out, {f32_input("x", ref.at("neg"))}), ref.at("neg_out"));
+  }
+}
+
+TEST_CASE("an If on a bool input: outer values pass into the branches; --fix-input folds it") {
+  test::TempDir dir("qrt-if");
+  const std::vector<float> x = {-1.5f, 0.f, 2.f, 3.25f, -0.5f, 1.f};
+  const float bias[3] = {0.5f, -1.f, 2.f};
+  std::vector<float> then_y(6), else_y(6);
+  for (size_t i = 0; i < 6; ++i) {
+    then_y[i] = (x[i] > 0.f ? x[i] : 0.f) + bias[i % 3];
+    else_y[i] = -x[i];
+  }
+  const std::string out = dir.file("flag.qrt");
+  REQUIRE(run_cli({data("flag.onnx"), "-o", out}) == 0);
+  {
+    const std::vector<uint8_t> bytes = read_bytes(out);
+    REQUIRE(root(bytes)->subgraphs()->size() == 3);
+    CHECK(count_ops(root(bytes)->subgraphs()->Get(0), fb::OpCode::IF) == 1);
+  }
+  for (uint8_t flag : {1, 0}) {
+    CAPTURE(static_cast<int>(flag));
+    const std::vector<float> y = run_model(out, {f32_input("x", x), Input{"flag", QRT_U8, {flag}}});
+    CHECK(y == (flag ? then_y : else_y));
+  }
+  for (int flag : {1, 0}) {
+    CAPTURE(flag);
+    const std::string fixed = dir.file("fixed" + std::to_string(flag) + ".qrt");
+    REQUIRE(run_cli({data("flag.onnx"), "-o", fixed, "--fix-input", "flag=" + std::to_string(flag)}) == 0);
+    const std::vector<uint8_t> bytes = read_bytes(fixed);
+    REQUIRE(root(bytes)->subgraphs()->size() == 1);
+    CHECK(count_ops(root(bytes)->subgraphs()->Get(0), fb::OpCode::IF) == 0);
+    CHECK(run_model(fixed, {f32_input("x", x)}) == (flag ? then_y : else_y));
+  }
+}
+
+TEST_CASE("branches giving different shapes are refused at convert time") {
+  Graph g;
+  std::string error;
+  REQUIRE_MESSAGE(import_onnx_file(data("mismatch.onnx"), {}, &g, &error), error);
+  REQUIRE_MESSAGE(run_default_passes(g, &error), error);
+  LowerResult r;
+  CHECK_FALSE(lower_graph(g, LowerOptions{}, &r, &error));
+  CHECK(error ==
+        "node 'pick' (If): else_branch output 0 'e_out' is float32[3,2], the If's is float32[2,3]: "
+        "both branches must give the If's static shapes and types");
+}
+
+TEST_CASE("qrt-inspect lists IF bodies") {
+  test::TempDir dir("qrt-if");
+  const std::string out = dir.file("flag.qrt");
+  REQUIRE(run_cli({data("flag.onnx"), "-o", out}) == 0);
+  // qrt-inspect sits beside qrt-convert in the build tree.
+  std::vector<std::string> command = {QRT_CONVERT_COMMAND};
+  std::string& tool = command.back();
+  tool.replace(tool.rfind("qrt-convert"), std::string("qrt-convert").size(), "qrt-inspect");
+  test::ToolResult r = test::run_tool(command, {out}, dir);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(r.out.find("[then subgraph 1, else subgraph 2]") != std::string::npos);
+  CHECK(r.out.find("subgraph 1 'pick:then_branch' (an IF body), inputs: x; outputs: t_out") !=
+        std::string::npos);
+  CHECK(r.out.find("subgraph 2 'pick:else_branch'") != std::string::npos);
+  r = test::run_tool(command, {"--json", out}, dir);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(r.out.find("\"then_subgraph\": 1, \"else_subgraph\": 2") != std::string::npos);
+  CHECK(r.out.find("\"subgraphs\": [") != std::string::npos);
+}
+
+}  // namespace qrt::convert
