@@ -29,8 +29,9 @@ rounding fix, so they hold PyTorch's model.
 
 What "PyTorch's bytes" are, per profile: qnnpack, the engine's own output (uint8
 before DeQuantStub). fbgemm: this PyTorch build has no fbgemm engine, so the
-script computes NUMERICS.md's fbgemm formula from the converted model's int
-tensors (weights, bias, scales; conv-only models) and checks qparams elsewhere.
+script computes NUMERICS.md's fbgemm formulas in numpy (_fbgemm_bytes: quantize,
+per-channel conv/linear with float bias, add/add_relu, max/average/adaptive average
+pooling) on the converted model's int tensors and qparams (vs=fbgemm_formula).
 
 QAT route (b): QAT's observers saw the training batches while the weights moved;
 no calibration afterwards can replay that. What route (b) can reproduce is PTSQ of
@@ -73,6 +74,7 @@ import numpy as np
 import onnx
 import torch
 import torch.nn as nn
+import torch.nn.intrinsic.quantized as nniq
 from torch.ao.quantization import (DeQuantStub, QuantStub, convert, fuse_modules,
                                    get_default_qat_qconfig, get_default_qconfig, prepare,
                                    prepare_qat, quantize_dynamic)
@@ -230,23 +232,92 @@ def _quantize(x, scale, zp):
     return np.clip(np.rint(x.astype(F32) * inv) + zp, 0, 255).astype(np.int64)
 
 
-def _fbgemm_conv1x1_bytes(qmodel, x):
-    """NUMERICS.md's fbgemm conv (per-channel weights: the bias is divided, not multiplied
-    by a reciprocal) on the int tensors of a quant -> 1x1 ConvReLU -> dequant model."""
-    conv = qmodel.conv
-    s_in, zp_in = F32(qmodel.quant.scale.item()), int(qmodel.quant.zero_point.item())
-    w = conv.weight()
-    wq = w.int_repr().numpy().astype(np.int64)[:, :, 0, 0]
-    s_w = w.q_per_channel_scales().numpy().astype(F32)
-    bias = conv.bias().detach().numpy().astype(F32)
-    s_out, zp_out = F32(conv.scale), int(conv.zero_point)
-    a = _quantize(x.numpy(), s_in, zp_in) - zp_in
-    acc = np.einsum("nchw,oc->nohw", a, wq)
-    sw_in = (s_in * s_w).astype(F32)
-    m = (sw_in / s_out).astype(F32)
-    b = (bias / sw_in).astype(F32)
-    y = (acc.astype(F32) + b[None, :, None, None]).astype(F32) * m[None, :, None, None]
-    return np.clip(np.rint(y.astype(F32)) + zp_out, zp_out, 255).astype(np.uint8)
+# NUMERICS.md's fbgemm profile on the int tensors and qparams of PyTorch's converted
+# model. A quantized tensor is (q, scale, zp): q an int64 NCHW (or NC) array of uint8
+# values, scale a float32.
+
+def _fb_conv(mod, t):
+    """Conv2d / Linear (+ fused ReLU). fbgemm qconfigs quantize weights per channel,
+    where PyTorch divides the bias by s_in * s_w[c] (per tensor it would multiply by a
+    reciprocal)."""
+    q, s_in, zp_in = t
+    w = mod.weight()
+    assert w.qscheme() == torch.per_channel_affine and not w.q_per_channel_zero_points().any(), w.qscheme()
+    wq = w.int_repr().numpy().astype(np.int64)
+    a = q - zp_in
+    if wq.ndim == 2:
+        acc, shape = a @ wq.T, (1, -1)
+    else:
+        assert mod.groups == 1 and mod.dilation == (1, 1) and mod.padding_mode == "zeros"
+        (ph, pw), (sh, sw), (kh, kw) = mod.padding, mod.stride, wq.shape[2:]
+        # Padding taps hold a_zp, which contributes (a_zp - a_zp) * w = 0.
+        a = np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        oh, ow = (a.shape[2] - kh) // sh + 1, (a.shape[3] - kw) // sw + 1
+        acc = sum(np.einsum("nchw,oc->nohw", a[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw], wq[:, :, i, j])
+                  for i in range(kh) for j in range(kw))
+        shape = (1, -1, 1, 1)
+    s_out, zp_out = F32(mod.scale), int(mod.zero_point)
+    sw_in = s_in * w.q_per_channel_scales().numpy().astype(F32)
+    bias = mod.bias()
+    bias = np.zeros(len(sw_in), F32) if bias is None else bias.detach().numpy().astype(F32)
+    m = (sw_in / s_out).reshape(shape)
+    y = (acc.astype(F32) + (bias / sw_in).reshape(shape)) * m
+    lo = zp_out if isinstance(mod, (nniq.ConvReLU2d, nniq.LinearReLU)) else 0
+    return np.clip(np.rint(y) + zp_out, lo, 255).astype(np.int64), s_out, zp_out
+
+
+def _fb_add(mod, t, u, relu):
+    """FloatFunctional add / add_relu: each input dequantized as fma(s, q, f32(s * -zp))
+    (exact in float64, then rounded once), a float32 add, quantized with mod's qparams."""
+    x = [(np.float64(s) * q + np.float64(s * F32(-zp))).astype(F32) for q, s, zp in (t, u)]
+    y = x[0] + x[1]
+    if relu:
+        y = np.maximum(y, F32(0))
+    s, zp = F32(mod.scale), int(mod.zero_point)
+    return _quantize(y, s, zp), s, zp
+
+
+def _fb_pool(t, k, average):
+    """Max or average pooling over k x k windows at stride k; the output keeps the input's
+    qparams. Average: rne((sum q - zp * k * k) * m) + zp with m = s_in / s_out / (k * k);
+    PyTorch's AVX2 channel loop multiplies by m, its scalar loops by f32(1 / f32(1 / m)):
+    the same float while k * k is a power of two."""
+    q, s, zp = t
+    n, c, h, w = q.shape
+    assert h % k == 0 and w % k == 0
+    win = q.reshape(n, c, h // k, k, w // k, k)
+    if not average:
+        return win.max(axis=(3, 5)), s, zp
+    assert k * k & (k * k - 1) == 0, "window %d: the paths round differently" % (k * k)
+    acc = win.sum(axis=(3, 5)) - zp * k * k
+    return np.clip(np.rint(acc.astype(F32) * F32(1.0 / (k * k))) + zp, 0, 255).astype(np.int64), s, zp
+
+
+def _fb_window(mod):
+    """MaxPool2d / AvgPool2d as _fb_pool takes them."""
+    k = mod.kernel_size
+    assert mod.stride == k and mod.padding == 0 and not mod.ceil_mode
+    assert getattr(mod, "dilation", 1) == 1 and getattr(mod, "divisor_override", None) is None
+    return k
+
+
+def _fbgemm_bytes(qmodel, x):
+    """The uint8 output (before DeQuantStub) of a converted DocsConv or CNN."""
+    stub = qmodel.quant
+    s, zp = F32(stub.scale.item()), int(stub.zero_point.item())
+    t = _quantize(x.numpy(), s, zp), s, zp
+    if not isinstance(qmodel, CNN):
+        return _fb_conv(qmodel.conv, t)[0].astype(np.uint8)
+    t = _fb_pool(_fb_conv(qmodel.stem, t), _fb_window(qmodel.maxpool), False)
+    for block, pool in ((qmodel.block1, qmodel.avgpool), (qmodel.block2, None)):
+        y = _fb_conv(block.conv2, _fb_conv(block.conv1, t))
+        t = _fb_add(block.skip, t, y, block.relu)
+        if pool is not None:
+            t = _fb_pool(t, _fb_window(pool), True)
+    assert qmodel.gap.output_size in (1, (1, 1)) and t[0].shape[2] == t[0].shape[3]
+    t = _fb_pool(t, t[0].shape[2], True)
+    t = (t[0].reshape(t[0].shape[0], -1),) + t[1:]
+    return _fb_conv(qmodel.fc, t)[0].astype(np.uint8)
 
 
 class Writer:
@@ -298,14 +369,11 @@ def _add_routes(w, name, profile, q, x, qparams, want_b, args_b, note_b, fp32="f
     _export_qdq(q, x, os.path.join(d, "qdq_%s.onnx" % profile))
     got, scale, zp = _quantized_output(q, x)
     if profile == "fbgemm":
-        if not isinstance(getattr(q, "conv", None), nn.Module):
-            # No formula-level reference for this model: it must convert, and
-            # route (b) must find the observers' qparams.
-            w.row(name, "a", profile, onnx="%s/qdq_%s.onnx" % (name, profile), args="--profile,%s" % profile,
-                  vs="converts_only")
-            w.row(name, "b", profile, onnx=fp32, args=args_b, qparams=qparams, vs="qparams_only")
-            return
-        got, vs = _fbgemm_conv1x1_bytes(q, x), "fbgemm_formula"
+        # Route (a)'s QDQ file holds the bias as int32 (rne(b / (s_in * s_w))), where
+        # fbgemm adds b / (s_in * s_w) unrounded: its bytes are the formula's only while
+        # that rounding moves none (cnn: 115 of 18484 intermediate bytes move by 1 step,
+        # none of the 20 output bytes). Route (b) keeps the float bias.
+        got, vs = _fbgemm_bytes(q, x), "fbgemm_formula"
     else:
         vs = "pytorch_qnnpack"
     _save(os.path.join(d, "want_a_%s.npy" % profile), got)
@@ -427,7 +495,7 @@ def qat(w):
         ptsq_q = convert(ptsq_p)
         got, scale, zp = _quantized_output(ptsq_q, x)
         if profile == "fbgemm":
-            got = _fbgemm_conv1x1_bytes(ptsq_q, x)
+            got = _fbgemm_bytes(ptsq_q, x)
         q = convert(p)
         _add_routes(w, name, profile, q, x, "qparams_%s.txt" % profile,
                     (got, scale, zp, "ptsq_of_qat_weights_" + ("qnnpack" if profile == "qnnpack" else "formula")),
