@@ -88,7 +88,7 @@ std::vector<uint8_t> if_model(const Spec& s = {}) {
 struct Aligned {
   explicit Aligned(const std::vector<uint8_t>& bytes)
       : storage((bytes.size() + 31) / 16 + 1), size(bytes.size()) {
-    std::memcpy(storage.data(), bytes.data(), bytes.size());
+    if (!bytes.empty()) std::memcpy(storage.data(), bytes.data(), bytes.size());
   }
   struct alignas(16) Block { uint8_t b[16]; };
   std::vector<Block> storage;
