@@ -66,31 +66,6 @@ bool int_op(const std::string& op, int64_t x, int64_t y, int64_t* r) {
   return true;
 }
 
-// ONNX Slice of one axis of length dim: the first index and the count.
-bool slice_range(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t* first, int64_t* count) {
-  if (step == 0) return false;
-  if (dim == 0) {
-    *first = *count = 0;
-    return true;
-  }
-  // Any |step| > dim takes one element at most; clamping keeps the
-  // arithmetic below from overflowing.
-  step = std::clamp<int64_t>(step, -dim - 1, dim + 1);
-  if (start < 0) start += dim;
-  if (end < 0) end += dim;
-  if (step > 0) {
-    start = std::clamp<int64_t>(start, 0, dim);
-    end = std::clamp<int64_t>(end, 0, dim);
-    *count = end > start ? (end - start + step - 1) / step : 0;
-  } else {
-    start = std::clamp<int64_t>(start, 0, dim - 1);
-    end = std::clamp<int64_t>(end, -1, dim - 1);
-    *count = start > end ? (start - end - step - 1) / -step : 0;
-  }
-  *first = start;
-  return true;
-}
-
 // Element strides of a C-order tensor of `shape`.
 std::vector<int64_t> strides_of(const std::vector<int64_t>& shape) {
   std::vector<int64_t> s(shape.size(), 1);
@@ -122,6 +97,30 @@ bool copy_strided(const Value& x, int64_t first, const std::vector<int64_t>& dim
 }
 
 }  // namespace
+
+bool slice_range(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t* first, int64_t* count) {
+  if (step == 0) return false;
+  if (dim == 0) {
+    *first = *count = 0;
+    return true;
+  }
+  // Any |step| > dim takes one element at most; clamping keeps the
+  // arithmetic below from overflowing.
+  step = std::clamp<int64_t>(step, -dim - 1, dim + 1);
+  if (start < 0) start += dim;
+  if (end < 0) end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    *count = end > start ? (end - start + step - 1) / step : 0;
+  } else {
+    start = std::clamp<int64_t>(start, 0, dim - 1);
+    end = std::clamp<int64_t>(end, -1, dim - 1);
+    *count = start > end ? (start - end - step - 1) / -step : 0;
+  }
+  *first = start;
+  return true;
+}
 
 bool fold_node(const Graph& g, const Node& n, Value* out) {
   auto in = [&](size_t k) -> const Value& { return g.values[static_cast<size_t>(n.inputs[k])]; };

@@ -920,15 +920,19 @@ bool Lowerer::lower_slice(const Node& n) {
   if (steps.empty()) steps.assign(starts.size(), 1);
   if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
     return fail(n, "starts, ends, axes and steps differ in length");
+  if (y.shape.size() != rank) return fail(n, "the output's rank is not the input's");
   std::vector<int32_t> begin(rank, 0), step(rank, 1);
   for (size_t i = 0; i < starts.size(); ++i) {
     int64_t a = axes[i] < 0 ? axes[i] + static_cast<int64_t>(rank) : axes[i];
     if (a < 0 || a >= static_cast<int64_t>(rank) || steps[i] == 0) return fail(n, "axis or step out of range");
     const int64_t dim = x.shape[static_cast<size_t>(a)];
-    int64_t b = starts[i] < 0 ? starts[i] + dim : starts[i];
-    b = steps[i] > 0 ? std::clamp<int64_t>(b, 0, dim) : std::clamp<int64_t>(b, 0, dim - 1);
-    begin[static_cast<size_t>(a)] = static_cast<int32_t>(std::min<int64_t>(b, dim - 1));
-    step[static_cast<size_t>(a)] = static_cast<int32_t>(steps[i]);
+    // A step longer than the axis takes one element: clamped, it fits SLICE's int32.
+    const int64_t s = std::clamp<int64_t>(steps[i], -dim - 1, dim + 1);
+    int64_t first = 0, count = 0;
+    if (!slice_range(dim, starts[i], ends[i], s, &first, &count) || count != y.shape[static_cast<size_t>(a)])
+      return fail(n, "the output shape is not the slice's");
+    begin[static_cast<size_t>(a)] = static_cast<int32_t>(std::min<int64_t>(first, dim - 1));
+    step[static_cast<size_t>(a)] = static_cast<int32_t>(s);
   }
   if (y.elements() == 0) return fail(n, "the slice is empty");
   const bool quant = runs_quantized(n, {0});

@@ -67,6 +67,11 @@ int fold_constants(Graph& g);
 // folded. Shape and Size read only their input's shape.
 bool fold_node(const Graph& g, const Node& n, Value* out);
 
+// ONNX Slice of one axis of length dim (start and end as given, negative
+// counting from the end, clamped as ONNX says): the first index taken and
+// the count; false for step 0.
+bool slice_range(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t* first, int64_t* count);
+
 // QDQ graphs (PyTorch-quantized or QAT models exported to ONNX):
 // QuantizeLinear -> [Cast] -> DequantizeLinear pairs become quantization
 // parameters on the float tensor they wrap, kept exactly; dequantized int8

@@ -20,6 +20,7 @@
 #include "npy.h"
 #include "qrt/qrt.hpp"
 #include "qrt/schema/qrt_generated.h"
+#include "support/converted_model.h"
 #include "support/tool_command.h"
 
 namespace qrt::convert {
@@ -66,29 +67,19 @@ int run_cli(std::vector<std::string> args) {
   return qrt_convert_main(static_cast<int>(argv.size()), argv.data());
 }
 
-// The model's outputs e and y on the model's indices, through the C API, as bits.
-std::vector<std::vector<uint32_t>> run_model(const std::string& path, const tools::NpyArray& x) {
-  REQUIRE(x.dtype == "i8");
-  Model model;
-  Interpreter it;
-  Status st = Model::from_file(path, &model);
-  if (st) st = Interpreter::create(model, &it);
-  if (st) st = it.set_input(0, QRT_I64, x.data.data(), x.data.size());
-  if (st) st = it.invoke();
-  std::vector<std::vector<uint32_t>> out;
-  for (int k = 0; k < 2 && st; ++k) {
-    qrt_tensor y;
-    st = it.output(k, &y);
-    if (st) out.push_back(bits(static_cast<const float*>(y.data), y.bytes / 4));
-    if (st) CHECK(y.dtype == QRT_F32);
-  }
-  REQUIRE_MESSAGE(st, st.message);
-  return out;
-}
-
 std::vector<uint8_t> slurp(const std::string& path) {
   const std::string s = test::slurp_text(path);
   return {s.begin(), s.end()};
+}
+
+// The model's outputs e and y on the model's indices, through the C API, as bits.
+std::vector<std::vector<uint32_t>> run_model(const std::string& path, const tools::NpyArray& x) {
+  REQUIRE(x.dtype == "i8");
+  std::vector<std::vector<uint32_t>> out;
+  for (const std::vector<float>& y : test::run_model_outputs(slurp(path), {{"", x}}))
+    out.push_back(bits(y.data(), y.size()));
+  REQUIRE(out.size() == 2);
+  return out;
 }
 
 const fb::Tensor* find_tensor(const fb::SubGraph* sg, const std::string& name) {

@@ -26,6 +26,7 @@
 #include "npy.h"
 #include "qrt/qrt.hpp"
 #include "qrt/schema/qrt_generated.h"
+#include "support/converted_model.h"
 #include "support/tool_command.h"
 
 namespace qrt::convert {
@@ -60,37 +61,14 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
   return std::vector<uint8_t>(text.begin(), text.end());
 }
 
-struct Input {
-  std::string name;
-  qrt_dtype dtype;
-  std::vector<uint8_t> bytes;
-};
-
-Input f32_input(const std::string& name, const std::vector<float>& x) {
-  Input in{name, QRT_F32, std::vector<uint8_t>(x.size() * 4)};
-  std::memcpy(in.bytes.data(), x.data(), in.bytes.size());
+test::NamedArray f32_input(const std::string& name, const std::vector<float>& x) {
+  test::NamedArray in{name, {"f4", {static_cast<int64_t>(x.size())}, std::vector<uint8_t>(x.size() * 4)}};
+  std::memcpy(in.array.data.data(), x.data(), in.array.data.size());
   return in;
 }
 
-std::vector<float> run_model(const std::string& path, const std::vector<Input>& inputs) {
-  Model model;
-  Interpreter it;
-  Status st = Model::from_file(path, &model);
-  if (st) st = Interpreter::create(model, &it);
-  REQUIRE_MESSAGE(st, st.message);
-  for (const Input& in : inputs) {
-    const int k = it.input_index(in.name);
-    REQUIRE_MESSAGE(k >= 0, in.name);
-    st = it.set_input(k, in.dtype, in.bytes.data(), in.bytes.size());
-    REQUIRE_MESSAGE(st, st.message);
-  }
-  st = it.invoke();
-  REQUIRE_MESSAGE(st, st.message);
-  qrt_tensor y;
-  REQUIRE(it.output(0, &y));
-  REQUIRE(y.dtype == QRT_F32);
-  const float* f = static_cast<const float*>(y.data);
-  return std::vector<float>(f, f + y.bytes / 4);
+std::vector<float> run_model(const std::string& path, const std::vector<test::NamedArray>& inputs) {
+  return test::run_model_outputs(read_bytes(path), inputs)[0];
 }
 
 void check_close(const std::vector<float>& got, const std::vector<float>& want) {
@@ -155,7 +133,7 @@ TEST_CASE("an If on a bool input: outer values pass into the branches; --fix-inp
   }
   for (uint8_t flag : {1, 0}) {
     CAPTURE(static_cast<int>(flag));
-    const std::vector<float> y = run_model(out, {f32_input("x", x), Input{"flag", QRT_U8, {flag}}});
+    const std::vector<float> y = run_model(out, {f32_input("x", x), test::NamedArray{"flag", {"b1", {}, {flag}}}});
     CHECK(y == (flag ? then_y : else_y));
   }
   for (int flag : {1, 0}) {

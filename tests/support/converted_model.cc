@@ -24,22 +24,37 @@ const fb::Operator* only_op(const std::vector<uint8_t>& model, fb::OpCode code) 
   return found;
 }
 
-std::vector<float> run_model(const std::vector<uint8_t>& bytes, const tools::NpyArray& x) {
+std::vector<std::vector<float>> run_model_outputs(const std::vector<uint8_t>& bytes,
+                                                  const std::vector<NamedArray>& inputs) {
   Model model;
   Interpreter it;
   Status st = Model::from_buffer(bytes.data(), bytes.size(), &model);
   if (st) st = Interpreter::create(model, &it);
   REQUIRE_MESSAGE(st, st.message);
-  REQUIRE((x.dtype == "f4" || x.dtype == "i8" || x.dtype == "i4"));
-  const qrt_dtype type = x.dtype == "f4" ? QRT_F32 : x.dtype == "i8" ? QRT_I64 : QRT_I32;
-  st = it.set_input(0, type, x.data.data(), x.data.size());
-  if (st) st = it.invoke();
+  for (const NamedArray& in : inputs) {
+    const int k = in.name.empty() ? 0 : it.input_index(in.name.c_str());
+    REQUIRE_MESSAGE(k >= 0, in.name);
+    const std::string& d = in.array.dtype;
+    REQUIRE((d == "f4" || d == "i8" || d == "i4" || d == "u1" || d == "b1"));
+    const qrt_dtype type = d == "f4" ? QRT_F32 : d == "i8" ? QRT_I64 : d == "i4" ? QRT_I32 : QRT_U8;
+    st = it.set_input(k, type, in.array.data.data(), in.array.data.size());
+    REQUIRE_MESSAGE(st, st.message);
+  }
+  st = it.invoke();
   REQUIRE_MESSAGE(st, st.message);
-  qrt_tensor y;
-  REQUIRE(it.output(0, &y));
-  REQUIRE(y.dtype == QRT_F32);
-  const float* f = static_cast<const float*>(y.data);
-  return std::vector<float>(f, f + y.bytes / 4);
+  std::vector<std::vector<float>> outputs;
+  for (int k = 0; k < it.output_count(); ++k) {
+    qrt_tensor y;
+    REQUIRE(it.output(k, &y));
+    REQUIRE(y.dtype == QRT_F32);
+    const float* f = static_cast<const float*>(y.data);
+    outputs.emplace_back(f, f + y.bytes / 4);
+  }
+  return outputs;
+}
+
+std::vector<float> run_model(const std::vector<uint8_t>& bytes, const tools::NpyArray& x) {
+  return run_model_outputs(bytes, {{"", x}})[0];
 }
 
 }  // namespace qrt::test
