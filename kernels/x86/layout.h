@@ -43,7 +43,21 @@ static inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; 
 // larger value take an exact fallback), and whenever no adjacent pair of
 // weights can reach the int16 bounds with activations up to 255
 // (weight_pairs_safe). The packed header's kr says which.
+//
+// In the qnnpack profile, activations span 0..255, and trained weights have
+// a few large values that make some pairs unsafe. Such a GEMM is packed u8
+// with a step schedule, unless that would cost more steps than
+// sched_max_steps allows (then int16): columns go in blocks of
+// kSchedPanels panels (the tile's), and block b runs the steps
+// group[start[b]] .. group[start[b + 1] - 1], k groups of 4 in increasing
+// order. A group whose pairs are safe for all the block's columns is one
+// step; any other is two, with the same activations: its even weights, then
+// its odd ones (the others zero), so that each pair holds one product, at
+// most 255 * 128. Per step the block's panels hold 4 * nr bytes each, one
+// after the other, from block b's start at w + 4 * nr * kSchedPanels *
+// start[b] (only the last block can have a single panel).
 constexpr int kInterleaveMaxK = 64;
+constexpr int kSchedPanels = 2;
 struct GemmLayout {
   int nr;
   int kr;
@@ -68,8 +82,9 @@ struct GemmPacked {
   int32_t out_zp, out_min, out_max;
   int32_t needs_cap;  // see requant_needs_cap
   int32_t groups;     // interleaved groups of 4 panels (the first 4 * groups)
-  int32_t pairs_safe;  // u8 elements and weight_pairs_safe: no activation check
-  uint64_t init_offset, mult_offset, bias_offset, w_offset;
+  int32_t pairs_safe;  // u8 elements that no activation can saturate
+  int32_t scheduled;   // u8 with a step schedule at sched_offset
+  uint64_t init_offset, mult_offset, bias_offset, sched_offset, w_offset;
   uint64_t panel_bytes;
   uint64_t total_bytes;
 };
@@ -85,6 +100,10 @@ static inline const float* gemm_bias(const GemmPacked* g) {
 }
 static inline const uint8_t* gemm_weights(const GemmPacked* g) {
   return reinterpret_cast<const uint8_t*>(g) + g->w_offset;
+}
+// start[blocks + 1], then group[start[blocks]].
+static inline const uint32_t* gemm_sched(const GemmPacked* g) {
+  return reinterpret_cast<const uint32_t*>(reinterpret_cast<const uint8_t*>(g) + g->sched_offset);
 }
 
 // Whether v = f32(f32(float(acc) + bias) * m) can leave the int32 range or
@@ -102,6 +121,9 @@ void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed);
 // (k even) stay within int16 for all activations 0..255: each pair's
 // positive weights and its negative weights sum to at most 128 in magnitude.
 bool weight_pairs_safe(const int8_t* w, int n, int k);
+
+// Whether gemm_pack packs these weights as u8 (kr = 4) rather than int16.
+bool gemm_takes_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w, int n, int k);
 
 // A block of rows for a tier's GEMM. Row r of A is a + r * a_stride with k
 // bytes, or k_pad bytes zero-padded past k when a_padded.

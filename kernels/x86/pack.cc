@@ -30,10 +30,10 @@ float float_bias_of(const Requant& rq, int c) {
   return rq.profile == Profile::fbgemm && rq.bias_f ? rq.bias_f[c] : 0.f;
 }
 
-// Offsets of a packed GEMM: header, init, mult, bias, weights.
+// Offsets of a packed GEMM: header, init, mult, bias, [schedule,] weights.
 struct GemmSizes {
   int panels, k_pad;
-  size_t params, panel_bytes, init, mult, bias, w, total;
+  size_t params, panel_bytes, init, mult, bias, sched, w, total;
 };
 
 GemmSizes gemm_sizes(const GemmLayout& layout, int n, int k) {
@@ -46,9 +46,85 @@ GemmSizes gemm_sizes(const GemmLayout& layout, int n, int k) {
   s.init = header_bytes(sizeof(GemmPacked));
   s.mult = s.init + s.params;
   s.bias = s.mult + s.params;
-  s.w = s.bias + s.params;
+  s.sched = s.bias + s.params;
+  s.w = s.sched;
   s.total = round_up(s.w + s.panel_bytes * s.panels, kAlign);
   return s;
+}
+
+// A scheduled u8 layout (layout.h) of `steps` steps in all: the schedule,
+// then at most 4 * nr bytes of weights per step (two panels of a block).
+GemmSizes sched_sizes(const GemmLayout& layout, int n, int k, size_t steps) {
+  GemmLayout u8 = layout;
+  u8.kr = 4;
+  u8.wide = false;
+  GemmSizes s = gemm_sizes(u8, n, k);
+  const size_t blocks = (static_cast<size_t>(s.panels) + kSchedPanels - 1) / kSchedPanels;
+  s.w = s.sched + round_up(4 * (blocks + 1 + steps), kAlign);
+  s.total = round_up(s.w + steps * kSchedPanels * 4 * layout.nr, kAlign);
+  return s;
+}
+
+// The most steps a schedule may take: dense steps plus a quarter. Beyond
+// that the int16 layout is faster (vpmaddwd + vpaddd run 32 products in two
+// vpmaddwd, the u8 steps in one vpmaddubsw + vpmaddwd each).
+size_t sched_max_steps(const GemmLayout& layout, int n, int k) {
+  const size_t panels = (static_cast<size_t>(n) + layout.nr - 1) / layout.nr;
+  const size_t blocks = (panels + kSchedPanels - 1) / kSchedPanels;
+  const size_t dense = blocks * (round_up(static_cast<size_t>(k), 4) / 4);
+  return dense + dense / 4;
+}
+
+// Whether both pairs of k group g can saturate vpmaddubsw's int16 for none
+// of the columns [c0, c1): per pair, the positive weights and the negative
+// ones each sum to at most 128 in magnitude (255 * 128 = 32640 fits).
+bool group_safe(const int8_t* w, int k, int c0, int c1, int g) {
+  for (int c = c0; c < c1; ++c) {
+    const int8_t* wc = w + static_cast<size_t>(c) * k;
+    for (int i = 4 * g; i < 4 * g + 4; i += 2) {
+      const int w0 = i < k ? wc[i] : 0, w1 = i + 1 < k ? wc[i + 1] : 0;
+      const int pos = (w0 > 0 ? w0 : 0) + (w1 > 0 ? w1 : 0);
+      const int neg = (w0 < 0 ? -w0 : 0) + (w1 < 0 ? -w1 : 0);
+      if (pos > 128 || neg > 128) return false;
+    }
+  }
+  return true;
+}
+
+// A block's steps: each k group once, or twice when it is not group_safe
+// for the block's columns (its even elements, then its odd ones).
+struct Schedule {
+  std::vector<uint32_t> start;  // per block, then the total
+  std::vector<uint32_t> group;
+  std::vector<uint8_t> part;  // 0 whole group, 1 even elements, 2 odd
+};
+
+// The schedule of a GEMM, or false when it would take more than
+// sched_max_steps.
+bool make_schedule(const GemmLayout& layout, const int8_t* w, int n, int k, Schedule* out) {
+  const int panels = (n + layout.nr - 1) / layout.nr;
+  const int blocks = (panels + kSchedPanels - 1) / kSchedPanels;
+  const int groups = static_cast<int>(round_up(static_cast<size_t>(k), 4) / 4);
+  const size_t max_steps = sched_max_steps(layout, n, k);
+  out->start.assign(1, 0);
+  for (int b = 0; b < blocks; ++b) {
+    const int c0 = b * kSchedPanels * layout.nr;
+    const int c1 = c0 + kSchedPanels * layout.nr < n ? c0 + kSchedPanels * layout.nr : n;
+    for (int g = 0; g < groups; ++g) {
+      if (group_safe(w, k, c0, c1, g)) {
+        out->group.push_back(static_cast<uint32_t>(g));
+        out->part.push_back(0);
+      } else {
+        for (uint8_t part = 1; part <= 2; ++part) {
+          out->group.push_back(static_cast<uint32_t>(g));
+          out->part.push_back(part);
+        }
+      }
+      if (out->group.size() > max_steps) return false;
+    }
+    out->start.push_back(static_cast<uint32_t>(out->group.size()));
+  }
+  return true;
 }
 
 Requant group_view(const Requant& rq, int first_channel) {
@@ -85,23 +161,38 @@ bool weight_pairs_safe(const int8_t* w, int n, int k) {
   return true;
 }
 
-// An int16 layout never packs smaller than its u8 option (k_pad rounded to
-// 4 at one byte per element), so the size is the layout's own.
+// An int16 layout never packs smaller than its dense u8 option (k_pad
+// rounded to 4 at one byte per element); a scheduled one may.
 size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k) {
-  return gemm_sizes(layout, n, k).total;
+  const size_t own = gemm_sizes(layout, n, k).total;
+  if (!layout.u8_when_safe) return own;
+  const size_t sched = sched_sizes(layout, n, k, sched_max_steps(layout, n, k)).total;
+  return own > sched ? own : sched;
+}
+
+bool gemm_takes_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w, int n, int k) {
+  if (!layout.u8_when_safe) return !layout.wide;
+  if (rq.profile == Profile::fbgemm || weight_pairs_safe(w, n, k)) return true;
+  Schedule unused;
+  return !layout.interleave && make_schedule(layout, w, n, k, &unused);
 }
 
 void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, void* packed) {
   GemmLayout layout = tier_layout;
   bool pairs_safe = false;
+  Schedule sched;
+  bool scheduled = false;
   if (layout.u8_when_safe) {
     pairs_safe = weight_pairs_safe(p.w, p.n, p.k);
-    if (pairs_safe || p.rq->profile == Profile::fbgemm) {
+    scheduled = !pairs_safe && p.rq->profile == Profile::qnnpack && !layout.interleave &&
+                make_schedule(layout, p.w, p.n, p.k, &sched);
+    if (pairs_safe || scheduled || p.rq->profile == Profile::fbgemm) {
       layout.kr = 4;
       layout.wide = false;
     }
   }
-  const GemmSizes s = gemm_sizes(layout, p.n, p.k);
+  const GemmSizes s = scheduled ? sched_sizes(layout, p.n, p.k, sched.group.size())
+                                : gemm_sizes(layout, p.n, p.k);
   uint8_t* base = static_cast<uint8_t*>(packed);
   std::memset(base, 0, s.total);
   GemmPacked* h = reinterpret_cast<GemmPacked*>(base);
@@ -117,10 +208,12 @@ void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, void* pac
   h->out_max = p.rq->out_max;
   h->needs_cap = requant_needs_cap(*p.rq, p.n) ? 1 : 0;
   h->groups = layout.interleave && s.k_pad <= kInterleaveMaxK ? p.n / (4 * layout.nr) : 0;
-  h->pairs_safe = pairs_safe ? 1 : 0;
+  h->pairs_safe = pairs_safe || scheduled ? 1 : 0;
+  h->scheduled = scheduled ? 1 : 0;
   h->init_offset = s.init;
   h->mult_offset = s.mult;
   h->bias_offset = s.bias;
+  h->sched_offset = s.sched;
   h->w_offset = s.w;
   h->panel_bytes = s.panel_bytes;
   h->total_bytes = s.total;
@@ -143,6 +236,30 @@ void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, void* pac
     bias[i] = float_bias_of(*p.rq, c);
   }
 
+  if (scheduled) {
+    // Block b's steps, then per step 4 * nr bytes per panel of the block.
+    uint32_t* table = reinterpret_cast<uint32_t*>(base + s.sched);
+    std::memcpy(table, sched.start.data(), 4 * sched.start.size());
+    std::memcpy(table + sched.start.size(), sched.group.data(), 4 * sched.group.size());
+    uint8_t* dst = base + s.w;
+    for (size_t b = 0; b + 1 < sched.start.size(); ++b) {
+      const int first = static_cast<int>(b) * kSchedPanels;
+      const int nb = s.panels - first < kSchedPanels ? s.panels - first : kSchedPanels;
+      for (uint32_t st = sched.start[b]; st < sched.start[b + 1]; ++st) {
+        for (int panel = first; panel < first + nb; ++panel) {
+          for (int j = 0; j < layout.nr; ++j, dst += 4) {
+            const int c = panel * layout.nr + j;
+            for (int i = 0; i < 4; ++i) {
+              const int kk = static_cast<int>(sched.group[st]) * 4 + i;
+              const bool kept = sched.part[st] == 0 || sched.part[st] == 1 + i % 2;
+              if (kept && c < p.n && kk < p.k) dst[i] = static_cast<uint8_t>(p.w[c * k + kk]);
+            }
+          }
+        }
+      }
+    }
+    return;
+  }
   const int groups = s.k_pad / layout.kr;
   for (int panel = 0; panel < s.panels; ++panel) {
     uint8_t* dst = base + s.w + s.panel_bytes * panel;
@@ -260,8 +377,8 @@ void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
     // Segments of 4 bytes serve u8 GEMMs only (gemm_pack decides the same
     // way from the same weights); an int16 GEMM reads fewer padding values
     // from segments aligned to its own kr.
-    if (layout.u8_when_safe && p.rq->profile != Profile::fbgemm &&
-        !weight_pairs_safe(seg_w.data(), s.out_c, s.kernel_h * seg_k)) {
+    if (layout.u8_when_safe &&
+        !gemm_takes_u8(layout, *p.rq, seg_w.data(), s.out_c, s.kernel_h * seg_k)) {
       layout.u8_when_safe = false;
       seg_k = static_cast<int>(round_up(static_cast<size_t>(s.kernel_w) * s.in_c, layout.kr));
       segment();

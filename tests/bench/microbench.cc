@@ -11,6 +11,7 @@
 //   qrt-microbench --benchmark_filter=gemm1x1   (see --help)
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -21,6 +22,9 @@
 #include "kernels/cpu.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/ref/quant_math.h"
+#if defined(__x86_64__)
+#include "kernels/x86/layout.h"
+#endif
 
 namespace k = qrt::kernels;
 
@@ -196,10 +200,23 @@ struct Layer {
   std::vector<int32_t> bias_q;
   k::Requant rq;
 
-  Layer(k::Profile profile, bool per_channel, int channels, size_t weights, size_t inputs) {
+  // trained: weights like a trained layer's (normal around 0 and a few
+  // large ones) instead of uniform over -128..127; on AVX2 a qnnpack GEMM
+  // of them packs as u8 with a step schedule (kernels/x86/layout.h).
+  Layer(k::Profile profile, bool per_channel, int channels, size_t weights, size_t inputs,
+        bool trained = false) {
     std::mt19937 rng(1);
     w.resize(weights);
-    for (auto& v : w) v = static_cast<int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
+    std::normal_distribution<float> normal(0.f, 16.f);
+    std::bernoulli_distribution outlier(0.005);
+    for (auto& v : w) {
+      int q = std::uniform_int_distribution<int>(-128, 127)(rng);
+      if (trained) {
+        q = outlier(rng) ? (q < 0 ? q - 100 : q + 100) : static_cast<int>(std::lround(normal(rng)));
+        q = q < -128 ? -128 : q > 127 ? 127 : q;
+      }
+      v = static_cast<int8_t>(q);
+    }
     in.resize(inputs);
     const int in_max = profile == k::Profile::fbgemm ? 127 : 255;
     for (auto& v : in) v = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, in_max)(rng));
@@ -253,9 +270,10 @@ void bm_ref(benchmark::State& state, const k::Conv2DShape& s, const Layer& layer
 // A 1x1 conv (hw x hw x k -> n, MobileNetV2's shapes) as a GEMM; the ref
 // tier runs conv2d_u8s8_ref.
 void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool per_channel, int hw,
-                int kk, int n) {
+                int kk, int n, bool trained) {
   const int m = hw * hw;
-  Layer layer(profile, per_channel, n, static_cast<size_t>(n) * kk, static_cast<size_t>(m) * kk);
+  Layer layer(profile, per_channel, n, static_cast<size_t>(n) * kk, static_cast<size_t>(m) * kk,
+              trained);
   std::vector<uint8_t> out(static_cast<size_t>(m) * n);
   const double macs = static_cast<double>(m) * n * kk;
   if (isa == k::Isa::ref) return bm_ref(state, conv_shape(hw, kk, n, 1, 1, 1), layer, macs);
@@ -284,7 +302,14 @@ void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool pe
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  state.SetLabel(kernel->name);
+  std::string label = kernel->name;
+#if defined(__x86_64__)
+  if (isa == k::Isa::avx2) {
+    const auto* g = reinterpret_cast<const k::x86::GemmPacked*>(packed.data());
+    label += g->scheduled ? " u8 scheduled" : g->kr == 2 ? " int16" : " u8";
+  }
+#endif
+  state.SetLabel(label);
   report(state, isa, macs);
 }
 
@@ -438,17 +463,22 @@ void register_all() {
     const std::string tier = k::isa_name(isa);
     const GemmCase& c = gemm_main;
     add(benchmark::RegisterBenchmark((gemm_name(c) + "/qnnpack_per_tensor/" + tier).c_str(),
-                                     bm_gemm1x1, isa, k::Profile::qnnpack, false, c.hw, c.k, c.n));
+                                     bm_gemm1x1, isa, k::Profile::qnnpack, false, c.hw, c.k, c.n,
+                                     false));
+    add(benchmark::RegisterBenchmark(
+        (gemm_name(c) + "/qnnpack_per_tensor_trained_weights/" + tier).c_str(), bm_gemm1x1, isa,
+        k::Profile::qnnpack, false, c.hw, c.k, c.n, true));
     add(benchmark::RegisterBenchmark((gemm_name(c) + "/fbgemm_per_channel/" + tier).c_str(),
-                                     bm_gemm1x1, isa, k::Profile::fbgemm, true, c.hw, c.k, c.n));
+                                     bm_gemm1x1, isa, k::Profile::fbgemm, true, c.hw, c.k, c.n,
+                                     false));
   }
   for (k::Isa isa : tiers) {
     if (!k::isa_available(isa)) continue;
     const std::string tier = k::isa_name(isa);
     for (const GemmCase& c : gemm_more) {
-      add(benchmark::RegisterBenchmark((gemm_name(c) + "/qnnpack_per_tensor/" + tier).c_str(),
-                                       bm_gemm1x1, isa, k::Profile::qnnpack, false, c.hw, c.k,
-                                       c.n));
+      add(benchmark::RegisterBenchmark(
+          (gemm_name(c) + "/qnnpack_per_tensor_trained_weights/" + tier).c_str(), bm_gemm1x1, isa,
+          k::Profile::qnnpack, false, c.hw, c.k, c.n, true));
     }
   }
   // MobileNetV2's depthwise layers (input hw x hw x channels, stride), the

@@ -3,7 +3,8 @@
 // then N runs each timed on its own. Prints one JSON line: median/min/max and every run, in ms.
 //   node tests/bench/ort_bench.js --ort DIR MODEL.onnx INPUT.npy [--runs N] [--warmup W] [--output OUT.npy]
 // DIR holds node_modules/onnxruntime-node. INPUT.npy: float32, C order. --output writes
-// the first output as float32 .npy, for the byte comparison with PyTorch.
+// the first output as float32 .npy, for the byte comparison with PyTorch. --profile PREFIX
+// turns on ONNX Runtime's profiler: per-node times of every run go to PREFIX_<date>.json.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -17,7 +18,7 @@ function parseArgs(argv) {
   const a = {runs: 30, warmup: 10, files: []};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (['--ort', '--runs', '--warmup', '--output'].includes(flag)) {
+    if (['--ort', '--runs', '--warmup', '--output', '--profile'].includes(flag)) {
       if (i + 1 >= argv.length) fail(flag + ' needs a value');
       a[flag.slice(2)] = argv[++i];
     } else if (flag.startsWith('--')) {
@@ -29,7 +30,8 @@ function parseArgs(argv) {
   a.runs = Number(a.runs);
   a.warmup = Number(a.warmup);
   if (!a.ort || a.files.length !== 2 || !(a.runs >= 1) || !(a.warmup >= 0)) {
-    fail('usage: ort_bench.js --ort DIR MODEL.onnx INPUT.npy [--runs N] [--warmup W] [--output OUT.npy]');
+    fail('usage: ort_bench.js --ort DIR MODEL.onnx INPUT.npy [--runs N] [--warmup W]' +
+         ' [--output OUT.npy] [--profile PREFIX]');
   }
   return a;
 }
@@ -64,8 +66,10 @@ function writeNpyF32(file, dims, data) {
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   const ort = require(path.resolve(a.ort, 'node_modules', 'onnxruntime-node'));
-  const session = await ort.InferenceSession.create(a.files[0],
-      {intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3});
+  const options = {intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+                   logSeverityLevel: 3};
+  if (a.profile) Object.assign(options, {enableProfiling: true, profileFilePrefix: a.profile});
+  const session = await ort.InferenceSession.create(a.files[0], options);
   const input = readNpyF32(a.files[1]);
   const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', input.data, input.dims)};
   let out;
@@ -76,6 +80,7 @@ async function main() {
     out = await session.run(feeds);
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
+  if (a.profile) session.endProfiling();
   const sorted = [...ms].sort((x, y) => x - y);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;

@@ -7,7 +7,7 @@
 #   tests/bench/ort_compare.sh [ROOT]            (default build/ort_compare)
 # Environment: ROUNDS (3), RUNS per round (30), WARMUP per round (10), CORE (1),
 # QRT_BUILD (an existing build dir to use instead of building ROOT/qrt), PER_OP=1
-# (also print qrt-bench's per-op table).
+# (also print qrt-bench's per-op table, and per conv qrt against ORT's profiler).
 # Medians are over all timed runs of all rounds; "identical" is the share of the
 # uint8 logits equal to PyTorch's on the same 8 seeded images.
 set -euo pipefail
@@ -75,7 +75,41 @@ done
 
 if [[ ${PER_OP:-0} == 1 ]]; then
   taskset -c "$core" "$bin/runtime/qrt-bench" "$model/mobilenet_v2_int8.qrt" --input "input=$input" \
-    --runs "$runs" --warmup "$warmup" --profile-ops
+    --runs "$runs" --warmup "$warmup" --profile-ops --json "$out/qrt_ops.json"
+  taskset -c "$core" node tests/bench/ort_bench.js --ort "$ort_dir" \
+    "$model/mobilenet_v2_int8.onnx" "$input" --runs "$runs" --warmup "$warmup" \
+    --profile "$out/ort_profile" >/dev/null
+  echo "== per conv: qrt (default tier) vs ORT 1.30 int8 (its profiler), medians in us"
+  "$py" - "$model/mobilenet_v2_int8.onnx" "$out" <<'EOF_PY'
+import collections, glob, json, statistics, sys
+import onnx
+model, out = sys.argv[1], sys.argv[2]
+groups = {n.name: next((a.i for a in n.attribute if a.name == "group"), 1)
+          for n in onnx.load(model).graph.node if n.op_type == "Conv"}
+qrt = {op["name"]: op for op in json.load(open(out + "/qrt_ops.json"))["ops"]}
+ort = collections.defaultdict(list)
+for e in json.load(open(sorted(glob.glob(out + "/ort_profile*.json"))[-1])):
+    name = e.get("name", "")
+    if e.get("cat") == "Node" and name.endswith("_kernel_time"):
+        # ORT names a fused QLinearConv after the Conv it replaced, plus "_token_N".
+        ort[name[:-len("_kernel_time")].rsplit("_token_", 1)[0]].append(e["dur"])
+print("%-28s %5s %8s %9s %7s %9s %7s %7s" % ("conv", "kind", "MMAC", "qrt us", "GMAC/s", "ORT us",
+                                              "GMAC/s", "speedup"))
+total = collections.defaultdict(lambda: [0.0, 0.0, 0.0])
+for name, g in groups.items():
+    if name not in qrt or name not in ort:
+        continue
+    macs, q_us, o_us = qrt[name]["macs"], qrt[name]["median_us"], statistics.median(ort[name])
+    kind = "dw" if g > 1 else "conv"
+    for key in (kind, "all"):
+        total[key][0] += macs; total[key][1] += q_us; total[key][2] += o_us
+    print("%-28s %5s %8.2f %9.1f %7.1f %9.1f %7.1f %6.2fx" % (name[-28:], kind, macs / 1e6, q_us,
+          macs / q_us / 1e3, o_us, macs / o_us / 1e3, o_us / q_us))
+for key, label in (("dw", "all depthwise"), ("all", "all convs")):
+    macs, q_us, o_us = total[key]
+    print("%-28s %5s %8.2f %9.1f %7.1f %9.1f %7.1f %6.2fx" % (label, "", macs / 1e6, q_us,
+          macs / q_us / 1e3, o_us, macs / o_us / 1e3, o_us / q_us))
+EOF_PY
 fi
 
 "$py" - "$model" "$out" "$rounds" "$(bench_machine)" <<'EOF_PY'

@@ -100,6 +100,9 @@ k::Conv2DShape random_conv_shape(std::mt19937& rng) {
   }
 }
 
+// Cases per conv path whose AVX2 pack took the scheduled u8 layout.
+std::map<std::string, int> g_scheduled;
+
 bool run_conv_case(const k::ConvKernel& kernel, std::mt19937& rng, const k::Conv2DShape& s,
                    uint32_t seed, int index) {
   const int32_t in_zp = coin(rng, 0.2) ? (coin(rng) ? 0 : 255) : uniform(rng, 0, 255);
@@ -123,6 +126,15 @@ bool run_conv_case(const k::ConvKernel& kernel, std::mt19937& rng, const k::Conv
   pp.in_zp = in_zp;
   pp.rq = &rr.rq;
   kernel.pack(pp, packed.data());
+  if (kernel.isa == k::Isa::avx2) {
+    const auto* h = reinterpret_cast<const qrt::kernels::x86::ConvPacked*>(packed.data());
+    for (int g = 0; g < s.groups; ++g) {
+      if (gemm_scheduled(qrt::kernels::x86::conv_group(h, g))) {
+        ++g_scheduled[kernel.path(s)];
+        break;
+      }
+    }
+  }
   std::vector<const uint8_t*> indirection(kernel.indirection_entries(s));
   kernel.build_indirection(packed.data(), in.data(), indirection.data());
   std::vector<uint8_t> scratch(kernel.scratch_bytes(s));
@@ -176,6 +188,13 @@ TEST_CASE("x86 conv kernels match conv2d_u8s8_ref") {
     CHECK(failures == 0);
     // Every path must have been exercised in earnest.
     for (const char* path : {"gemm", "direct", "indirect"}) CHECK(per_path[path] >= 300);
+    if (isa == k::Isa::avx2) {
+      // So must the scheduled u8 layout, on every path.
+      for (const char* path : {"gemm", "direct", "indirect"}) CHECK(g_scheduled[path] >= 20);
+      MESSAGE(std::string(kernel->name)
+              << ": packed with a step schedule: gemm " << g_scheduled["gemm"] << ", direct "
+              << g_scheduled["direct"] << ", indirect " << g_scheduled["indirect"]);
+    }
     MESSAGE(std::string(kernel->name)
             << ": " << kCases << " random cases (gemm " << per_path["gemm"] << ", direct "
             << per_path["direct"] << ", indirect " << per_path["indirect"] << "), seed " << seed);

@@ -26,6 +26,9 @@ struct GemmCase {
   k::Profile profile;
 };
 
+// Cases whose AVX2 pack took the scheduled u8 layout.
+int g_scheduled = 0;
+
 // Runs one case; returns false (after reporting) on a mismatch.
 bool run_gemm_case(const k::GemmKernel& kernel, std::mt19937& rng, const GemmCase& c, uint32_t seed,
                    int index) {
@@ -56,6 +59,7 @@ bool run_gemm_case(const k::GemmKernel& kernel, std::mt19937& rng, const GemmCas
   pp.a_zp = c.a_zp;
   pp.rq = &rr.rq;
   kernel.pack(pp, packed.data());
+  if (kernel.isa == k::Isa::avx2 && gemm_scheduled(packed.data())) ++g_scheduled;
   std::vector<uint8_t> scratch(kernel.scratch_bytes(c.k));
   constexpr uint8_t kSentinel = 0xa5;
   std::vector<uint8_t> out((c.m - 1) * c.out_stride + c.n, kSentinel);
@@ -136,6 +140,12 @@ TEST_CASE("x86 gemm kernels match fully_connected_u8s8_ref") {
     }
     CHECK(failures == 0);
     MESSAGE(std::string(kernel->name) << ": " << kCases << " random cases, seed " << seed);
+    if (isa == k::Isa::avx2) {
+      // The scheduled layout must be exercised, not only possible.
+      CHECK(g_scheduled >= kCases / 10);
+      MESSAGE(std::string(kernel->name)
+              << ": " << g_scheduled << " cases packed with a step schedule");
+    }
     total += kCases;
   }
   MESSAGE("x86 gemm: " << total << " cases over " << tiers_to_test().size() << " tiers");
