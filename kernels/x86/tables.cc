@@ -106,8 +106,8 @@ constexpr DwConvKernel dw_kernel(const char* name, Isa isa, DwRunFn run) {
 
 }  // namespace
 
-const GemmKernel kGemmAvx2 = gemm_kernel<kGemmTierAvx2>("gemm_u8s8_4x16_avx2", Isa::avx2, 4, 16);
-const ConvKernel kConvAvx2 = conv_kernel<kGemmTierAvx2>("conv_u8s8_4x16_avx2", Isa::avx2);
+const GemmKernel kGemmAvx2 = gemm_kernel<kGemmTierAvx2>("gemm_u8s8_6x16_avx2", Isa::avx2, 6, 16);
+const ConvKernel kConvAvx2 = conv_kernel<kGemmTierAvx2>("conv_u8s8_6x16_avx2", Isa::avx2);
 const DwConvKernel* dwconv_avx2(int kernel_h, int kernel_w) {
   static const DwConvKernel k3 =
       dw_kernel<kDwTierAvx2>("dwconv3x3_u8s8_avx2", Isa::avx2, kDwTierAvx2.run3x3);
