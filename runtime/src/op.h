@@ -98,10 +98,18 @@ struct OpContext {
 // Asks for one scratch slice of per_call bytes for each thread (a kernel's
 // scratch is per concurrent run call) and returns the stride between slices:
 // slot s of parallel_for uses ctx.scratch + s * stride. The stride is a
-// multiple of 64 bytes so no two threads write one cache line.
+// multiple of 64 bytes so no two threads write one cache line. A request
+// the address space cannot hold (a 32-bit size_t and huge shapes) saturates
+// to SIZE_MAX, which the memory planner refuses with an error.
 inline size_t request_scratch(OpContext& ctx, size_t per_call) {
+  constexpr size_t kMax = ~size_t{0};
+  const size_t threads = ctx.threads > 0 ? static_cast<size_t>(ctx.threads) : 1;
+  if (per_call > kMax - 63 || ((per_call + 63) & ~size_t{63}) > kMax / threads) {
+    ctx.scratch_bytes = kMax;
+    return 0;
+  }
   const size_t stride = (per_call + 63) & ~size_t{63};
-  ctx.scratch_bytes = stride * static_cast<size_t>(ctx.threads);
+  ctx.scratch_bytes = stride * threads;
   return stride;
 }
 

@@ -27,6 +27,7 @@
 #include "qrt/qrt.hpp"
 #include "qrt/schema/qrt_generated.h"
 #include "support/tool_command.h"
+#include "run_cli.h"
 
 namespace qrt::convert {
 namespace {
@@ -197,12 +198,7 @@ std::vector<float> run_model(const std::string& path, const tools::NpyArray& x) 
   return {f, f + y.bytes / 4};
 }
 
-int run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "qrt-convert");
-  std::vector<const char*> argv;
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  return qrt_convert_main(static_cast<int>(argv.size()), argv.data());
-}
+using qrt::test::run_cli;
 
 std::vector<float> floats(const tools::NpyArray& a) {
   REQUIRE(a.dtype == "f4");

@@ -22,6 +22,7 @@
 #include "qrt/schema/qrt_generated.h"
 #include "support/converted_model.h"
 #include "support/tool_command.h"
+#include "run_cli.h"
 
 namespace qrt::convert {
 namespace {
@@ -60,12 +61,7 @@ std::map<std::string, std::vector<uint32_t>> npz_bits(const std::string& name) {
   return out;
 }
 
-int run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "qrt-convert");
-  std::vector<const char*> argv;
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  return qrt_convert_main(static_cast<int>(argv.size()), argv.data());
-}
+using qrt::test::run_cli;
 
 std::vector<uint8_t> slurp(const std::string& path) {
   const std::string s = test::slurp_text(path);

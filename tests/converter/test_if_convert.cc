@@ -28,6 +28,7 @@
 #include "qrt/schema/qrt_generated.h"
 #include "support/converted_model.h"
 #include "support/tool_command.h"
+#include "run_cli.h"
 
 namespace qrt::convert {
 namespace {
@@ -48,13 +49,7 @@ std::map<std::string, std::vector<float>> reference() {
   return out;
 }
 
-int run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "qrt-convert");
-  args.push_back("-q");
-  std::vector<const char*> argv;
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  return qrt_convert_main(static_cast<int>(argv.size()), argv.data());
-}
+using qrt::test::run_cli;
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
   const std::string text = test::slurp_text(path);
@@ -96,7 +91,7 @@ TEST_CASE("a data-dependent If from torch.jit.script runs as an IF op and matche
   for (const char* mode : {"fp32", "dynamic"}) {
     CAPTURE(mode);
     const std::string out = dir.file(std::string("if_") + mode + ".qrt");
-    REQUIRE(run_cli({data("if.onnx"), "-o", out, "--mode", mode}) == 0);
+    REQUIRE(run_cli({data("if.onnx"), "-o", out, "--mode", mode, "-q"}) == 0);
     const std::vector<uint8_t> bytes = read_bytes(out);
     const fb::Model* m = root(bytes);
     REQUIRE(m->subgraphs()->size() == 3);
@@ -125,7 +120,7 @@ TEST_CASE("an If on a bool input: outer values pass into the branches; --fix-inp
     else_y[i] = -x[i];
   }
   const std::string out = dir.file("flag.qrt");
-  REQUIRE(run_cli({data("flag.onnx"), "-o", out}) == 0);
+  REQUIRE(run_cli({data("flag.onnx"), "-o", out, "-q"}) == 0);
   {
     const std::vector<uint8_t> bytes = read_bytes(out);
     REQUIRE(root(bytes)->subgraphs()->size() == 3);
@@ -139,7 +134,7 @@ TEST_CASE("an If on a bool input: outer values pass into the branches; --fix-inp
   for (int flag : {1, 0}) {
     CAPTURE(flag);
     const std::string fixed = dir.file("fixed" + std::to_string(flag) + ".qrt");
-    REQUIRE(run_cli({data("flag.onnx"), "-o", fixed, "--fix-input", "flag=" + std::to_string(flag)}) == 0);
+    REQUIRE(run_cli({data("flag.onnx"), "-o", fixed, "--fix-input", "flag=" + std::to_string(flag), "-q"}) == 0);
     const std::vector<uint8_t> bytes = read_bytes(fixed);
     REQUIRE(root(bytes)->subgraphs()->size() == 1);
     CHECK(count_ops(root(bytes)->subgraphs()->Get(0), fb::OpCode::IF) == 0);
@@ -162,7 +157,7 @@ TEST_CASE("branches giving different shapes are refused at convert time") {
 TEST_CASE("qrt-inspect lists IF bodies") {
   test::TempDir dir("qrt-if");
   const std::string out = dir.file("flag.qrt");
-  REQUIRE(run_cli({data("flag.onnx"), "-o", out}) == 0);
+  REQUIRE(run_cli({data("flag.onnx"), "-o", out, "-q"}) == 0);
   // qrt-inspect sits beside qrt-convert in the build tree.
   std::vector<std::string> command = {QRT_CONVERT_COMMAND};
   std::string& tool = command.back();

@@ -35,6 +35,7 @@
 #include "qrt/qrt.hpp"
 #include "qrt/schema/qrt_generated.h"
 #include "support/tool_command.h"
+#include "run_cli.h"
 
 namespace qrt::convert {
 namespace {
@@ -98,12 +99,7 @@ std::map<std::string, std::vector<float>> inputs_of(const std::string& model) {
   return in;
 }
 
-int run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "qrt-convert");
-  std::vector<const char*> argv;
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  return qrt_convert_main(static_cast<int>(argv.size()), argv.data());
-}
+using qrt::test::run_cli;
 
 const char* const kModels[] = {"lstm1", "lstm2", "lstm_bi", "lstm_bf", "lstm_stream", "gru1", "gru2", "encoder"};
 

@@ -27,6 +27,7 @@
 #include "converter/quantize.h"
 #include "npy.h"
 #include "qrt/qrt.h"
+#include "run_cli.h"
 
 namespace qrt::convert {
 namespace {
@@ -277,12 +278,7 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
-int run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "qrt-convert");
-  std::vector<const char*> argv;
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  return qrt_convert_main(static_cast<int>(argv.size()), argv.data());
-}
+using qrt::test::run_cli;
 
 void save(const std::string& path, const std::string& dtype, std::vector<int64_t> shape,
           const std::vector<uint8_t>& bytes) {

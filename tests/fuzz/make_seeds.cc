@@ -175,6 +175,8 @@ int main(int argc, char** argv) {
        data + "/converter/small_cnn_calib"},
       {digits, "-o", out + "/digits_fbgemm.qrt", "--input-shape", "image=1,1,8,8", "--mode",
        "static", "--profile", "fbgemm", "--calib", data + "/digits/one_image.npy", "--nhwc-io"},
+      // An IF with its two branch subgraphs (data-dependent ONNX If).
+      {data + "/converter/if/if.onnx", "-o", out + "/if_fp32.qrt"},
   };
   for (const auto& args : conversions) {
     std::vector<const char*> argv_c = {"qrt-convert", "-q"};

@@ -142,7 +142,7 @@ TEST_CASE("x86 gemm kernels match fully_connected_u8s8_ref") {
     MESSAGE(std::string(kernel->name) << ": " << kCases << " random cases, seed " << seed);
     if (isa == k::Isa::avx2) {
       // The scheduled layout must be exercised, not only possible.
-      CHECK(g_scheduled >= kCases / 10);
+      CHECK(g_scheduled >= 100);
       MESSAGE(std::string(kernel->name)
               << ": " << g_scheduled << " cases packed with a step schedule");
     }

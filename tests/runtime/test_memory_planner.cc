@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "memory_planner.h"
+#include "op.h"
 #include "support/mobilenet_v2_shape.h"
 #include "support/tflm_greedy_planner.h"
 
@@ -214,6 +215,21 @@ TEST_CASE("memory planner: sizes that overflow size_t give an empty plan") {
   CHECK(plan_memory(buffers, 16).offsets.empty());
   CHECK(plan_memory({{SIZE_MAX - 3, 0, 0}}, 16).offsets.empty());
   CHECK(memory_lower_bound(buffers, 16) == SIZE_MAX);
+}
+
+TEST_CASE("request_scratch: slices per thread, and a request past size_t saturates") {
+  qrt::OpContext ctx;
+  ctx.threads = 3;
+  CHECK(qrt::request_scratch(ctx, 100) == 128);
+  CHECK(ctx.scratch_bytes == 384);
+  // Rounding or the per-thread product would wrap (a 32-bit size_t with a
+  // huge shape): the op asks for everything, and the planner refuses it.
+  for (size_t per_call : {SIZE_MAX, SIZE_MAX - 62, SIZE_MAX / 3 + 1}) {
+    CHECK(qrt::request_scratch(ctx, per_call) == 0);
+    CHECK(ctx.scratch_bytes == SIZE_MAX);
+    CHECK(plan_memory({{ctx.scratch_bytes, 0, 0}}, 16).offsets.empty());
+  }
+  CHECK(qrt::request_scratch(ctx, SIZE_MAX / 3 - 200) == (SIZE_MAX / 3 - 200 + 63) / 64 * 64);
 }
 
 TEST_CASE("tflm greedy yardstick reproduces TFLite Micro's plans") {
