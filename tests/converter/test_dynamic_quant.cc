@@ -26,6 +26,7 @@
 #include "npy.h"
 #include "qrt/qrt.hpp"
 #include "qrt/schema/qrt_generated.h"
+#include "support/converted_model.h"
 #include "support/tool_command.h"
 #include "run_cli.h"
 
@@ -110,12 +111,6 @@ LowerResult convert_dynamic(const std::string& model, fb::Profile profile, bool 
   return r;
 }
 
-const fb::Tensor* find_tensor(const fb::SubGraph* sg, const std::string& name) {
-  for (const fb::Tensor* t : *sg->tensors())
-    if (t->name() && t->name()->str() == name) return t;
-  return nullptr;
-}
-
 TEST_CASE("dynamic quantization gives PyTorch's weight scales and int8 weights bit for bit") {
   struct Case {
     const char* qconfig;
@@ -140,7 +135,7 @@ TEST_CASE("dynamic quantization gives PyTorch's weight scales and int8 weights b
       for (size_t k = 0; k < want.size(); ++k) {
         const WeightScales& w = want[k];
         CAPTURE(w.weight);
-        const fb::Tensor* t = find_tensor(sg, w.weight);
+        const fb::Tensor* t = test::find_tensor(sg, w.weight);
         REQUIRE(t != nullptr);
         CHECK(t->dtype() == fb::DType::S8);
         REQUIRE(t->quantization());

@@ -63,25 +63,14 @@ std::map<std::string, std::vector<uint32_t>> npz_bits(const std::string& name) {
 
 using qrt::test::run_cli;
 
-std::vector<uint8_t> slurp(const std::string& path) {
-  const std::string s = test::slurp_text(path);
-  return {s.begin(), s.end()};
-}
-
 // The model's outputs e and y on the model's indices, through the C API, as bits.
 std::vector<std::vector<uint32_t>> run_model(const std::string& path, const tools::NpyArray& x) {
   REQUIRE(x.dtype == "i8");
   std::vector<std::vector<uint32_t>> out;
-  for (const std::vector<float>& y : test::run_model_outputs(slurp(path), {{"", x}}))
+  for (const std::vector<float>& y : test::run_model_outputs(test::slurp_bytes(path), {{"", x}}))
     out.push_back(bits(y.data(), y.size()));
   REQUIRE(out.size() == 2);
   return out;
-}
-
-const fb::Tensor* find_tensor(const fb::SubGraph* sg, const std::string& name) {
-  for (const fb::Tensor* t : *sg->tensors())
-    if (t->name() && t->name()->str() == name) return t;
-  return nullptr;
 }
 
 TEST_CASE("--embedding int8 gives PyTorch's quantized nn.Embedding outputs bit for bit") {
@@ -93,16 +82,16 @@ TEST_CASE("--embedding int8 gives PyTorch's quantized nn.Embedding outputs bit f
     REQUIRE(run_cli({data(name + ".onnx"), "-o", out, "--mode", "dynamic", "--embedding", "int8", "-q"}) == 0);
 
     // The rows' scale and bias as PyTorch's prepack stores them.
-    const std::vector<uint8_t> bytes = slurp(out);
+    const std::vector<uint8_t> bytes = test::slurp_bytes(out);
     const fb::Model* m = fb::GetModel(bytes.data());
     const fb::SubGraph* sg = m->subgraphs()->Get(0);
-    const fb::Tensor* sb = find_tensor(sg, "emb.weight:scale_bias");
-    const fb::Tensor* table = find_tensor(sg, "emb.weight:u8");
+    const fb::Tensor* sb = test::find_tensor(sg, "emb.weight:scale_bias");
+    const fb::Tensor* table = test::find_tensor(sg, "emb.weight:u8");
     REQUIRE(sb != nullptr);
     REQUIRE(table != nullptr);
     CHECK(table->dtype() == fb::DType::U8);
     CHECK(table->quantization() == nullptr);
-    CHECK(find_tensor(sg, "emb.weight") == nullptr);
+    CHECK(test::find_tensor(sg, "emb.weight") == nullptr);
     const std::vector<uint32_t> rows = bits(npy(name + "_rows.npy"));
     const auto* buf = m->buffers()->Get(sb->buffer())->data();
     REQUIRE(buf->size() == rows.size() * 4);
@@ -141,7 +130,7 @@ TEST_CASE("--embedding: fp32 by default, --keep-float wins, dynamic mode only; t
     return test::run_tool(command, args, tmp);
   };
   auto table_dtype = [&]() {
-    const std::vector<uint8_t> bytes = slurp(out);
+    const std::vector<uint8_t> bytes = test::slurp_bytes(out);
     const fb::SubGraph* sg = fb::GetModel(bytes.data())->subgraphs()->Get(0);
     const fb::Operator* gather = sg->operators()->Get(0);
     REQUIRE(gather->opcode() == fb::OpCode::GATHER);

@@ -51,11 +51,6 @@ std::map<std::string, std::vector<float>> reference() {
 
 using qrt::test::run_cli;
 
-std::vector<uint8_t> read_bytes(const std::string& path) {
-  const std::string text = test::slurp_text(path);
-  return std::vector<uint8_t>(text.begin(), text.end());
-}
-
 test::NamedArray f32_input(const std::string& name, const std::vector<float>& x) {
   test::NamedArray in{name, {"f4", {static_cast<int64_t>(x.size())}, std::vector<uint8_t>(x.size() * 4)}};
   std::memcpy(in.array.data.data(), x.data(), in.array.data.size());
@@ -63,7 +58,7 @@ test::NamedArray f32_input(const std::string& name, const std::vector<float>& x)
 }
 
 std::vector<float> run_model(const std::string& path, const std::vector<test::NamedArray>& inputs) {
-  return test::run_model_outputs(read_bytes(path), inputs)[0];
+  return test::run_model_outputs(test::slurp_bytes(path), inputs)[0];
 }
 
 void check_close(const std::vector<float>& got, const std::vector<float>& want) {
@@ -92,7 +87,7 @@ TEST_CASE("a data-dependent If from torch.jit.script runs as an IF op and matche
     CAPTURE(mode);
     const std::string out = dir.file(std::string("if_") + mode + ".qrt");
     REQUIRE(run_cli({data("if.onnx"), "-o", out, "--mode", mode, "-q"}) == 0);
-    const std::vector<uint8_t> bytes = read_bytes(out);
+    const std::vector<uint8_t> bytes = test::slurp_bytes(out);
     const fb::Model* m = root(bytes);
     REQUIRE(m->subgraphs()->size() == 3);
     const fb::SubGraph* main = m->subgraphs()->Get(0);
@@ -122,7 +117,7 @@ TEST_CASE("an If on a bool input: outer values pass into the branches; --fix-inp
   const std::string out = dir.file("flag.qrt");
   REQUIRE(run_cli({data("flag.onnx"), "-o", out, "-q"}) == 0);
   {
-    const std::vector<uint8_t> bytes = read_bytes(out);
+    const std::vector<uint8_t> bytes = test::slurp_bytes(out);
     REQUIRE(root(bytes)->subgraphs()->size() == 3);
     CHECK(count_ops(root(bytes)->subgraphs()->Get(0), fb::OpCode::IF) == 1);
   }
@@ -135,7 +130,7 @@ TEST_CASE("an If on a bool input: outer values pass into the branches; --fix-inp
     CAPTURE(flag);
     const std::string fixed = dir.file("fixed" + std::to_string(flag) + ".qrt");
     REQUIRE(run_cli({data("flag.onnx"), "-o", fixed, "--fix-input", "flag=" + std::to_string(flag), "-q"}) == 0);
-    const std::vector<uint8_t> bytes = read_bytes(fixed);
+    const std::vector<uint8_t> bytes = test::slurp_bytes(fixed);
     REQUIRE(root(bytes)->subgraphs()->size() == 1);
     CHECK(count_ops(root(bytes)->subgraphs()->Get(0), fb::OpCode::IF) == 0);
     CHECK(run_model(fixed, {f32_input("x", x)}) == (flag ? then_y : else_y));

@@ -6,6 +6,12 @@
 
 namespace qrt::test {
 
+const fb::Tensor* find_tensor(const fb::SubGraph* sg, const std::string& name) {
+  for (const fb::Tensor* t : *sg->tensors())
+    if (t->name() && t->name()->str() == name) return t;
+  return nullptr;
+}
+
 std::map<fb::OpCode, int> op_counts(const std::vector<uint8_t>& model) {
   std::map<fb::OpCode, int> counts;
   for (const fb::Operator* op : *fb::GetModel(model.data())->subgraphs()->Get(0)->operators())

@@ -13,6 +13,9 @@ namespace qrt::test {
 
 std::map<fb::OpCode, int> op_counts(const std::vector<uint8_t>& model);
 
+// The subgraph's tensor named `name`, or null.
+const fb::Tensor* find_tensor(const fb::SubGraph* sg, const std::string& name);
+
 // The model's one operator of kind `code` (doctest REQUIREs there is exactly one).
 const fb::Operator* only_op(const std::vector<uint8_t>& model, fb::OpCode code);
 

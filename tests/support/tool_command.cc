@@ -36,6 +36,11 @@ std::string slurp_text(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+std::vector<uint8_t> slurp_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 ToolResult run_tool(const std::vector<std::string>& command, const std::vector<std::string>& args,
                     const TempDir& dir) {
   std::string line;

@@ -5,6 +5,7 @@
 // the tool's path.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ struct ToolResult {
 ToolResult run_tool(const std::vector<std::string>& command, const std::vector<std::string>& args,
                     const TempDir& dir);
 
+// A file's bytes (empty when it cannot be read).
 std::string slurp_text(const std::string& path);
+std::vector<uint8_t> slurp_bytes(const std::string& path);
 
 }  // namespace qrt::test

@@ -37,6 +37,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using qrt::test::run_tool;
+using qrt::test::slurp_bytes;
 using qrt::test::slurp_text;
 using qrt::test::TempDir;
 using qrt::test::ToolResult;
@@ -57,11 +58,6 @@ void write_bytes(const std::string& path, const Bytes& bytes) {
 
 void write_text(const std::string& path, const std::string& text) {
   write_bytes(path, Bytes(text.begin(), text.end()));
-}
-
-Bytes read_bytes(const std::string& path) {
-  const std::string s = slurp_text(path);
-  return Bytes(s.begin(), s.end());
 }
 
 void write_array(const std::string& path, const std::string& dtype,
@@ -234,7 +230,7 @@ TEST_CASE("bad inputs: qrt-run refuses each with one message and writes no outpu
       {"truncated input .npy",
        [&](const TempDir& tmp, const std::string& out) {
          const std::string m = model_in(tmp);
-         Bytes npy = read_bytes(tmp.file("image.npy"));
+         Bytes npy = slurp_bytes(tmp.file("image.npy"));
          npy.resize(npy.size() - 10);
          write_bytes(tmp.file("image.npy"), npy);
          return with_image(tmp, out, m);
@@ -441,7 +437,7 @@ Bytes npy_bytes(const std::string& dtype, const std::vector<int64_t>& shape, con
                 const TempDir& tmp) {
   const std::string path = tmp.file("array.tmp.npy");
   write_array(path, dtype, shape, data);
-  Bytes b = read_bytes(path);
+  Bytes b = slurp_bytes(path);
   fs::remove(path);
   return b;
 }
@@ -467,7 +463,7 @@ std::vector<std::string> calibrated(const std::string& calib, const std::string&
 TEST_CASE("bad inputs: qrt-convert refuses each with one message and writes no output") {
   const std::string tool = convert_command().back();
   REQUIRE_MESSAGE(fs::is_regular_file(tool), "qrt-convert is not built at " << tool);
-  const Bytes onnx_bytes = read_bytes(small_cnn());
+  const Bytes onnx_bytes = slurp_bytes(small_cnn());
   REQUIRE(onnx_bytes.size() > 1000);
   const std::vector<float> sample(3 * 12 * 12, 0.5f);
   std::string weight;  // filled by poisoned_weights
@@ -669,7 +665,7 @@ TEST_CASE("bad inputs: qrt-convert refuses each with one message and writes no o
       check_untouched(out_dir,
                       earlier ? std::vector<std::string>{"m.qrt"} : std::vector<std::string>{});
       if (c.what == "output over the input model")
-        CHECK(read_bytes(tmp.file("m.onnx")) == onnx_bytes);
+        CHECK(slurp_bytes(tmp.file("m.onnx")) == onnx_bytes);
     }
   }
   // Unchanged inputs convert: the failures above are the inputs', not the tool's.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "npy.h"
+#include "support/tool_command.h"
 
 namespace fs = std::filesystem;
 using qrt::tools::NpyArray;
@@ -53,11 +54,6 @@ std::vector<uint8_t> make_npy(int major, const std::string& dict, size_t data_by
   return v;
 }
 
-std::vector<uint8_t> slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 void spit(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()),
@@ -95,7 +91,7 @@ TEST_CASE("npy: write produces numpy's exact header") {
   NpyArray a{"f4", {2, 3}, std::vector<uint8_t>(24, 0x3f)};
   std::string error;
   REQUIRE_MESSAGE(write_npy(dir.file("a.npy"), a, &error), error);
-  const std::vector<uint8_t> got = slurp(dir.file("a.npy"));
+  const std::vector<uint8_t> got = qrt::test::slurp_bytes(dir.file("a.npy"));
   // What np.save(np.zeros((2, 3), np.float32)) writes: a 128-byte preamble.
   std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
   std::string expect = std::string("\x93NUMPY\x01\x00", 8) + "v" + std::string(1, '\0') + dict +
@@ -105,7 +101,7 @@ TEST_CASE("npy: write produces numpy's exact header") {
 
   NpyArray b{"u1", {7}, std::vector<uint8_t>(7, 1)};
   REQUIRE(write_npy(dir.file("b.npy"), b, &error));
-  const std::vector<uint8_t> got_b = slurp(dir.file("b.npy"));
+  const std::vector<uint8_t> got_b = qrt::test::slurp_bytes(dir.file("b.npy"));
   REQUIRE(got_b.size() == 128 + 7);
   const std::string text(got_b.begin() + 10, got_b.begin() + 128);
   CHECK(text.rfind("{'descr': '|u1', 'fortran_order': False, 'shape': (7,), }  ", 0) == 0);
@@ -143,7 +139,7 @@ TEST_CASE("npy: round trip every dtype and rank 0..5") {
         CHECK(b.shape == a.shape);
         CHECK(b.data == a.data);
 
-        const std::vector<uint8_t> file = slurp(path);
+        const std::vector<uint8_t> file = qrt::test::slurp_bytes(path);
         CHECK((file.size() - a.data.size()) % 64 == 0);
         NpyArray c;
         REQUIRE_MESSAGE(parse_copy(file, &c, &error), error);
