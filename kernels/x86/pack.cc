@@ -170,27 +170,43 @@ size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k) {
   return own > sched ? own : sched;
 }
 
+namespace {
+
+// How a tier with u8_when_safe packs these weights (layout.h): u8 when no
+// pair can saturate, in the fbgemm profile, or with a schedule; else int16.
+struct U8Choice {
+  bool u8 = false, pairs_safe = false, scheduled = false;
+  Schedule sched;
+};
+
+U8Choice choose_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w, int n, int k) {
+  U8Choice c;
+  c.pairs_safe = weight_pairs_safe(w, n, k);
+  c.scheduled = !c.pairs_safe && rq.profile == Profile::qnnpack && !layout.interleave &&
+                make_schedule(layout, w, n, k, &c.sched);
+  c.u8 = c.pairs_safe || c.scheduled || rq.profile == Profile::fbgemm;
+  return c;
+}
+
+}  // namespace
+
 bool gemm_takes_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w, int n, int k) {
-  if (!layout.u8_when_safe) return !layout.wide;
-  if (rq.profile == Profile::fbgemm || weight_pairs_safe(w, n, k)) return true;
-  Schedule unused;
-  return !layout.interleave && make_schedule(layout, w, n, k, &unused);
+  return layout.u8_when_safe ? choose_u8(layout, rq, w, n, k).u8 : !layout.wide;
 }
 
 void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, void* packed) {
   GemmLayout layout = tier_layout;
-  bool pairs_safe = false;
-  Schedule sched;
-  bool scheduled = false;
+  U8Choice choice;
   if (layout.u8_when_safe) {
-    pairs_safe = weight_pairs_safe(p.w, p.n, p.k);
-    scheduled = !pairs_safe && p.rq->profile == Profile::qnnpack && !layout.interleave &&
-                make_schedule(layout, p.w, p.n, p.k, &sched);
-    if (pairs_safe || scheduled || p.rq->profile == Profile::fbgemm) {
+    choice = choose_u8(layout, *p.rq, p.w, p.n, p.k);
+    if (choice.u8) {
       layout.kr = 4;
       layout.wide = false;
     }
   }
+  const bool pairs_safe = choice.pairs_safe;
+  const bool scheduled = choice.scheduled;
+  const Schedule& sched = choice.sched;
   const GemmSizes s = scheduled ? sched_sizes(layout, p.n, p.k, sched.group.size())
                                 : gemm_sizes(layout, p.n, p.k);
   uint8_t* base = static_cast<uint8_t*>(packed);
