@@ -48,14 +48,25 @@ static inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; 
 // a few large values that make some pairs unsafe. Such a GEMM is packed u8
 // with a step schedule, unless that would cost more steps than
 // sched_max_steps allows (then int16): columns go in blocks of
-// kSchedPanels panels (the tile's), and block b runs the steps
-// group[start[b]] .. group[start[b + 1] - 1], k groups of 4 in increasing
-// order. A group whose pairs are safe for all the block's columns is one
-// step; any other is two, with the same activations: its even weights, then
-// its odd ones (the others zero), so that each pair holds one product, at
-// most 255 * 128. Per step the block's panels hold 4 * nr bytes each, one
-// after the other, from block b's start at w + 4 * nr * kSchedPanels *
-// start[b] (only the last block can have a single panel).
+// kSchedPanels panels (the tile's), and each block runs its own list of
+// steps over k groups of 4. A group whose pairs are safe for all the
+// block's columns is one step; any other is two, with the same activations:
+// its even weights, then its odd ones (the others zero), so that each pair
+// holds one product, at most 255 * 128.
+//
+// Two steps fuse when their int16 pair sums can be added in int16 exactly
+// (per column and lane, the four weights' positive ones and negative ones
+// each sum to at most 128): one vpmaddwd then widens both. A GEMM whose
+// pairs are all safe takes a schedule too when enough of its steps fuse.
+// The schedule, after sched_offset, as uint32:
+//   start[blocks + 1]  block b's steps are start[b] .. start[b + 1] - 1
+//   fused[blocks]      block b's first 2 * fused[b] steps are pairs
+//   group[start[blocks]]  each step's k group
+// Pairs, then single steps, each list in k order. When k is read in
+// segments (the direct conv path), a pair's steps lie in one segment. Per
+// step the block's panels hold 4 * nr bytes each, one after the other, from
+// block b's start at w + 4 * nr * kSchedPanels * start[b] (only the last
+// block can have a single panel).
 constexpr int kInterleaveMaxK = 64;
 constexpr int kSchedPanels = 2;
 struct GemmLayout {
@@ -101,7 +112,7 @@ static inline const float* gemm_bias(const GemmPacked* g) {
 static inline const uint8_t* gemm_weights(const GemmPacked* g) {
   return reinterpret_cast<const uint8_t*>(g) + g->w_offset;
 }
-// start[blocks + 1], then group[start[blocks]].
+// start[blocks + 1], fused[blocks], group[start[blocks]] (see above).
 static inline const uint32_t* gemm_sched(const GemmPacked* g) {
   return reinterpret_cast<const uint32_t*>(reinterpret_cast<const uint8_t*>(g) + g->sched_offset);
 }
@@ -115,7 +126,8 @@ static inline const uint32_t* gemm_sched(const GemmPacked* g) {
 bool requant_needs_cap(const Requant& rq, int n);
 
 size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k);
-void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed);
+// k is read in `segments` equal segments (1 but on the direct conv path).
+void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, int segments, void* packed);
 
 // Whether vpmaddubsw's int16 pair sums a0 * w[c][k] + a1 * w[c][k + 1]
 // (k even) stay within int16 for all activations 0..255: each pair's

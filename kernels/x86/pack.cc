@@ -1,5 +1,6 @@
 // Prepare-time packing for the x86 kernels (compiled without ISA flags).
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -60,7 +61,7 @@ GemmSizes sched_sizes(const GemmLayout& layout, int n, int k, size_t steps) {
   u8.wide = false;
   GemmSizes s = gemm_sizes(u8, n, k);
   const size_t blocks = (static_cast<size_t>(s.panels) + kSchedPanels - 1) / kSchedPanels;
-  s.w = s.sched + round_up(4 * (blocks + 1 + steps), kAlign);
+  s.w = s.sched + round_up(4 * (2 * blocks + 1 + steps), kAlign);
   s.total = round_up(s.w + steps * kSchedPanels * 4 * layout.nr, kAlign);
   return s;
 }
@@ -75,54 +76,136 @@ size_t sched_max_steps(const GemmLayout& layout, int n, int k) {
   return dense + dense / 4;
 }
 
-// Whether both pairs of k group g can saturate vpmaddubsw's int16 for none
-// of the columns [c0, c1): per pair, the positive weights and the negative
-// ones each sum to at most 128 in magnitude (255 * 128 = 32640 fits).
-bool group_safe(const int8_t* w, int k, int c0, int c1, int g) {
-  for (int c = c0; c < c1; ++c) {
-    const int8_t* wc = w + static_cast<size_t>(c) * k;
-    for (int i = 4 * g; i < 4 * g + 4; i += 2) {
-      const int w0 = i < k ? wc[i] : 0, w1 = i + 1 < k ? wc[i + 1] : 0;
-      const int pos = (w0 > 0 ? w0 : 0) + (w1 > 0 ? w1 : 0);
-      const int neg = (w0 < 0 ? -w0 : 0) + (w1 < 0 ? -w1 : 0);
-      if (pos > 128 || neg > 128) return false;
-    }
-  }
-  return true;
-}
-
-// A block's steps: each k group once, or twice when it is not group_safe
-// for the block's columns (its even elements, then its odd ones).
-struct Schedule {
-  std::vector<uint32_t> start;  // per block, then the total
-  std::vector<uint32_t> group;
-  std::vector<uint8_t> part;  // 0 whole group, 1 even elements, 2 odd
+// A step of a schedule: k group `group`, all of it (part 0), its even
+// elements (1) or its odd ones (2).
+struct Step {
+  uint32_t group;
+  uint8_t part;
 };
 
-// The schedule of a GEMM, or false when it would take more than
-// sched_max_steps.
-bool make_schedule(const GemmLayout& layout, const int8_t* w, int n, int k, Schedule* out) {
+// Weight w[c][4 * step.group + i] as the step holds it (0 where the part
+// drops it or past k).
+int step_weight(const int8_t* w, int k, int c, Step step, int i) {
+  const int kk = static_cast<int>(step.group) * 4 + i;
+  const bool kept = step.part == 0 || step.part == 1 + i % 2;
+  return kept && kk < k ? w[static_cast<size_t>(c) * k + kk] : 0;
+}
+
+// What bounds a step's int16 pair sums, for the columns [c0, c1) of a
+// block: per column and int16 lane (elements 0-1, 2-3), the sum of its
+// positive weights and the sum of its negative weights' magnitudes. With
+// activations up to 255, a lane is exact when both are at most 128
+// (255 * 128 = 32640 <= 32767; 255 * 129 > 32768), and two steps' lanes
+// still add exactly in int16 when their sums together are.
+constexpr int kMaxBlockColumns = kSchedPanels * 16;
+struct LaneSums {
+  uint16_t pos[2 * kMaxBlockColumns], neg[2 * kMaxBlockColumns];
+};
+
+// The lane sums of k group g for the block's columns: by[0] of the whole
+// group, by[1] of its even elements, by[2] of its odd ones (Step::part).
+void group_lane_sums(const int8_t* w, int k, int c0, int c1, int g, LaneSums (&by)[3]) {
+  for (LaneSums& s : by) s = {};
+  for (int c = c0; c < c1; ++c) {
+    const int8_t* wc = w + static_cast<size_t>(c) * k;
+    for (int lane = 0; lane < 2; ++lane) {
+      const int i = 4 * g + 2 * lane;
+      const int e = i < k ? wc[i] : 0, o = i + 1 < k ? wc[i + 1] : 0;
+      const int at = 2 * (c - c0) + lane;
+      // Without branches on the signs, which trained weights make random.
+      by[1].pos[at] = static_cast<uint16_t>((std::abs(e) + e) >> 1);
+      by[1].neg[at] = static_cast<uint16_t>((std::abs(e) - e) >> 1);
+      by[2].pos[at] = static_cast<uint16_t>((std::abs(o) + o) >> 1);
+      by[2].neg[at] = static_cast<uint16_t>((std::abs(o) - o) >> 1);
+      by[0].pos[at] = static_cast<uint16_t>(by[1].pos[at] + by[2].pos[at]);
+      by[0].neg[at] = static_cast<uint16_t>(by[1].neg[at] + by[2].neg[at]);
+    }
+  }
+}
+
+// Whether a's lanes, plus b's when given, are all exact. No early exit, so
+// that the compiler vectorizes it: the fused-pair search calls it most.
+bool lanes_exact(const LaneSums& a, const LaneSums* b, int lanes) {
+  static const LaneSums kZero = {};
+  const LaneSums& z = b ? *b : kZero;
+  int over = 0;
+  for (int i = 0; i < lanes; ++i) {
+    over |= (a.pos[i] + z.pos[i] > 128) | (a.neg[i] + z.neg[i] > 128);
+  }
+  return over == 0;
+}
+
+// A block's steps: each k group once when its lanes are exact for the
+// block's columns, else twice (its even elements, then its odd ones, each
+// lane then holding one product). Two steps whose lanes add exactly run as a
+// fused pair: pairs first in the block, each pair's two steps one after the
+// other, then the single steps. Both lists keep k order, and both steps of
+// a pair lie in the same segment of k.
+struct Schedule {
+  std::vector<uint32_t> start;  // per block, then the total
+  std::vector<uint32_t> fused;  // per block: its pairs
+  std::vector<Step> step;
+};
+
+// How far ahead of a step its partner is looked for: a bound on the packing
+// time; trained weights mostly fuse with a near neighbour.
+constexpr size_t kFuseWindow = 8;
+
+// The schedule of a GEMM whose k is read in `segments` equal segments, or
+// false when it would take more than max_steps steps.
+bool make_schedule(const GemmLayout& layout, const int8_t* w, int n, int k, int segments,
+                   size_t max_steps, Schedule* out) {
   const int panels = (n + layout.nr - 1) / layout.nr;
   const int blocks = (panels + kSchedPanels - 1) / kSchedPanels;
   const int groups = static_cast<int>(round_up(static_cast<size_t>(k), 4) / 4);
-  const size_t max_steps = sched_max_steps(layout, n, k);
+  const int seg_groups = segments > 1 && groups >= segments ? groups / segments : groups;
+  if (kSchedPanels * layout.nr > kMaxBlockColumns) return false;
   out->start.assign(1, 0);
+  out->fused.clear();
+  out->step.clear();
+  std::vector<Step> steps;
+  std::vector<LaneSums> sums;
+  std::vector<bool> taken;
   for (int b = 0; b < blocks; ++b) {
     const int c0 = b * kSchedPanels * layout.nr;
     const int c1 = c0 + kSchedPanels * layout.nr < n ? c0 + kSchedPanels * layout.nr : n;
+    const int lanes = 2 * (c1 - c0);
+    steps.clear();
+    sums.clear();
+    LaneSums by[3];
     for (int g = 0; g < groups; ++g) {
-      if (group_safe(w, k, c0, c1, g)) {
-        out->group.push_back(static_cast<uint32_t>(g));
-        out->part.push_back(0);
-      } else {
-        for (uint8_t part = 1; part <= 2; ++part) {
-          out->group.push_back(static_cast<uint32_t>(g));
-          out->part.push_back(part);
-        }
+      group_lane_sums(w, k, c0, c1, g, by);
+      if (lanes_exact(by[0], nullptr, lanes)) {
+        steps.push_back({static_cast<uint32_t>(g), 0});
+        sums.push_back(by[0]);
+        continue;
       }
-      if (out->group.size() > max_steps) return false;
+      for (uint8_t part = 1; part <= 2; ++part) {
+        steps.push_back({static_cast<uint32_t>(g), part});
+        sums.push_back(by[part]);
+      }
     }
-    out->start.push_back(static_cast<uint32_t>(out->group.size()));
+    if (out->step.size() + steps.size() > max_steps) return false;
+    taken.assign(steps.size(), false);
+    uint32_t pairs = 0;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (taken[i]) continue;
+      const size_t last = i + kFuseWindow < steps.size() ? i + kFuseWindow : steps.size() - 1;
+      for (size_t j = i + 1; j <= last; ++j) {
+        if (taken[j] || steps[j].group / seg_groups != steps[i].group / seg_groups) continue;
+        if (!lanes_exact(sums[i], &sums[j], lanes)) continue;
+        taken[i] = taken[j] = true;
+        out->step.push_back(steps[i]);
+        out->step.push_back(steps[j]);
+        ++pairs;
+        break;
+      }
+    }
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (!taken[i]) out->step.push_back(steps[i]);
+    }
+    out->fused.push_back(pairs);
+    out->start.push_back(static_cast<uint32_t>(out->step.size()));
   }
   return true;
 }
@@ -174,31 +257,39 @@ namespace {
 
 // How a tier with u8_when_safe packs these weights (layout.h): u8 when no
 // pair can saturate, in the fbgemm profile, or with a schedule; else int16.
+// Weights whose pairs are all safe take a schedule too when it fuses at
+// least an eighth of the steps into pairs (each pair saves a vpmaddwd).
 struct U8Choice {
   bool u8 = false, pairs_safe = false, scheduled = false;
   Schedule sched;
 };
 
-U8Choice choose_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w, int n, int k) {
+U8Choice choose_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w, int n, int k,
+                   int segments) {
   U8Choice c;
   c.pairs_safe = weight_pairs_safe(w, n, k);
-  c.scheduled = !c.pairs_safe && rq.profile == Profile::qnnpack && !layout.interleave &&
-                make_schedule(layout, w, n, k, &c.sched);
+  if (rq.profile == Profile::qnnpack && !layout.interleave &&
+      make_schedule(layout, w, n, k, segments, sched_max_steps(layout, n, k), &c.sched)) {
+    size_t pairs = 0;
+    for (uint32_t f : c.sched.fused) pairs += f;
+    c.scheduled = !c.pairs_safe || 8 * pairs >= c.sched.step.size();
+  }
   c.u8 = c.pairs_safe || c.scheduled || rq.profile == Profile::fbgemm;
   return c;
 }
 
 }  // namespace
 
+// Segments only decide which steps fuse, not whether the GEMM is u8.
 bool gemm_takes_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w, int n, int k) {
-  return layout.u8_when_safe ? choose_u8(layout, rq, w, n, k).u8 : !layout.wide;
+  return layout.u8_when_safe ? choose_u8(layout, rq, w, n, k, 1).u8 : !layout.wide;
 }
 
-void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, void* packed) {
+void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, int segments, void* packed) {
   GemmLayout layout = tier_layout;
   U8Choice choice;
   if (layout.u8_when_safe) {
-    choice = choose_u8(layout, *p.rq, p.w, p.n, p.k);
+    choice = choose_u8(layout, *p.rq, p.w, p.n, p.k, segments);
     if (choice.u8) {
       layout.kr = 4;
       layout.wide = false;
@@ -207,7 +298,7 @@ void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, void* pac
   const bool pairs_safe = choice.pairs_safe;
   const bool scheduled = choice.scheduled;
   const Schedule& sched = choice.sched;
-  const GemmSizes s = scheduled ? sched_sizes(layout, p.n, p.k, sched.group.size())
+  const GemmSizes s = scheduled ? sched_sizes(layout, p.n, p.k, sched.step.size())
                                 : gemm_sizes(layout, p.n, p.k);
   uint8_t* base = static_cast<uint8_t*>(packed);
   std::memset(base, 0, s.total);
@@ -253,10 +344,13 @@ void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, void* pac
   }
 
   if (scheduled) {
-    // Block b's steps, then per step 4 * nr bytes per panel of the block.
+    // The table (layout.h), then per step 4 * nr bytes per panel of the block.
     uint32_t* table = reinterpret_cast<uint32_t*>(base + s.sched);
     std::memcpy(table, sched.start.data(), 4 * sched.start.size());
-    std::memcpy(table + sched.start.size(), sched.group.data(), 4 * sched.group.size());
+    table += sched.start.size();
+    std::memcpy(table, sched.fused.data(), 4 * sched.fused.size());
+    table += sched.fused.size();
+    for (const Step& step : sched.step) *table++ = step.group;
     uint8_t* dst = base + s.w;
     for (size_t b = 0; b + 1 < sched.start.size(); ++b) {
       const int first = static_cast<int>(b) * kSchedPanels;
@@ -265,10 +359,9 @@ void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, void* pac
         for (int panel = first; panel < first + nb; ++panel) {
           for (int j = 0; j < layout.nr; ++j, dst += 4) {
             const int c = panel * layout.nr + j;
+            if (c >= p.n) continue;
             for (int i = 0; i < 4; ++i) {
-              const int kk = static_cast<int>(sched.group[st]) * 4 + i;
-              const bool kept = sched.part[st] == 0 || sched.part[st] == 1 + i % 2;
-              if (kept && c < p.n && kk < p.k) dst[i] = static_cast<uint8_t>(p.w[c * k + kk]);
+              dst[i] = static_cast<uint8_t>(step_weight(p.w, p.k, c, sched.step[st], i));
             }
           }
         }
@@ -410,7 +503,7 @@ void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
     gp.w = (seg_k != 0 ? seg_w.data() : p.w) + static_cast<size_t>(g) * ocg * gemm_k;
     gp.a_zp = p.in_zp;
     gp.rq = &view;
-    gemm_pack(layout, gp, base + z.gemm + z.group * g);
+    gemm_pack(layout, gp, seg_k != 0 ? s.kernel_h : 1, base + z.gemm + z.group * g);
   }
   std::memset(base + z.zero, p.in_zp, z.total - z.zero);
 }

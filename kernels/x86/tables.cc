@@ -14,7 +14,7 @@ size_t gemm_packed_bytes_t(int n, int k) {
 
 template <const GemmTier& T>
 void gemm_pack_t(const GemmPackParams& p, void* packed) {
-  gemm_pack(T.layout, p, packed);
+  gemm_pack(T.layout, p, 1, packed);
 }
 
 template <const GemmTier& T>

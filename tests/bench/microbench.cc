@@ -193,6 +193,22 @@ void bm_peak(benchmark::State& state, k::Isa isa, double (*loop)(long)) {
 // A layer's parameters: random weights and activations, requantization
 // from plausible scales. Activations span the profile's range: 0..255 for
 // qnnpack, 0..127 for fbgemm (NUMERICS.md: calibrated with reduce_range).
+// Packed weights at a 64-byte boundary, where the runtime's persistent arena
+// puts them (runtime/src/op.h). At a std::vector's 16 bytes, some 32-byte
+// weight loads would split cache lines, and a kernel's speed would depend on
+// where the heap happened to place the buffer (up to a fifth, measured).
+class PackedBuffer {
+ public:
+  explicit PackedBuffer(size_t bytes) : storage_(bytes + 63) {}
+  uint8_t* data() {
+    const auto p = reinterpret_cast<uintptr_t>(storage_.data());
+    return reinterpret_cast<uint8_t*>((p + 63) & ~static_cast<uintptr_t>(63));
+  }
+
+ private:
+  std::vector<uint8_t> storage_;
+};
+
 struct Layer {
   std::vector<int8_t> w;
   std::vector<uint8_t> in;
@@ -282,7 +298,7 @@ void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool pe
     state.SkipWithError("tier not available");
     return;
   }
-  std::vector<uint8_t> packed(kernel->packed_bytes(n, kk));
+  PackedBuffer packed(kernel->packed_bytes(n, kk));
   k::GemmPackParams pp;
   pp.n = n;
   pp.k = kk;
@@ -307,6 +323,17 @@ void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool pe
   if (isa == k::Isa::avx2) {
     const auto* g = reinterpret_cast<const k::x86::GemmPacked*>(packed.data());
     label += g->scheduled ? " u8 scheduled" : g->kr == 2 ? " int16" : " u8";
+    if (g->scheduled) {
+      // Steps per block of the tile's columns against the dense k groups,
+      // and how many of them run as fused pairs (kernels/x86/layout.h).
+      const int blocks = (g->panels + k::x86::kSchedPanels - 1) / k::x86::kSchedPanels;
+      const uint32_t* start = k::x86::gemm_sched(g);
+      size_t pairs = 0;
+      for (int b = 0; b < blocks; ++b) pairs += start[blocks + 1 + b];
+      label += ": " + std::to_string(start[blocks]) + " steps for " +
+               std::to_string(static_cast<size_t>(blocks) * (g->k_pad / 4)) + " dense, " +
+               std::to_string(2 * pairs) + " in fused pairs";
+    }
   }
 #endif
   state.SetLabel(label);
@@ -330,7 +357,7 @@ void bm_dwconv(benchmark::State& state, k::Isa isa, k::Profile profile, bool per
     state.SkipWithError("tier not available");
     return;
   }
-  std::vector<uint8_t> packed(kernel_fn->packed_bytes(s));
+  PackedBuffer packed(kernel_fn->packed_bytes(s));
   k::DwConvPackParams pp;
   pp.shape = s;
   pp.w = layer.w.data();
@@ -366,7 +393,7 @@ void bm_conv(benchmark::State& state, k::Isa isa, k::Conv2DShape s) {
     state.SkipWithError("tier not available");
     return;
   }
-  std::vector<uint8_t> packed(kernel->packed_bytes(s));
+  PackedBuffer packed(kernel->packed_bytes(s));
   k::ConvPackParams pp;
   pp.shape = s;
   pp.w = layer.w.data();
@@ -414,7 +441,7 @@ void bm_dynamic_linear(benchmark::State& state, k::Isa isa, k::Profile profile, 
   p.w = w.data();
   p.w_scales = &w_scale;
   p.bias = bias.data();
-  std::vector<uint8_t> packed(kernel->packed_bytes(n, kk));
+  PackedBuffer packed(kernel->packed_bytes(n, kk));
   std::vector<uint8_t> scratch(kernel->scratch_bytes(rows, kk));
   kernel->pack(p, packed.data());
   for (auto _ : state) {

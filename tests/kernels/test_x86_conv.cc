@@ -100,8 +100,10 @@ k::Conv2DShape random_conv_shape(std::mt19937& rng) {
   }
 }
 
-// Cases per conv path whose AVX2 pack took the scheduled u8 layout.
+// Cases per conv path whose AVX2 pack took the scheduled u8 layout, and
+// those with fused pairs of steps.
 std::map<std::string, int> g_scheduled;
+std::map<std::string, int> g_fused;
 
 bool run_conv_case(const k::ConvKernel& kernel, std::mt19937& rng, const k::Conv2DShape& s,
                    uint32_t seed, int index) {
@@ -131,6 +133,7 @@ bool run_conv_case(const k::ConvKernel& kernel, std::mt19937& rng, const k::Conv
     for (int g = 0; g < s.groups; ++g) {
       if (gemm_scheduled(qrt::kernels::x86::conv_group(h, g))) {
         ++g_scheduled[kernel.path(s)];
+        if (gemm_fused_pairs(qrt::kernels::x86::conv_group(h, g)) > 0) ++g_fused[kernel.path(s)];
         break;
       }
     }
@@ -189,11 +192,17 @@ TEST_CASE("x86 conv kernels match conv2d_u8s8_ref") {
     // Every path must have been exercised in earnest.
     for (const char* path : {"gemm", "direct", "indirect"}) CHECK(per_path[path] >= 300);
     if (isa == k::Isa::avx2) {
-      // So must the scheduled u8 layout, on every path.
-      for (const char* path : {"gemm", "direct", "indirect"}) CHECK(g_scheduled[path] >= 20);
+      // So must the scheduled u8 layout and its fused pairs, on every path
+      // (the direct one reads k in segments).
+      for (const char* path : {"gemm", "direct", "indirect"}) {
+        CHECK(g_scheduled[path] >= 20);
+        CHECK(g_fused[path] >= 10);
+      }
       MESSAGE(std::string(kernel->name)
-              << ": packed with a step schedule: gemm " << g_scheduled["gemm"] << ", direct "
-              << g_scheduled["direct"] << ", indirect " << g_scheduled["indirect"]);
+              << ": packed with a step schedule (with fused pairs): gemm " << g_scheduled["gemm"]
+              << " (" << g_fused["gemm"] << "), direct " << g_scheduled["direct"] << " ("
+              << g_fused["direct"] << "), indirect " << g_scheduled["indirect"] << " ("
+              << g_fused["indirect"] << ")");
     }
     MESSAGE(std::string(kernel->name)
             << ": " << kCases << " random cases (gemm " << per_path["gemm"] << ", direct "

@@ -26,8 +26,10 @@ struct GemmCase {
   k::Profile profile;
 };
 
-// Cases whose AVX2 pack took the scheduled u8 layout.
+// Cases whose AVX2 pack took the scheduled u8 layout, and those of them
+// with fused pairs of steps.
 int g_scheduled = 0;
+int g_fused = 0;
 
 // Runs one case; returns false (after reporting) on a mismatch.
 bool run_gemm_case(const k::GemmKernel& kernel, std::mt19937& rng, const GemmCase& c, uint32_t seed,
@@ -60,6 +62,7 @@ bool run_gemm_case(const k::GemmKernel& kernel, std::mt19937& rng, const GemmCas
   pp.rq = &rr.rq;
   kernel.pack(pp, packed.data());
   if (kernel.isa == k::Isa::avx2 && gemm_scheduled(packed.data())) ++g_scheduled;
+  if (kernel.isa == k::Isa::avx2 && gemm_fused_pairs(packed.data()) > 0) ++g_fused;
   std::vector<uint8_t> scratch(kernel.scratch_bytes(c.k));
   constexpr uint8_t kSentinel = 0xa5;
   std::vector<uint8_t> out((c.m - 1) * c.out_stride + c.n, kSentinel);
@@ -141,10 +144,13 @@ TEST_CASE("x86 gemm kernels match fully_connected_u8s8_ref") {
     CHECK(failures == 0);
     MESSAGE(std::string(kernel->name) << ": " << kCases << " random cases, seed " << seed);
     if (isa == k::Isa::avx2) {
-      // The scheduled layout must be exercised, not only possible.
+      // The scheduled layout and its fused pairs must be exercised, not
+      // only possible.
       CHECK(g_scheduled >= 100);
-      MESSAGE(std::string(kernel->name)
-              << ": " << g_scheduled << " cases packed with a step schedule");
+      CHECK(g_fused >= 100);
+      MESSAGE(std::string(kernel->name) << ": " << g_scheduled
+                                        << " cases packed with a step schedule, " << g_fused
+                                        << " of them with fused pairs");
     }
     total += kCases;
   }
