@@ -22,7 +22,9 @@
 //    most a quarter more steps, and saves the int16 path's widening copy
 //    and a third of its uops per product. Steps whose weights are small
 //    enough run as fused pairs: two vpmaddubsw, a vpaddw, then one vpmaddwd
-//    for both, 64 products per 5 uops (trained weights mostly fuse).
+//    for both, 64 products per 5 uops (trained weights mostly fuse). fbgemm
+//    GEMMs whose steps fuse are scheduled too, their pairs exact for
+//    0..127: rows with a larger byte run them split, like the dense steps.
 //
 // Register tile: 6 rows x 2 panels of 8 columns = 12 int32 accumulators
 // (with 4 rows, a short k spent 40% of the instructions outside the k loop).
@@ -99,40 +101,47 @@ inline __attribute__((always_inline)) void step(__m256i (&acc)[MR][NB], const __
 
 // A fused pair of u8 steps (layout.h): row r's 4 bytes at step i and at
 // step i2, times the weights at w (NB vectors of step i, then NB of i2);
-// the int16 pair sums add in int16, and one vpmaddwd widens both. The
-// weights come from memory: with 12 accumulators, two broadcasts, the
-// ones and a sum in registers, none are left for them.
-template <int MR, int NB>
+// the int16 pair sums add in int16, and one vpmaddwd widens both. kSplit:
+// then the same for the a >> 7 bytes, scaled by 128. The weights come from
+// memory: with 12 accumulators, two broadcasts, the ones and a sum in
+// registers, none are left for them.
+template <int MR, int NB, Mode M>
 inline __attribute__((always_inline)) void step_pair(__m256i (&acc)[MR][NB], const uint8_t* w,
-                                                     const uint8_t* a, size_t a_stride, int i,
-                                                     int i2) {
+                                                     const uint8_t* a, size_t a_stride, size_t hi,
+                                                     int i, int i2) {
   const __m256i ones = _mm256_set1_epi16(1);
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
-    const __m256i av = ymm_broadcast_i32(a + r * a_stride + i * 4);
-    const __m256i av2 = ymm_broadcast_i32(a + r * a_stride + i2 * 4);
 #pragma GCC unroll 2
-    for (int j = 0; j < NB; ++j) {
-      // asm, so that the compiler neither keeps the weights in registers
-      // nor merges the loads of different rows.
-      __m256i p, p2;
-      __asm__("vpmaddubsw %1, %2, %0" : "=x"(p) : "m"(*(const __m256i*)(w + 32 * j)), "x"(av));
-      __asm__("vpmaddubsw %1, %2, %0"
-              : "=x"(p2)
-              : "m"(*(const __m256i*)(w + 32 * (NB + j))), "x"(av2));
-      acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(_mm256_add_epi16(p, p2), ones));
+    for (int part = 0; part < (M == Mode::kSplit ? 2 : 1); ++part) {
+      const uint8_t* ar = a + part * hi + r * a_stride;
+      const __m256i av = ymm_broadcast_i32(ar + i * 4);
+      const __m256i av2 = ymm_broadcast_i32(ar + i2 * 4);
+      const __m256i scale = part == 0 ? ones : _mm256_set1_epi16(128);
+#pragma GCC unroll 2
+      for (int j = 0; j < NB; ++j) {
+        // asm, so that the compiler neither keeps the weights in registers
+        // nor merges the loads of different rows.
+        __m256i p, p2;
+        __asm__("vpmaddubsw %1, %2, %0" : "=x"(p) : "m"(*(const __m256i*)(w + 32 * j)), "x"(av));
+        __asm__("vpmaddubsw %1, %2, %0"
+                : "=x"(p2)
+                : "m"(*(const __m256i*)(w + 32 * (NB + j))), "x"(av2));
+        acc[r][j] =
+            _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(_mm256_add_epi16(p, p2), scale));
+      }
     }
   }
 }
 
-// kSched: the packed GEMM is scheduled (layout.h), its steps are read in
-// place (M is kU8).
+// kSched: the packed GEMM is scheduled (layout.h); M is kU8, or kSplit for
+// a fbgemm schedule on rows with a byte above 127.
 template <int MR, int NB, Mode M, bool kFbgemm, bool kCap, bool kSched>
 inline __attribute__((always_inline)) void tile(const GemmPacked* g, const ASegs& as, int panel,
                                                 uint8_t* out, size_t out_stride, int n_valid,
                                                 const YmmRequant& q) {
   static_assert(NB == 1 || NB == 2, "the epilogue packs 2 rows x 2 panels or 4 rows x 1");
-  static_assert(!kSched || M == Mode::kU8, "a schedule's steps are u8");
+  static_assert(!kSched || M != Mode::kWide, "a schedule's steps are u8");
   const int32_t* init = gemm_init(g) + panel * kNr;
   __m256i acc[MR][NB];
 #pragma GCC unroll 2
@@ -153,7 +162,7 @@ inline __attribute__((always_inline)) void tile(const GemmPacked* g, const ASegs
     const uint8_t* wp = gemm_weights(g) + static_cast<size_t>(kSchedPanels) * 32 * start[block];
     const uint8_t* w = wp + (pair_end - pair) * 32 * NB;
     const auto run_pair = [&](const uint8_t* a, uint32_t i, uint32_t i2) {
-      step_pair<MR, NB>(acc, wp, a, as.stride, static_cast<int>(i), static_cast<int>(i2));
+      step_pair<MR, NB, M>(acc, wp, a, as.stride, as.hi, static_cast<int>(i), static_cast<int>(i2));
       wp += 64 * NB;
     };
     const auto run = [&](const uint8_t* a, uint32_t step_index) {
@@ -271,16 +280,14 @@ void row_block_for(int mr, const GemmPacked* g, const ASegs& as, uint8_t* out, s
   row_block<MR, M, kFbgemm, kCap, kSched>(g, as, out, out_stride, q);
 }
 
-// A row block of u8 steps, dense or scheduled (only qnnpack GEMMs are).
-template <bool kFbgemm, bool kCap>
+// A row block of u8 steps (M is kU8 or kSplit), dense or scheduled.
+template <Mode M, bool kFbgemm, bool kCap>
 void u8_row_block(int mr, const GemmPacked* g, const ASegs& as, uint8_t* out, size_t out_stride,
                   const YmmRequant& q) {
-  if constexpr (!kFbgemm) {
-    if (g->scheduled) {
-      return row_block_for<kMr, Mode::kU8, kFbgemm, kCap, true>(mr, g, as, out, out_stride, q);
-    }
+  if (g->scheduled) {
+    return row_block_for<kMr, M, kFbgemm, kCap, true>(mr, g, as, out, out_stride, q);
   }
-  row_block_for<kMr, Mode::kU8, kFbgemm, kCap>(mr, g, as, out, out_stride, q);
+  row_block_for<kMr, M, kFbgemm, kCap>(mr, g, as, out, out_stride, q);
 }
 
 // n readable bytes of src -> k_pad int16, zero past n.
@@ -369,14 +376,14 @@ void rows_impl(const GemmRows& r) {
         as.seg = &staged;
         as.stride = g->k_pad;
       }
-      u8_row_block<kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+      u8_row_block<Mode::kU8, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
     } else {
       const size_t hi = static_cast<size_t>(kMr) * g->k_pad;
       std::memset(buf, 0, 2 * hi);
       split_rows(&a, 1, 0, r.a_stride, mr, readable, g->k_pad, buf, hi);
       const uint8_t* staged = buf;
       const ASegs as = {&staged, 1, g->k_pad / 4, 0, static_cast<size_t>(g->k_pad), hi};
-      row_block_for<kMr, Mode::kSplit, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+      u8_row_block<Mode::kSplit, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
     }
   }
 }
@@ -402,14 +409,14 @@ void seg_rows_impl(const GemmSegRows& r) {
       in_place = below_128(r.seg[s] + as.off, (mr - 1) * r.a_stride + seg_bytes);
     }
     if (in_place) {
-      u8_row_block<kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
+      u8_row_block<Mode::kU8, kFbgemm, kCap>(mr, g, as, out, r.out_stride, q);
     } else {
       uint8_t* buf = static_cast<uint8_t*>(r.scratch);
       const size_t hi = static_cast<size_t>(kMr) * g->k_pad;
       split_rows(r.seg, r.segs, as.off, r.a_stride, mr, seg_bytes, g->k_pad, buf, hi);
       const uint8_t* staged = buf;
       const ASegs split = {&staged, 1, g->k_pad / 4, 0, static_cast<size_t>(g->k_pad), hi};
-      row_block_for<kMr, Mode::kSplit, kFbgemm, kCap>(mr, g, split, out, r.out_stride, q);
+      u8_row_block<Mode::kSplit, kFbgemm, kCap>(mr, g, split, out, r.out_stride, q);
     }
   }
 }

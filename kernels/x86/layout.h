@@ -56,8 +56,10 @@ static inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; 
 //
 // Two steps fuse when their int16 pair sums can be added in int16 exactly
 // (per column and lane, the four weights' positive ones and negative ones
-// each sum to at most 128): one vpmaddwd then widens both. A GEMM whose
-// pairs are all safe takes a schedule too when enough of its steps fuse.
+// each sum to at most 128 for activations up to 255, 258 for the fbgemm
+// profile's 0..127): one vpmaddwd then widens both. Any other u8 GEMM takes
+// a schedule too when enough of its steps fuse; a fbgemm one still splits
+// rows with a byte above 127, as its pairs are exact for 0..127 only.
 // The schedule, after sched_offset, as uint32:
 //   start[blocks + 1]  block b's steps are start[b] .. start[b + 1] - 1
 //   fused[blocks]      block b's first 2 * fused[b] steps are pairs
@@ -93,7 +95,7 @@ struct GemmPacked {
   int32_t out_zp, out_min, out_max;
   int32_t needs_cap;  // see requant_needs_cap
   int32_t groups;     // interleaved groups of 4 panels (the first 4 * groups)
-  int32_t pairs_safe;  // u8 elements that no activation can saturate
+  int32_t pairs_safe;  // u8 steps exact for any activations (rows need no check)
   int32_t scheduled;   // u8 with a step schedule at sched_offset
   uint64_t init_offset, mult_offset, bias_offset, sched_offset, w_offset;
   uint64_t panel_bytes;

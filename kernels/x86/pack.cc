@@ -93,10 +93,13 @@ int step_weight(const int8_t* w, int k, int c, Step step, int i) {
 
 // What bounds a step's int16 pair sums, for the columns [c0, c1) of a
 // block: per column and int16 lane (elements 0-1, 2-3), the sum of its
-// positive weights and the sum of its negative weights' magnitudes. With
-// activations up to 255, a lane is exact when both are at most 128
-// (255 * 128 = 32640 <= 32767; 255 * 129 > 32768), and two steps' lanes
-// still add exactly in int16 when their sums together are.
+// positive weights and the sum of its negative weights' magnitudes. A lane
+// is exact when both are at most the bound of the activations' range:
+// kBound255 for 0..255 (255 * 128 = 32640 <= 32767; 255 * 129 > 32768),
+// kBound127 for 0..127 (127 * 258 = 32766). Two steps' lanes still add
+// exactly in int16 when their sums together are within it.
+constexpr int kBound255 = 128;
+constexpr int kBound127 = 258;
 constexpr int kMaxBlockColumns = kSchedPanels * 16;
 struct LaneSums {
   uint16_t pos[2 * kMaxBlockColumns], neg[2 * kMaxBlockColumns];
@@ -125,12 +128,12 @@ void group_lane_sums(const int8_t* w, int k, int c0, int c1, int g, LaneSums (&b
 
 // Whether a's lanes, plus b's when given, are all exact. No early exit, so
 // that the compiler vectorizes it: the fused-pair search calls it most.
-bool lanes_exact(const LaneSums& a, const LaneSums* b, int lanes) {
+bool lanes_exact(const LaneSums& a, const LaneSums* b, int lanes, int bound) {
   static const LaneSums kZero = {};
   const LaneSums& z = b ? *b : kZero;
   int over = 0;
   for (int i = 0; i < lanes; ++i) {
-    over |= (a.pos[i] + z.pos[i] > 128) | (a.neg[i] + z.neg[i] > 128);
+    over |= (a.pos[i] + z.pos[i] > bound) | (a.neg[i] + z.neg[i] > bound);
   }
   return over == 0;
 }
@@ -151,10 +154,11 @@ struct Schedule {
 // time; trained weights mostly fuse with a near neighbour.
 constexpr size_t kFuseWindow = 8;
 
-// The schedule of a GEMM whose k is read in `segments` equal segments, or
-// false when it would take more than max_steps steps.
+// The schedule of a GEMM whose k is read in `segments` equal segments, for
+// activations within `bound`'s range (kBound255 or kBound127), or false
+// when it would take more than max_steps steps.
 bool make_schedule(const GemmLayout& layout, const int8_t* w, int n, int k, int segments,
-                   size_t max_steps, Schedule* out) {
+                   int bound, size_t max_steps, Schedule* out) {
   const int panels = (n + layout.nr - 1) / layout.nr;
   const int blocks = (panels + kSchedPanels - 1) / kSchedPanels;
   const int groups = static_cast<int>(round_up(static_cast<size_t>(k), 4) / 4);
@@ -175,7 +179,7 @@ bool make_schedule(const GemmLayout& layout, const int8_t* w, int n, int k, int 
     LaneSums by[3];
     for (int g = 0; g < groups; ++g) {
       group_lane_sums(w, k, c0, c1, g, by);
-      if (lanes_exact(by[0], nullptr, lanes)) {
+      if (lanes_exact(by[0], nullptr, lanes, bound)) {
         steps.push_back({static_cast<uint32_t>(g), 0});
         sums.push_back(by[0]);
         continue;
@@ -193,7 +197,7 @@ bool make_schedule(const GemmLayout& layout, const int8_t* w, int n, int k, int 
       const size_t last = i + kFuseWindow < steps.size() ? i + kFuseWindow : steps.size() - 1;
       for (size_t j = i + 1; j <= last; ++j) {
         if (taken[j] || steps[j].group / seg_groups != steps[i].group / seg_groups) continue;
-        if (!lanes_exact(sums[i], &sums[j], lanes)) continue;
+        if (!lanes_exact(sums[i], &sums[j], lanes, bound)) continue;
         taken[i] = taken[j] = true;
         out->step.push_back(steps[i]);
         out->step.push_back(steps[j]);
@@ -257,8 +261,10 @@ namespace {
 
 // How a tier with u8_when_safe packs these weights (layout.h): u8 when no
 // pair can saturate, in the fbgemm profile, or with a schedule; else int16.
-// Weights whose pairs are all safe take a schedule too when it fuses at
-// least an eighth of the steps into pairs (each pair saves a vpmaddwd).
+// A u8 GEMM takes a schedule too when it fuses at least an eighth of the
+// steps into pairs (each pair saves a vpmaddwd): in the fbgemm profile,
+// pairs exact for activations 0..127, the range its rows are run in (larger
+// bytes are split into two such parts).
 struct U8Choice {
   bool u8 = false, pairs_safe = false, scheduled = false;
   Schedule sched;
@@ -268,13 +274,14 @@ U8Choice choose_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w,
                    int segments) {
   U8Choice c;
   c.pairs_safe = weight_pairs_safe(w, n, k);
-  if (rq.profile == Profile::qnnpack && !layout.interleave &&
-      make_schedule(layout, w, n, k, segments, sched_max_steps(layout, n, k), &c.sched)) {
+  const bool fbgemm = rq.profile == Profile::fbgemm;
+  if (!layout.interleave && make_schedule(layout, w, n, k, segments, fbgemm ? kBound127 : kBound255,
+                                          sched_max_steps(layout, n, k), &c.sched)) {
     size_t pairs = 0;
     for (uint32_t f : c.sched.fused) pairs += f;
-    c.scheduled = !c.pairs_safe || 8 * pairs >= c.sched.step.size();
+    c.scheduled = (!c.pairs_safe && !fbgemm) || 8 * pairs >= c.sched.step.size();
   }
-  c.u8 = c.pairs_safe || c.scheduled || rq.profile == Profile::fbgemm;
+  c.u8 = c.pairs_safe || c.scheduled || fbgemm;
   return c;
 }
 
@@ -315,7 +322,9 @@ void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, int segme
   h->out_max = p.rq->out_max;
   h->needs_cap = requant_needs_cap(*p.rq, p.n) ? 1 : 0;
   h->groups = layout.interleave && s.k_pad <= kInterleaveMaxK ? p.n / (4 * layout.nr) : 0;
-  h->pairs_safe = pairs_safe || scheduled ? 1 : 0;
+  // A fbgemm schedule's pairs are exact for activations 0..127 only.
+  const bool fbgemm = p.rq->profile == Profile::fbgemm;
+  h->pairs_safe = (scheduled ? !fbgemm : pairs_safe) ? 1 : 0;
   h->scheduled = scheduled ? 1 : 0;
   h->init_offset = s.init;
   h->mult_offset = s.mult;

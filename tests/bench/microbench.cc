@@ -498,6 +498,9 @@ void register_all() {
     add(benchmark::RegisterBenchmark((gemm_name(c) + "/fbgemm_per_channel/" + tier).c_str(),
                                      bm_gemm1x1, isa, k::Profile::fbgemm, true, c.hw, c.k, c.n,
                                      false));
+    add(benchmark::RegisterBenchmark(
+        (gemm_name(c) + "/fbgemm_per_channel_trained_weights/" + tier).c_str(), bm_gemm1x1, isa,
+        k::Profile::fbgemm, true, c.hw, c.k, c.n, true));
   }
   for (k::Isa isa : tiers) {
     if (!k::isa_available(isa)) continue;

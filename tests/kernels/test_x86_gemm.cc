@@ -4,6 +4,7 @@
 // every tier this machine has. Bytes must be identical.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <random>
@@ -30,6 +31,9 @@ struct GemmCase {
 // with fused pairs of steps.
 int g_scheduled = 0;
 int g_fused = 0;
+// fbgemm cases packed with a schedule whose activations have a byte above
+// 127: its fused pairs then run on split rows.
+int g_fbgemm_split = 0;
 
 // Runs one case; returns false (after reporting) on a mismatch.
 bool run_gemm_case(const k::GemmKernel& kernel, std::mt19937& rng, const GemmCase& c, uint32_t seed,
@@ -62,7 +66,12 @@ bool run_gemm_case(const k::GemmKernel& kernel, std::mt19937& rng, const GemmCas
   pp.rq = &rr.rq;
   kernel.pack(pp, packed.data());
   if (kernel.isa == k::Isa::avx2 && gemm_scheduled(packed.data())) ++g_scheduled;
-  if (kernel.isa == k::Isa::avx2 && gemm_fused_pairs(packed.data()) > 0) ++g_fused;
+  if (kernel.isa == k::Isa::avx2 && gemm_fused_pairs(packed.data()) > 0) {
+    ++g_fused;
+    const bool above_127 =
+        std::any_of(a_dense.begin(), a_dense.end(), [](uint8_t v) { return v > 127; });
+    if (c.profile == k::Profile::fbgemm && above_127) ++g_fbgemm_split;
+  }
   std::vector<uint8_t> scratch(kernel.scratch_bytes(c.k));
   constexpr uint8_t kSentinel = 0xa5;
   std::vector<uint8_t> out((c.m - 1) * c.out_stride + c.n, kSentinel);
@@ -148,9 +157,11 @@ TEST_CASE("x86 gemm kernels match fully_connected_u8s8_ref") {
       // only possible.
       CHECK(g_scheduled >= 100);
       CHECK(g_fused >= 100);
+      CHECK(g_fbgemm_split >= 50);
       MESSAGE(std::string(kernel->name) << ": " << g_scheduled
                                         << " cases packed with a step schedule, " << g_fused
-                                        << " of them with fused pairs");
+                                        << " of them with fused pairs (" << g_fbgemm_split
+                                        << " fbgemm on split rows)");
     }
     total += kCases;
   }
