@@ -1,13 +1,17 @@
 // Runs one int8 convolution kernel once on a fixed MobileNetV2 shape, for
 // instruction counting under an emulator (tests/bench/arm_insn_count.sh).
 //
-//   qrt-kernel-once gemm|dw TIER [qnnpack|fbgemm]
+//   qrt-kernel-once gemm|dw TIER [qnnpack|fbgemm] [trained]
 //
 //   gemm: 1x1 conv 56x56x24 -> 144    dw: depthwise 3x3 56x56x144, pad 1
+//   trained: weights like a trained layer's (normal around 0, a few large
+//   ones) instead of uniform, as qrt-microbench's "trained_weights" cases;
+//   on AVX2 they take the scheduled GEMM (kernels/x86/layout.h).
 //
 // Packing and indirection happen before the call to run_measured(); the
 // counting script counts the instructions executed between entering and
 // leaving that function, so they cover the kernel's run phase only.
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -39,13 +43,19 @@ extern "C" __attribute__((noinline)) void run_measured(const Job* job) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: qrt-kernel-once gemm|dw TIER [qnnpack|fbgemm]\n");
+  std::fprintf(stderr, "usage: qrt-kernel-once gemm|dw TIER [qnnpack|fbgemm] [trained]\n");
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  bool trained = false;
+  if (argc == 5 || (argc == 4 && std::strcmp(argv[3], "trained") == 0)) {
+    if (std::strcmp(argv[argc - 1], "trained") != 0) return usage();
+    trained = true;
+    --argc;
+  }
   if (argc < 3 || argc > 4) return usage();
   const bool gemm = std::strcmp(argv[1], "gemm") == 0;
   if (!gemm && std::strcmp(argv[1], "dw") != 0) return usage();
@@ -80,7 +90,15 @@ int main(int argc, char** argv) {
   const unsigned in_mask = profile == k::Profile::fbgemm ? 127 : 255;
   for (auto& v : in) v = static_cast<uint8_t>(rng() & in_mask);
   std::vector<int8_t> w(static_cast<size_t>(s.out_c) * k_depth);
-  for (auto& v : w) v = static_cast<int8_t>(rng());
+  std::normal_distribution<float> normal(0.f, 16.f);
+  for (auto& v : w) {
+    int q = static_cast<int8_t>(rng());
+    if (trained) {
+      q = rng() % 200 == 0 ? (q < 0 ? q - 100 : q + 100) : static_cast<int>(std::lround(normal(rng)));
+      q = q < -128 ? -128 : q > 127 ? 127 : q;
+    }
+    v = static_cast<int8_t>(q);
+  }
   std::vector<float> mult(s.out_c), bias_f(s.out_c);
   std::vector<int32_t> bias_q(s.out_c);
   for (int c = 0; c < s.out_c; ++c) {
