@@ -152,7 +152,7 @@ inline __attribute__((always_inline)) void tile(const GemmPacked* g, const ASegs
   }
   if (kSched) {
     const uint32_t* start = gemm_sched(g);
-    const int blocks = (g->panels + kSchedPanels - 1) / kSchedPanels;
+    const int blocks = gemm_sched_blocks(g);
     const int block = panel / kSchedPanels;
     const uint32_t* groups = start + 2 * blocks + 1;
     const uint32_t* pair = groups + start[block];

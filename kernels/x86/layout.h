@@ -118,6 +118,19 @@ static inline const uint8_t* gemm_weights(const GemmPacked* g) {
 static inline const uint32_t* gemm_sched(const GemmPacked* g) {
   return reinterpret_cast<const uint32_t*>(reinterpret_cast<const uint8_t*>(g) + g->sched_offset);
 }
+// A schedule's blocks of kSchedPanels panels.
+static inline int gemm_sched_blocks(const GemmPacked* g) {
+  return (g->panels + kSchedPanels - 1) / kSchedPanels;
+}
+// How many fused pairs a GEMM runs (0 unless scheduled).
+static inline size_t gemm_fused_pairs(const GemmPacked* g) {
+  if (!g->scheduled) return 0;
+  const int blocks = gemm_sched_blocks(g);
+  const uint32_t* fused = gemm_sched(g) + blocks + 1;
+  size_t pairs = 0;
+  for (int b = 0; b < blocks; ++b) pairs += fused[b];
+  return pairs;
+}
 
 // Whether v = f32(f32(float(acc) + bias) * m) can leave the int32 range or
 // be NaN for some int32 acc and some of the columns [0, n): then the

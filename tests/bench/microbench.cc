@@ -326,13 +326,10 @@ void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool pe
     if (g->scheduled) {
       // Steps per block of the tile's columns against the dense k groups,
       // and how many of them run as fused pairs (kernels/x86/layout.h).
-      const int blocks = (g->panels + k::x86::kSchedPanels - 1) / k::x86::kSchedPanels;
-      const uint32_t* start = k::x86::gemm_sched(g);
-      size_t pairs = 0;
-      for (int b = 0; b < blocks; ++b) pairs += start[blocks + 1 + b];
-      label += ": " + std::to_string(start[blocks]) + " steps for " +
+      const int blocks = k::x86::gemm_sched_blocks(g);
+      label += ": " + std::to_string(k::x86::gemm_sched(g)[blocks]) + " steps for " +
                std::to_string(static_cast<size_t>(blocks) * (g->k_pad / 4)) + " dense, " +
-               std::to_string(2 * pairs) + " in fused pairs";
+               std::to_string(2 * k::x86::gemm_fused_pairs(g)) + " in fused pairs";
     }
   }
 #endif

@@ -131,9 +131,10 @@ bool run_conv_case(const k::ConvKernel& kernel, std::mt19937& rng, const k::Conv
   if (kernel.isa == k::Isa::avx2) {
     const auto* h = reinterpret_cast<const qrt::kernels::x86::ConvPacked*>(packed.data());
     for (int g = 0; g < s.groups; ++g) {
-      if (gemm_scheduled(qrt::kernels::x86::conv_group(h, g))) {
+      const qrt::kernels::x86::GemmPacked* gemm = qrt::kernels::x86::conv_group(h, g);
+      if (gemm_scheduled(gemm)) {
         ++g_scheduled[kernel.path(s)];
-        if (gemm_fused_pairs(qrt::kernels::x86::conv_group(h, g)) > 0) ++g_fused[kernel.path(s)];
+        if (qrt::kernels::x86::gemm_fused_pairs(gemm) > 0) ++g_fused[kernel.path(s)];
         break;
       }
     }

@@ -66,7 +66,8 @@ bool run_gemm_case(const k::GemmKernel& kernel, std::mt19937& rng, const GemmCas
   pp.rq = &rr.rq;
   kernel.pack(pp, packed.data());
   if (kernel.isa == k::Isa::avx2 && gemm_scheduled(packed.data())) ++g_scheduled;
-  if (kernel.isa == k::Isa::avx2 && gemm_fused_pairs(packed.data()) > 0) {
+  const auto* g = reinterpret_cast<const qrt::kernels::x86::GemmPacked*>(packed.data());
+  if (kernel.isa == k::Isa::avx2 && qrt::kernels::x86::gemm_fused_pairs(g) > 0) {
     ++g_fused;
     const bool above_127 =
         std::any_of(a_dense.begin(), a_dense.end(), [](uint8_t v) { return v > 127; });

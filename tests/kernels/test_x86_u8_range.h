@@ -51,16 +51,4 @@ inline bool gemm_scheduled(const void* packed) {
   return static_cast<const qrt::kernels::x86::GemmPacked*>(packed)->scheduled != 0;
 }
 
-// How many fused pairs of steps a scheduled AVX2 GEMM runs (layout.h).
-inline size_t gemm_fused_pairs(const void* packed) {
-  const auto* g = static_cast<const qrt::kernels::x86::GemmPacked*>(packed);
-  if (!g->scheduled) return 0;
-  const int blocks = (g->panels + qrt::kernels::x86::kSchedPanels - 1) /
-                     qrt::kernels::x86::kSchedPanels;
-  const uint32_t* fused = qrt::kernels::x86::gemm_sched(g) + blocks + 1;
-  size_t pairs = 0;
-  for (int b = 0; b < blocks; ++b) pairs += fused[b];
-  return pairs;
-}
-
 }  // namespace qrt_x86_test
