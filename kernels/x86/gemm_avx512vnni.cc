@@ -8,7 +8,8 @@
 // Rows go in blocks of 8. Tiles: 4 rows x 4 panels over the interleaved
 // column groups of a short-k GEMM (layout.h: each row's 64 columns come out
 // of the packs in order, one store, no permute), then 8 rows x 2 panels and
-// 8 rows x 1 over the remaining panels.
+// 8 rows x 1 over the remaining panels. A last panel of at most 8 columns
+// runs on ymm (kHalf).
 //
 // With the short k of MobileNetV2's 1x1 convs (16..32) a tile spends about
 // as many zmm uops on requantizing and narrowing as on the products. Each
@@ -62,38 +63,58 @@ struct Block {
   size_t out_stride;
 };
 
+inline void dpbusd(__m256i& acc, __m256i a, __m256i w) {
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+}
+
 // Accumulators of rows [row0, row0 + MR) x panels [panel, panel + NB),
-// into out[r * NB + j].
-template <int MR, int NB>
+// into out[r * NB + j]. kHalf: the last panel holds at most 8 columns (the
+// first 32 bytes of its k groups) and runs on ymm, whose vpdpbusd costs
+// half a zmm one on CPUs that split zmm uops (AMD Zen 4); its accumulators
+// are in the low halves of out[r * NB + NB - 1].
+template <int MR, int NB, bool kHalf = false>
 inline void products(const GemmPacked* g, const Block& b, int row0, int panel, __m512i* out) {
+  constexpr int NZ = kHalf ? NB - 1 : NB;  // zmm panels
   const uint8_t* w = gemm_weights(g) + g->panel_bytes * panel;
   const size_t panel_bytes = g->panel_bytes;
   const int32_t* init = gemm_init(g) + panel * kNr;
-  __m512i acc[MR][NB];
+  __m512i acc[MR][NZ ? NZ : 1];
+  __m256i half[kHalf ? MR : 1];
 #pragma GCC unroll 4
-  for (int j = 0; j < NB; ++j) {
+  for (int j = 0; j < NZ; ++j) {
     const __m512i v = _mm512_loadu_si512(init + j * kNr);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) acc[r][j] = v;
   }
+  if constexpr (kHalf) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(init + NZ * kNr));
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) half[r] = v;
+  }
   for (int s = 0; s < b.segs; ++s) {
     const uint8_t* a = b.seg[s];
     for (int kg = 0; kg < b.seg_groups; ++kg, w += 64) {
-      __m512i wv[NB];
+      __m512i wv[NZ ? NZ : 1];
 #pragma GCC unroll 4
-      for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_si512(w + j * panel_bytes);
+      for (int j = 0; j < NZ; ++j) wv[j] = _mm512_loadu_si512(w + j * panel_bytes);
+      __m256i wh;
+      if constexpr (kHalf) {
+        wh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + NZ * panel_bytes));
+      }
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         const __m512i av = zmm_broadcast_i32(a + b.off[row0 + r] + kg * 4);
 #pragma GCC unroll 4
-        for (int j = 0; j < NB; ++j) dpbusd(acc[r][j], av, wv[j]);
+        for (int j = 0; j < NZ; ++j) dpbusd(acc[r][j], av, wv[j]);
+        if constexpr (kHalf) dpbusd(half[r], _mm512_castsi512_si256(av), wh);
       }
     }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
-    for (int j = 0; j < NB; ++j) out[r * NB + j] = acc[r][j];
+    for (int j = 0; j < NZ; ++j) out[r * NB + j] = acc[r][j];
+    if constexpr (kHalf) out[r * NB + NZ] = _mm512_castsi256_si512(half[r]);
   }
 }
 
@@ -124,19 +145,31 @@ inline void requant_group(const GemmPacked* g, const Block& b, int row0, int pan
 }
 
 // kMr rows x NB natural panels: columns [panel * 16, n) at most NB * 16.
-template <int NB, class E>
+// kHalf: as products; the last panel's upper 8 lanes are left undefined and
+// never stored.
+template <int NB, class E, bool kHalf = false>
 inline void requant_panels(const GemmPacked* g, const Block& b, int panel, const __m512i* acc,
                            const ZmmRequant& q) {
+  constexpr int NZ = kHalf ? NB - 1 : NB;
   const float* mult = gemm_mult(g) + panel * kNr;
   const float* bias = gemm_bias(g) + panel * kNr;
   __m512i v[kMr][NB];
 #pragma GCC unroll 4
-  for (int j = 0; j < NB; ++j) {
+  for (int j = 0; j < NZ; ++j) {
     const __m512 m = _mm512_loadu_ps(mult + j * kNr);
     const __m512 bv = _mm512_loadu_ps(bias + j * kNr);
 #pragma GCC unroll 8
     for (int r = 0; r < kMr; ++r) {
       v[r][j] = zmm_requant<E::kFbgemm, E::kCap>(acc[r * NB + j], m, bv, q);
+    }
+  }
+  if constexpr (kHalf) {
+    const __m256 m = _mm256_loadu_ps(mult + NZ * kNr);
+    const __m256 bv = _mm256_loadu_ps(bias + NZ * kNr);
+#pragma GCC unroll 8
+    for (int r = 0; r < kMr; ++r) {
+      v[r][NZ] = _mm512_castsi256_si512(zmm_requant_half<E::kFbgemm, E::kCap>(
+          _mm512_castsi512_si256(acc[r * NB + NZ]), m, bv, q));
     }
   }
   const int n_valid = g->n - panel * kNr;
@@ -181,7 +214,8 @@ inline void requant_panels(const GemmPacked* g, const Block& b, int panel, const
   }
 }
 
-template <class E>
+// kHalf: the last panel holds at most 8 columns and runs on ymm (products).
+template <class E, bool kHalf>
 void block(const GemmPacked* g, const Block& b, const ZmmRequant& q) {
   for (int group = 0; group < g->groups; ++group) {
     __m512i acc[16];
@@ -195,13 +229,18 @@ void block(const GemmPacked* g, const Block& b, const ZmmRequant& q) {
   int p = 4 * g->groups;
   for (; p + 2 <= g->panels; p += 2) {
     __m512i acc[16];
-    products<kMr, 2>(g, b, 0, p, acc);
-    requant_panels<2, E>(g, b, p, acc, q);
+    if (kHalf && p + 2 == g->panels) {
+      products<kMr, 2, kHalf>(g, b, 0, p, acc);
+      requant_panels<2, E, kHalf>(g, b, p, acc, q);
+    } else {
+      products<kMr, 2>(g, b, 0, p, acc);
+      requant_panels<2, E>(g, b, p, acc, q);
+    }
   }
   if (p < g->panels) {
     __m512i acc[8];
-    products<kMr, 1>(g, b, 0, p, acc);
-    requant_panels<1, E>(g, b, p, acc, q);
+    products<kMr, 1, kHalf>(g, b, 0, p, acc);
+    requant_panels<1, E, kHalf>(g, b, p, acc, q);
   }
 }
 
@@ -241,6 +280,7 @@ template <class E>
 void blocks(const GemmPacked* g, const uint8_t* const* seg, int segs, size_t stride, int rows,
             uint8_t* out, size_t out_stride, bool copy, void* scratch) {
   const ZmmRequant q = zmm_requant_setup(g->out_zp, g->out_min, g->out_max);
+  const bool half = g->n - (g->panels - 1) * kNr <= kNr / 2;
   for (int m = 0; m < rows; m += kMr) {
     Block b;
     b.rows = rows - m < kMr ? rows - m : kMr;
@@ -265,8 +305,10 @@ void blocks(const GemmPacked* g, const uint8_t* const* seg, int segs, size_t str
     for (int r = 0; r < kMr; ++r) b.off[r] = first + (r < b.rows ? r : b.rows - 1) * step;
     if (b.rows == 1) {
       single_row<E>(g, b, q);
+    } else if (half) {
+      block<E, true>(g, b, q);
     } else {
-      block<E>(g, b, q);
+      block<E, false>(g, b, q);
     }
   }
 }
