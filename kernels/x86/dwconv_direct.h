@@ -105,17 +105,13 @@ void dw_segment(const DwPacked* h, const uint8_t* image, const uint8_t* blk, int
     row[k] = inside ? image + (static_cast<size_t>(iy) * s.in_w + lo) * c + start : zero;
     step[k] = inside ? c : 0;
   }
-  // Columns are built just before the first pixel that reads them, so that
-  // their unpacks overlap the previous pixels' arithmetic.
+  // Builds column `built` into g (col_vecs vectors) and moves to the next.
   const V pad = W::pad(zero[0]);
-  V* col = cols;
   int built = ix0;
-  const auto build_to = [&](int end) {
-    for (; built < end; ++built, col += col_vecs) {
-      if (built < lo || built >= hi) {
-        for (size_t v = 0; v < col_vecs; ++v) col[v] = pad;
-        continue;
-      }
+  const auto build_next = [&](V* g) {
+    if (built < lo || built >= hi) {
+      for (size_t v = 0; v < col_vecs; ++v) g[v] = pad;
+    } else {
 #pragma GCC unroll 4
       for (int r = 0; r < rg; ++r) {
         V x[W::kTg];
@@ -129,9 +125,68 @@ void dw_segment(const DwPacked* h, const uint8_t* image, const uint8_t* blk, int
           }
           row[k] += step[k];
         }
-        W::group(x, col + 4 * r);
+        W::group(x, g + 4 * r);
       }
     }
+    ++built;
+  };
+
+  const uint8_t* params = blk + static_cast<size_t>(h->tap_groups) * 4 * 16 * W::kLanes;
+  uint8_t* out = out_row + start;
+  const size_t next_row = static_cast<size_t>(s.out_w) * c;
+  const auto store = [&](int ox, const V* a, const V* b) {
+    uint8_t* y = out + static_cast<size_t>(ox) * c;
+    if constexpr (kMasked) {
+      W::store(y, W::template requant<kFbgemm, kCap>(a, params, q), mask);
+      if constexpr (kTwo) W::store(y + next_row, W::template requant<kFbgemm, kCap>(b, params, q), mask);
+    } else {
+      W::store(y, W::template requant<kFbgemm, kCap>(a, params, q));
+      if constexpr (kTwo) W::store(y + next_row, W::template requant<kFbgemm, kCap>(b, params, q));
+    }
+  };
+
+  // 3x3 on four-tap tiers with unit stride and dilation along the row: a
+  // pixel reads columns ox .. ox + 2, so the last three stay in registers
+  // and each is built once, with no column buffer, and the weights stay in
+  // memory as vpdpbusd operands. 10-15% faster than the column buffer on
+  // AMD Zen 4, whose 512-bit stores take two cycles.
+  if constexpr (kKw == 3 && kRg == 1 && W::kTg == 4) {
+    if (s.stride_w == 1 && s.dilation_w == 1) {
+      V c0[4], c1[4], c2[4];
+      build_next(c0);
+      build_next(c1);
+      for (int ox = ox0; ox < ox1; ++ox) {
+        build_next(c2);
+        V a[4], b[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) {
+          const V init = dw_vec<W>(params, i);
+          a[i] = W::dot(init, c0[i], dw_vec<W>(blk, i));
+          a[i] = W::dot(a[i], c1[i], dw_vec<W>(blk, 4 + i));
+          a[i] = W::dot(a[i], c2[i], dw_vec<W>(blk, 8 + i));
+          if constexpr (kTwo) {
+            b[i] = W::dot(init, c0[i], dw_vec<W>(blk, 12 + i));
+            b[i] = W::dot(b[i], c1[i], dw_vec<W>(blk, 16 + i));
+            b[i] = W::dot(b[i], c2[i], dw_vec<W>(blk, 20 + i));
+          }
+        }
+        store(ox, a, b);
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) {
+          c0[i] = c1[i];
+          c1[i] = c2[i];
+        }
+      }
+      return;
+    }
+  }
+
+  // Otherwise columns go to the column buffer, each built just before the
+  // first pixel that reads it, so that its unpacks overlap the previous
+  // pixels' arithmetic.
+  V* col = cols;
+  const auto build_to = [&](int end) {
+    for (; built < end; col += col_vecs) build_next(col);
   };
 
   // Weights of known size are copied to locals, which the output stores
@@ -155,11 +210,8 @@ void dw_segment(const DwPacked* h, const uint8_t* image, const uint8_t* blk, int
       return dw_vec<W>(blk, static_cast<size_t>(set * set_vecs + v));
     }
   };
-  const uint8_t* params = blk + static_cast<size_t>(h->tap_groups) * 4 * 16 * W::kLanes;
   V init[4];
   for (int i = 0; i < 4; ++i) init[i] = dw_vec<W>(params, i);
-  uint8_t* out = out_row + start;
-  const size_t next_row = static_cast<size_t>(s.out_w) * c;
   const size_t pixel_vecs = static_cast<size_t>(s.stride_w) * col_vecs;
   const size_t kx_vecs = static_cast<size_t>(s.dilation_w) * col_vecs;
   const int reach = (kw - 1) * s.dilation_w + 1;  // columns of one pixel
@@ -182,14 +234,7 @@ void dw_segment(const DwPacked* h, const uint8_t* image, const uint8_t* blk, int
         }
       }
     }
-    uint8_t* y = out + static_cast<size_t>(ox) * c;
-    if constexpr (kMasked) {
-      W::store(y, W::template requant<kFbgemm, kCap>(a, params, q), mask);
-      if constexpr (kTwo) W::store(y + next_row, W::template requant<kFbgemm, kCap>(b, params, q), mask);
-    } else {
-      W::store(y, W::template requant<kFbgemm, kCap>(a, params, q));
-      if constexpr (kTwo) W::store(y + next_row, W::template requant<kFbgemm, kCap>(b, params, q));
-    }
+    store(ox, a, b);
   }
 }
 

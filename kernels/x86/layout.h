@@ -266,7 +266,9 @@ struct DwLayout {
 // kDwDirectColumnBytes on its stack, and every output pixel of the segment
 // takes its kernel_w columns from there: the unpacks, which dominate
 // per-tap indirection, are shared by the kernel_w / stride_w output pixels
-// that read a column. The indirection buffer shrinks to one entry, the input.
+// that read a column (3x3 with unit stride along the row on four-tap tiers
+// keeps the last three columns in registers instead: dwconv_direct.h). The
+// indirection buffer shrinks to one entry, the input.
 //
 // A column holds the input rows at row_offset[0..slots) from the first
 // kernel row of output row oy (slot q = group q / tg, element q % tg;
