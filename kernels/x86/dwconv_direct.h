@@ -186,7 +186,10 @@ void dw_segment(const DwPacked* h, const uint8_t* image, const uint8_t* blk, int
   // pixels' arithmetic.
   V* col = cols;
   const auto build_to = [&](int end) {
-    for (; built < end; col += col_vecs) build_next(col);
+    while (built < end) {
+      build_next(col);
+      col += col_vecs;
+    }
   };
 
   // Weights of known size are copied to locals, which the output stores
