@@ -27,6 +27,7 @@
 #include <cstring>
 
 #include "kernels/x86/layout.h"
+#include "kernels/x86/requant_avx2.h"
 #include "kernels/x86/requant_avx512.h"
 
 namespace qrt::kernels::x86 {
@@ -168,8 +169,8 @@ inline void requant_panels(const GemmPacked* g, const Block& b, int panel, const
     const __m256 bv = _mm256_loadu_ps(bias + NZ * kNr);
 #pragma GCC unroll 8
     for (int r = 0; r < kMr; ++r) {
-      v[r][NZ] = _mm512_castsi256_si512(zmm_requant_half<E::kFbgemm, E::kCap>(
-          _mm512_castsi512_si256(acc[r * NB + NZ]), m, bv, q));
+      v[r][NZ] = _mm512_castsi256_si512(ymm_requant<E::kFbgemm, E::kCap>(
+          _mm512_castsi512_si256(acc[r * NB + NZ]), m, bv, _mm512_castps512_ps256(q.cap)));
     }
   }
   const int n_valid = g->n - panel * kNr;

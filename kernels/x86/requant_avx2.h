@@ -46,12 +46,17 @@ static inline YmmRequant ymm_requant_setup(int32_t out_zp, int32_t out_min, int3
 // Eight accumulators -> rne(v) as int32 (INT_MIN for NaN and below -2^31).
 // kCap = false when pack proved |v| < 2^30 (requant_needs_cap in layout.h).
 template <bool kFbgemm, bool kCap>
-static inline __m256i ymm_requant(__m256i acc, __m256 mult, __m256 bias, const YmmRequant& q) {
+static inline __m256i ymm_requant(__m256i acc, __m256 mult, __m256 bias, __m256 cap) {
   __m256 v = _mm256_cvtepi32_ps(acc);
   if (kFbgemm) v = _mm256_add_ps(v, bias);
   v = _mm256_mul_ps(v, mult);
-  if (kCap) v = _mm256_min_ps(q.cap, v);
+  if (kCap) v = _mm256_min_ps(cap, v);
   return _mm256_cvtps_epi32(v);
+}
+
+template <bool kFbgemm, bool kCap>
+static inline __m256i ymm_requant(__m256i acc, __m256 mult, __m256 bias, const YmmRequant& q) {
+  return ymm_requant<kFbgemm, kCap>(acc, mult, bias, q.cap);
 }
 
 // Saturating narrowing of two int32 vectors plus the zero point; int16

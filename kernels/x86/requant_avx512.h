@@ -39,16 +39,6 @@ static inline __m512i zmm_requant(__m512i acc, __m512 mult, __m512 bias, const Z
   return _mm512_cvtps_epi32(v);
 }
 
-// zmm_requant on eight accumulators (a ymm).
-template <bool kFbgemm, bool kCap>
-static inline __m256i zmm_requant_half(__m256i acc, __m256 mult, __m256 bias, const ZmmRequant& q) {
-  __m256 v = _mm256_cvtepi32_ps(acc);
-  if (kFbgemm) v = _mm256_add_ps(v, bias);
-  v = _mm256_mul_ps(v, mult);
-  if (kCap) v = _mm256_min_ps(_mm512_castps512_ps256(q.cap), v);
-  return _mm256_cvtps_epi32(v);
-}
-
 static inline __m512i zmm_narrow16(__m512i a, __m512i b, const ZmmRequant& q) {
   return _mm512_adds_epi16(_mm512_packs_epi32(a, b), q.zp16);
 }
