@@ -50,12 +50,8 @@ int usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool trained = false;
-  if (argc == 5 || (argc == 4 && std::strcmp(argv[3], "trained") == 0)) {
-    if (std::strcmp(argv[argc - 1], "trained") != 0) return usage();
-    trained = true;
-    --argc;
-  }
+  const bool trained = argc >= 4 && std::strcmp(argv[argc - 1], "trained") == 0;
+  if (trained) --argc;
   if (argc < 3 || argc > 4) return usage();
   const bool gemm = std::strcmp(argv[1], "gemm") == 0;
   if (!gemm && std::strcmp(argv[1], "dw") != 0) return usage();
