@@ -814,6 +814,9 @@ bool Lowerer::lower_unary(const Node& n, OpCode code, fb::OpOptionsUnion options
   const bool quant = runs_quantized(n, {0}) &&
                      unary_runs_u8(n, code, o_.profile, val(n.inputs[0]).quant, val(n.outputs[0]).quant);
   const Layout layout = home(n.inputs[0]);
+  if (layout == Layout::nhwc && val(n.outputs[0]).shape.size() != 4) {
+    return fail(n, "output '" + val(n.outputs[0]).name + "' is not 4-D like its input");
+  }
   const int in = tensor(n.inputs[0], layout, quant);
   const int out = define(n.outputs[0], layout, quant);
   home_[static_cast<size_t>(n.outputs[0])] = layout;
@@ -825,6 +828,9 @@ bool Lowerer::lower_unary(const Node& n, OpCode code, fb::OpOptionsUnion options
 bool Lowerer::lower_clamp(const Node& n, float lo, float hi) {
   const bool quant = runs_quantized(n, {0});
   const Layout layout = home(n.inputs[0]);
+  if (layout == Layout::nhwc && val(n.outputs[0]).shape.size() != 4) {
+    return fail(n, "output '" + val(n.outputs[0]).name + "' is not 4-D like its input");
+  }
   const int in = tensor(n.inputs[0], layout, quant);
   const int out = define(n.outputs[0], layout, quant);
   home_[static_cast<size_t>(n.outputs[0])] = layout;
