@@ -190,12 +190,23 @@ class Lowerer {
     return name;
   }
 
+  // NHWC holds 4-D tensors only. Declared shapes can disagree with the
+  // graph (a unary op's 2-D output of a 4-D input), which would give a
+  // non-4-D value that layout: it is recorded, lower_node refuses the node,
+  // and the tensor is built plain meanwhile so nothing indexes past its rank.
+  Layout checked(const Value& value, Layout l) {
+    if (l != Layout::nhwc || value.shape.size() == 4) return l;
+    if (not_4d_.empty())
+      not_4d_ = "'" + value.name + "' is declared " + std::to_string(value.shape.size()) + "-D";
+    return Layout::plain;
+  }
+
   // A new builder tensor for value v in (layout, quantized).
   int define(int v, Layout l, bool quant) {
     v = alias_[static_cast<size_t>(v)];
     const Value& value = g_.values[static_cast<size_t>(v)];
     const DType dtype = quant ? DType::U8 : fb_type(value.type);
-    const int t = b_.add_tensor(tensor_name(v, l, quant), physical_shape(value.shape, l), dtype,
+    const int t = b_.add_tensor(tensor_name(v, l, quant), physical_shape(value.shape, checked(value, l)), dtype,
                                 quant ? act_quant(v) : QuantParams{});
     cache_[Key{v, l, quant}] = t;
     return t;
@@ -205,7 +216,7 @@ class Lowerer {
   int constant(int v, Layout l, bool quant, const Value& value) {
     std::vector<uint8_t> data = value.data;
     const size_t size = elem_size(value.type);
-    if (l == Layout::nhwc) data = permute(data, value.shape, {0, 2, 3, 1}, size);
+    if (checked(value, l) == Layout::nhwc) data = permute(data, value.shape, {0, 2, 3, 1}, size);
     DType dtype = fb_type(value.type);
     QuantParams q;
     if (quant) {
@@ -219,8 +230,8 @@ class Lowerer {
       dtype = DType::U8;
       q = act_quant(v);
     }
-    const int t = b_.add_constant(tensor_name(v, l, quant), physical_shape(value.shape, l), dtype,
-                                  data.data(), data.size(), q);
+    const int t = b_.add_constant(tensor_name(v, l, quant), physical_shape(value.shape, checked(value, l)),
+                                  dtype, data.data(), data.size(), q);
     cache_[Key{v, l, quant}] = t;
     return t;
   }
@@ -336,6 +347,7 @@ class Lowerer {
   }
 
   bool lower_node(const Node& n);
+  bool lower_op(const Node& n);
   bool lower_conv(const Node& n);
   bool lower_gemm(const Node& n);
   // FULLY_CONNECTED for node n with weights wdata [nout, kin] (from w):
@@ -435,6 +447,7 @@ class Lowerer {
   const Graph& g_;
   const LowerOptions& o_;
   std::string* error_;
+  std::string not_4d_;  // what checked() found, for lower_node's error
   ModelBuilder& b_;
   const int subgraph_;
   std::set<int> truth_;            // comparisons, held as f32 max(a - b, 0)
@@ -449,6 +462,12 @@ class Lowerer {
 };
 
 bool Lowerer::lower_node(const Node& n) {
+  if (!lower_op(n)) return false;
+  if (not_4d_.empty()) return true;
+  return fail(n, not_4d_ + ", but this node gives it the 4-D layout of its input; the model's shapes disagree");
+}
+
+bool Lowerer::lower_op(const Node& n) {
   const std::string& op = n.op;
   if (op == "Identity" || op == "Dropout") {
     alias_[static_cast<size_t>(n.outputs[0])] = alias_[static_cast<size_t>(n.inputs[0])];
@@ -814,9 +833,6 @@ bool Lowerer::lower_unary(const Node& n, OpCode code, fb::OpOptionsUnion options
   const bool quant = runs_quantized(n, {0}) &&
                      unary_runs_u8(n, code, o_.profile, val(n.inputs[0]).quant, val(n.outputs[0]).quant);
   const Layout layout = home(n.inputs[0]);
-  if (layout == Layout::nhwc && val(n.outputs[0]).shape.size() != 4) {
-    return fail(n, "output '" + val(n.outputs[0]).name + "' is not 4-D like its input");
-  }
   const int in = tensor(n.inputs[0], layout, quant);
   const int out = define(n.outputs[0], layout, quant);
   home_[static_cast<size_t>(n.outputs[0])] = layout;
@@ -828,9 +844,6 @@ bool Lowerer::lower_unary(const Node& n, OpCode code, fb::OpOptionsUnion options
 bool Lowerer::lower_clamp(const Node& n, float lo, float hi) {
   const bool quant = runs_quantized(n, {0});
   const Layout layout = home(n.inputs[0]);
-  if (layout == Layout::nhwc && val(n.outputs[0]).shape.size() != 4) {
-    return fail(n, "output '" + val(n.outputs[0]).name + "' is not 4-D like its input");
-  }
   const int in = tensor(n.inputs[0], layout, quant);
   const int out = define(n.outputs[0], layout, quant);
   home_[static_cast<size_t>(n.outputs[0])] = layout;

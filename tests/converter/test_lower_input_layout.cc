@@ -145,4 +145,37 @@ TEST_CASE("lower: the quantized input's bytes reach the NHWC op in their places"
   CHECK(run(bytes, x) == want);
 }
 
+TEST_CASE("lower: a node whose declared output is not 4-D like its NHWC input is refused, naming both") {
+  // ONNX shape inference keeps a model's declared shapes when they clash.
+  for (const char* op : {"Conv", "MaxPool", "Relu"}) {
+    CAPTURE(op);
+    const bool relu = std::string(op) == "Relu";
+    Graph g = input_graph(std::string(op) == "Conv");
+    if (!relu) g.remove_dead();
+    if (relu) {
+      Value z;
+      z.name = "z";
+      z.shape = {1, kOut * kH * kW};
+      const int zi = g.add_value(z);
+      Node n;
+      n.name = "act";
+      n.op = "Relu";
+      n.inputs = {g.outputs[0]};
+      n.outputs = {zi};
+      g.nodes.push_back(n);
+      g.outputs = {zi};
+      g.link();
+    } else {
+      Value& y = g.values[static_cast<size_t>(g.outputs[0])];
+      y.shape = {y.shape[0], y.shape[1], kH * kW};
+    }
+    LowerResult r;
+    std::string error;
+    CHECK_FALSE(lower_graph(g, LowerOptions{}, &r, &error));
+    CHECK(error.find(relu ? "node 'act' (Relu)" : std::string("(") + op + ")") != std::string::npos);
+    CHECK(error.find(relu ? "'z' is declared 2-D" : "'y' is declared 3-D") != std::string::npos);
+    CHECK(r.model.empty());
+  }
+}
+
 }  // namespace qrt::convert
