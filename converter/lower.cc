@@ -206,8 +206,8 @@ class Lowerer {
     v = alias_[static_cast<size_t>(v)];
     const Value& value = g_.values[static_cast<size_t>(v)];
     const DType dtype = quant ? DType::U8 : fb_type(value.type);
-    const int t = b_.add_tensor(tensor_name(v, l, quant), physical_shape(value.shape, checked(value, l)), dtype,
-                                quant ? act_quant(v) : QuantParams{});
+    const std::vector<int32_t> shape = physical_shape(value.shape, checked(value, l));
+    const int t = b_.add_tensor(tensor_name(v, l, quant), shape, dtype, quant ? act_quant(v) : QuantParams{});
     cache_[Key{v, l, quant}] = t;
     return t;
   }
@@ -216,7 +216,8 @@ class Lowerer {
   int constant(int v, Layout l, bool quant, const Value& value) {
     std::vector<uint8_t> data = value.data;
     const size_t size = elem_size(value.type);
-    if (checked(value, l) == Layout::nhwc) data = permute(data, value.shape, {0, 2, 3, 1}, size);
+    const Layout physical = checked(value, l);
+    if (physical == Layout::nhwc) data = permute(data, value.shape, {0, 2, 3, 1}, size);
     DType dtype = fb_type(value.type);
     QuantParams q;
     if (quant) {
@@ -230,8 +231,8 @@ class Lowerer {
       dtype = DType::U8;
       q = act_quant(v);
     }
-    const int t = b_.add_constant(tensor_name(v, l, quant), physical_shape(value.shape, checked(value, l)),
-                                  dtype, data.data(), data.size(), q);
+    const int t = b_.add_constant(tensor_name(v, l, quant), physical_shape(value.shape, physical), dtype,
+                                  data.data(), data.size(), q);
     cache_[Key{v, l, quant}] = t;
     return t;
   }
