@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/ref/quant_math.h"
+#include "kernels/ref/unary.h"
 
 namespace qrt::kernels {
 namespace {
@@ -199,6 +200,24 @@ void concat_ref(const ConcatParams& p, void* out) {
   }
 }
 
+namespace {
+
+// One element of concat_u8_ref: x dequantized by the vector form (fma) or
+// the scalar one, then quantized with the output's params.
+uint8_t cat_requantize(uint8_t q, float s, int32_t zp, bool fma, float inv_scale, int32_t out_zp) {
+  const float x = fma ? dequantize_fma(s, q, s * static_cast<float>(-zp))
+                      : s * static_cast<float>(q - zp);
+  return static_cast<uint8_t>(rne_add_clamp(x * inv_scale, out_zp, 0, 255));
+}
+
+// Axis positions below this take the vector dequantize, per outer row of
+// an input with `count` elements along [axis, inner].
+int64_t cat_fma_end(CatDequant form, int64_t axis_size, int64_t inner) {
+  return form == CatDequant::avx2_channels_last ? (axis_size - axis_size % 8) * inner : 0;
+}
+
+}  // namespace
+
 void concat_u8_ref(const ConcatParams& p, float out_scale, int32_t out_zp, CatDequant form,
                    uint8_t* out) {
   const float inv_scale = 1.0f / out_scale;
@@ -212,16 +231,38 @@ void concat_u8_ref(const ConcatParams& p, float out_scale, int32_t out_zp, CatDe
         out += count;
         continue;
       }
-      const float s = in.scale;
-      const float s_times_neg_zp = s * static_cast<float>(-in.zero_point);
-      // Axis positions below this take the vector (fma) dequantize.
-      const int64_t fma_end =
-          form == CatDequant::avx2_channels_last ? (in.axis_size - in.axis_size % 8) * p.inner : 0;
+      const int64_t fma_end = cat_fma_end(form, in.axis_size, p.inner);
       for (int64_t e = 0; e < count; ++e) {
-        const float x = e < fma_end ? dequantize_fma(s, q[e], s_times_neg_zp)
-                                    : s * static_cast<float>(q[e] - in.zero_point);
-        *out++ = static_cast<uint8_t>(rne_add_clamp(x * inv_scale, out_zp, 0, 255));
+        *out++ = cat_requantize(q[e], in.scale, in.zero_point, e < fma_end, inv_scale, out_zp);
       }
+    }
+  }
+}
+
+void make_cat_u8_lut(float in_scale, int32_t in_zp, float out_scale, int32_t out_zp,
+                     uint8_t lut[kCatLutBytes]) {
+  const float inv_scale = 1.0f / out_scale;
+  for (int q = 0; q < 256; ++q) {
+    const auto b = static_cast<uint8_t>(q);
+    lut[q] = cat_requantize(b, in_scale, in_zp, true, inv_scale, out_zp);
+    lut[256 + q] = cat_requantize(b, in_scale, in_zp, false, inv_scale, out_zp);
+  }
+}
+
+void concat_u8_lut(const ConcatParams& p, CatDequant form, uint8_t* out) {
+  for (int64_t outer = 0; outer < p.outer; ++outer) {
+    for (int t = 0; t < p.num_inputs; ++t) {
+      const ConcatPart& in = p.inputs[t];
+      const int64_t count = in.axis_size * p.inner;
+      const uint8_t* q = static_cast<const uint8_t*>(in.data) + outer * count;
+      if (in.lut == nullptr) {
+        std::memcpy(out, q, static_cast<size_t>(count));
+      } else {
+        const int64_t fma_end = cat_fma_end(form, in.axis_size, p.inner);
+        lut_u8_ref(in.lut, static_cast<size_t>(fma_end), q, out);
+        lut_u8_ref(in.lut + 256, static_cast<size_t>(count - fma_end), q + fma_end, out + fma_end);
+      }
+      out += count;
     }
   }
 }

@@ -70,6 +70,8 @@ struct ConcatPart {
   // u8 inputs of concat_u8_ref only: the input's quantization.
   float scale = 1.f;
   int32_t zero_point = 0;
+  // u8 inputs of concat_u8_lut only: make_cat_u8_lut's table, or null to copy.
+  const uint8_t* lut = nullptr;
 };
 
 struct ConcatParams {
@@ -107,6 +109,21 @@ enum class CatDequant : uint8_t {
 // nothing.) elem_size must be 1.
 void concat_u8_ref(const ConcatParams& p, float out_scale, int32_t out_zp, CatDequant form,
                    uint8_t* out);
+
+// concat_u8_ref by table: each requantized byte depends only on its input
+// byte and on whether its axis position takes the vector dequantize, so
+// prepare evaluates the formula once per byte value and invoke looks the
+// results up (an element-by-element float requantization costs ~5 ns per
+// byte where std::nearbyint is a libm call).
+constexpr size_t kCatLutBytes = 512;
+// lut[q]: the byte for input byte q where `form` dequantizes with the vector
+// form; lut[256 + q]: with the scalar form.
+void make_cat_u8_lut(float in_scale, int32_t in_zp, float out_scale, int32_t out_zp,
+                     uint8_t lut[kCatLutBytes]);
+// The same bytes as concat_u8_ref with the same params and form, where each
+// input's lut is make_cat_u8_lut's table for it, or null when its params
+// equal the output's.
+void concat_u8_lut(const ConcatParams& p, CatDequant form, uint8_t* out);
 
 struct SplitPart {
   void* data = nullptr;

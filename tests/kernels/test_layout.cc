@@ -286,6 +286,54 @@ TEST_CASE("layout: u8 concat, PyTorch's AVX2 channels-last form differs from the
   CHECK(qnnpack == std::vector<uint8_t>(18, 100));
 }
 
+TEST_CASE("layout: u8 concat by table equals concat_u8_ref") {
+  // Random shapes, params and both dequantize forms. Some inputs carry the
+  // output's params (copied, no table); scales span 1e-4..10, zero points
+  // 0..255, and ties (scale ratios that are powers of two) come up often.
+  std::mt19937 rng(20261127);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> log_scale(-4.f, 1.f);
+  for (int c = 0; c < 2000; ++c) {
+    const int inputs = 1 + static_cast<int>(rng() % 4);
+    const float out_scale = std::pow(10.f, log_scale(rng));
+    const int32_t out_zp = byte(rng);
+    k::ConcatParams p;
+    p.outer = 1 + static_cast<int64_t>(rng() % 5);
+    p.inner = rng() % 2 ? 1 : 1 + static_cast<int64_t>(rng() % 4);
+    p.num_inputs = inputs;
+    std::vector<k::ConcatPart> parts(static_cast<size_t>(inputs));
+    std::vector<std::vector<uint8_t>> data(parts.size());
+    std::vector<std::vector<uint8_t>> luts(parts.size());
+    int64_t total = 0;
+    for (size_t t = 0; t < parts.size(); ++t) {
+      k::ConcatPart& part = parts[t];
+      part.axis_size = 1 + static_cast<int64_t>(rng() % 40);
+      const int kind = static_cast<int>(rng() % 4);
+      part.scale = kind == 0   ? out_scale
+                   : kind == 1 ? out_scale * 0.5f
+                               : std::pow(10.f, log_scale(rng));
+      part.zero_point = kind == 0 ? out_zp : byte(rng);
+      data[t].resize(static_cast<size_t>(p.outer * part.axis_size * p.inner));
+      for (auto& v : data[t]) v = static_cast<uint8_t>(byte(rng));
+      part.data = data[t].data();
+      if (part.scale != out_scale || part.zero_point != out_zp) {
+        luts[t].resize(k::kCatLutBytes);
+        k::make_cat_u8_lut(part.scale, part.zero_point, out_scale, out_zp, luts[t].data());
+        part.lut = luts[t].data();
+      }
+      total += part.axis_size;
+    }
+    p.inputs = parts.data();
+    const size_t n = static_cast<size_t>(p.outer * total * p.inner);
+    for (k::CatDequant form : {k::CatDequant::scalar, k::CatDequant::avx2_channels_last}) {
+      std::vector<uint8_t> want(n), got(n);
+      k::concat_u8_ref(p, out_scale, out_zp, form, want.data());
+      k::concat_u8_lut(p, form, got.data());
+      REQUIRE_MESSAGE(got == want, "case " << c << " form " << static_cast<int>(form));
+    }
+  }
+}
+
 TEST_CASE("layout: gather wraps negative indices and rejects out-of-range ones") {
   // data [2, 3, 2] = 0..11, axis 1, indices {-1, 0, 2, -3}.
   const std::vector<int> data = iota(12);

@@ -14,8 +14,6 @@ struct ConcatData {
   kernels::ConcatPart* parts;  // params.inputs, data pointers set by eval
   bool requantize;
   kernels::CatDequant form;
-  float out_scale;
-  int32_t out_zp;
 };
 
 struct SplitData {
@@ -85,8 +83,16 @@ qrt_status prepare_concat(OpContext& ctx) {
     return op_fail(ctx, QRT_INVALID_MODEL, "inputs add up to %lld along axis %d, output '%s' has %d",
                    static_cast<long long>(axis_total), axis, out.name, out.dims[axis]);
 
+  // A table per requantized input (make_cat_u8_lut); an input with the
+  // output's params is copied.
+  const auto needs_lut = [&](const Tensor& in) {
+    return requantize && (in.scale != out.scale || in.zero_point != out.zero_point);
+  };
+  int32_t luts = 0;
+  for (int32_t i = 0; i < ctx.num_inputs; ++i) luts += needs_lut(*ctx.input(i));
   ConcatData* d = ctx.persistent->take<ConcatData>(1);
   kernels::ConcatPart* parts = ctx.persistent->take<kernels::ConcatPart>(ctx.num_inputs);
+  uint8_t* lut = ctx.persistent->take<uint8_t>(luts * kernels::kCatLutBytes);
   if (ctx.persistent->sizing()) return QRT_OK;
   d->params = kernels::ConcatParams{};
   outer_inner(out, axis, &d->params.outer, &d->params.inner);
@@ -100,10 +106,13 @@ qrt_status prepare_concat(OpContext& ctx) {
     parts[i].axis_size = in.dims[axis];
     parts[i].scale = in.scale;
     parts[i].zero_point = in.zero_point;
+    if (needs_lut(in)) {
+      kernels::make_cat_u8_lut(in.scale, in.zero_point, out.scale, out.zero_point, lut);
+      parts[i].lut = lut;
+      lut += kernels::kCatLutBytes;
+    }
   }
   d->requantize = requantize;
-  d->out_scale = out.scale;
-  d->out_zp = out.zero_point;
   // The fbgemm profile is PyTorch on x86, where cat over the channels of
   // channels-last tensors (what NHWC axis 3 is) takes the AVX2 fast path;
   // qnnpack (PyTorch on ARM) always dequantizes with the scalar form.
@@ -119,7 +128,7 @@ qrt_status eval_concat(OpContext& ctx) {
   for (int32_t i = 0; i < ctx.num_inputs; ++i) d.parts[i].data = ctx.input(i)->data;
   Tensor& out = *ctx.output(0);
   if (d.requantize)
-    kernels::concat_u8_ref(d.params, d.out_scale, d.out_zp, d.form, out.as<uint8_t>());
+    kernels::concat_u8_lut(d.params, d.form, out.as<uint8_t>());
   else
     kernels::concat_ref(d.params, out.data);
   return QRT_OK;
