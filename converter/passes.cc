@@ -436,28 +436,51 @@ int fold_pads(Graph& g) {
   return folded;
 }
 
-int fuse_silu(Graph& g) {
+namespace {
+
+// x * gate(x) -> fused(x), the gate read by nothing else.
+int fuse_self_gate(Graph& g, bool (*is_gate)(const Node&), const char* fused) {
   g.link();
   const std::vector<int> uses = use_counts(g);
-  int fused = 0;
-  for (Node& sig : g.nodes) {
-    if (sig.op != "Sigmoid" || sig.inputs.size() != 1 || sig.outputs.size() != 1) continue;
-    const int x = sig.inputs[0], s = sig.outputs[0];
-    // A QDQ model rounds the sigmoid to int8 before the Mul; one SILU would not.
+  int count = 0;
+  for (Node& gate : g.nodes) {
+    if (!is_gate(gate) || gate.inputs.size() != 1 || gate.outputs.size() != 1) continue;
+    const int x = gate.inputs[0], s = gate.outputs[0];
+    // A QDQ model that rounds the gate to int8 before the Mul computes
+    // something else than the fused op.
     if (!g.values[static_cast<size_t>(s)].quant.scale.empty()) continue;
     Node* mul = sole_reader(g, uses, s);
     if (!mul || mul->op != "Mul" || other_operand(*mul, s) != x) continue;
-    mul->op = "Silu";
+    mul->op = fused;
     mul->inputs = {x};
     mul->attrs.clear();
-    ++fused;
+    ++count;
   }
   g.link();
   g.remove_dead();
-  return fused;
+  return count;
 }
 
-int fuse_patterns(Graph& g) { return fuse_layer_norm(g) + fuse_gelu(g) + fuse_silu(g) + fold_pads(g); }
+}  // namespace
+
+int fuse_silu(Graph& g) {
+  return fuse_self_gate(g, [](const Node& n) { return n.op == "Sigmoid"; }, "Silu");
+}
+
+int fuse_hard_swish(Graph& g) {
+  // nn.Hardswish's export: HardSigmoid's alpha is f32(1/6), its beta 0.5.
+  return fuse_self_gate(
+      g,
+      [](const Node& n) {
+        return n.op == "HardSigmoid" && n.get_float("alpha", 0.2f) == 1.f / 6.f &&
+               n.get_float("beta", 0.5f) == 0.5f;
+      },
+      "HardSwish");
+}
+
+int fuse_patterns(Graph& g) {
+  return fuse_layer_norm(g) + fuse_gelu(g) + fuse_silu(g) + fuse_hard_swish(g) + fold_pads(g);
+}
 
 bool run_default_passes(Graph& g, std::string* error) {
   fold_constants(g);

@@ -48,7 +48,16 @@ int fold_pads(Graph& g);
 // runs them as one float op (none quantized). Returns the number fused.
 int fuse_silu(Graph& g);
 
-// The four above, which every mode runs: PyTorch computes each pattern as
+// x * HardSigmoid(x) with alpha 1/6 and beta 0.5 (either order, the
+// HardSigmoid read by nothing else) becomes HardSwish: nn.Hardswish exports
+// so before opset 14, and PyTorch runs it as one op, in a quantized model
+// on the int8 tensor (quantized::hardswish). In a QDQ model the HardSigmoid's
+// output is float, and the fused op is a 256-byte table on the int8 input
+// instead of a dequantize, two float ops and a quantize. Returns the number
+// fused.
+int fuse_hard_swish(Graph& g);
+
+// The five above, which every mode runs: PyTorch computes each pattern as
 // one op (a float one, or an int8 pool or conv with padding). Returns the
 // number of rewrites.
 int fuse_patterns(Graph& g);

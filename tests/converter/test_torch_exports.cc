@@ -94,6 +94,46 @@ TEST_CASE("nn.SiLU / F.silu exported as Sigmoid + Mul (either order) is one SILU
   CHECK(worst_relative(shared, "silu_shared") <= 1e-6);
 }
 
+TEST_CASE("nn.Hardswish exported as HardSigmoid + Mul is one HARD_SWISH: float within 1e-6, QDQ on the int8 tensor") {
+  for (const std::string m : {"hardswish_module", "hardswish_mul_first"}) {
+    INFO("model " << m);
+    const std::vector<uint8_t> model = convert_fp32(m);
+    auto ops = op_counts(model);
+    CHECK(ops[OpCode::HARD_SWISH] == 1);
+    CHECK(ops.count(OpCode::HARD_SIGMOID) == 0);
+    CHECK(ops.count(OpCode::MUL) == 0);
+    CHECK(worst_relative(model, m) <= 1e-6);
+  }
+  // The HardSigmoid is read again: fusing would lose it.
+  const std::vector<uint8_t> shared = convert_fp32("hardswish_shared");
+  auto ops = op_counts(shared);
+  CHECK(ops.count(OpCode::HARD_SWISH) == 0);
+  CHECK(ops[OpCode::HARD_SIGMOID] == 1);
+  CHECK(worst_relative(shared, "hardswish_shared") <= 1e-6);
+
+  // PyTorch's quantized::hardswish, exported as DequantizeLinear, HardSigmoid,
+  // Mul, QuantizeLinear: one u8 HARD_SWISH (a table), and PyTorch's bytes.
+  test::TempDir tmp("qrt-torch-exports");
+  const std::vector<uint8_t> qdq = convert_cli(tmp, "hardswish_qdq", {});
+  ops = op_counts(qdq);
+  CHECK(ops[OpCode::HARD_SWISH] == 1);
+  CHECK(ops.count(OpCode::HARD_SIGMOID) == 0);
+  CHECK(ops.count(OpCode::MUL) == 0);
+  CHECK(ops[OpCode::DEQUANTIZE] == 1);  // the model's float output
+  CHECK(dtype_of(qdq, only_op(qdq, OpCode::HARD_SWISH), false) == fb::DType::U8);
+  const std::vector<float> got = test::run_model(qdq, array("hardswish_qdq_in.npz"));
+  tools::NpyArray want;
+  std::string error;
+  REQUIRE(tools::read_npy(data("hardswish_qdq_q.npy"), &want, &error));
+  float scale = 0;
+  int zp = 0;
+  REQUIRE(std::sscanf(test::slurp_text(data("hardswish_qdq_qparams.txt")).c_str(), "%g %d", &scale, &zp) == 2);
+  REQUIRE(got.size() == want.data.size());
+  size_t same = 0;
+  for (size_t i = 0; i < got.size(); ++i) same += std::lrint(got[i] / scale) + zp == want.data[i];
+  CHECK(same == got.size());
+}
+
 TEST_CASE("SILU stays float between DEQUANTIZE and QUANTIZE in --mode static and float in --mode dynamic") {
   test::TempDir tmp("qrt-torch-exports");
   // PyTorch eager has no quantized SiLU: the convs run u8 around a float SiLU.

@@ -14,6 +14,13 @@ Silu); silu_shared also reads the Sigmoid elsewhere, so it must stay two ops.
 pad_*: F.pad at opset >= 11 computes its pads at run time from constants
 (ConstantOfShape, Concat, Reshape, 2-D Slice with step -1, Transpose,
 Reshape, Cast).
+hardswish_*: nn.Hardswish / F.hardswish export as HardSigmoid(alpha 1/6) + Mul
+before opset 14; hardswish_shared reads the HardSigmoid elsewhere (two ops).
+hardswish_qdq: QuantStub, Conv2d(3, 8, 3), Hardswish, DeQuantStub, quantized
+(qnnpack engine, calibrated on 4 batches) and exported as QDQ: Conv, then
+DequantizeLinear, HardSigmoid, Mul, QuantizeLinear around PyTorch's
+quantized::hardswish. hardswish_qdq_q.npy holds PyTorch's uint8 output on
+hardswish_qdq_in.npz's x, hardswish_qdq_qparams.txt its "scale zero_point".
 qdq_linear: a QDQ model for the size report (fp32 mode writes it int8).
 embed_linear(_i32): token ids (int64, int32) -> Embedding -> Linear, for
 --mode static calibration on integer inputs.
@@ -58,6 +65,16 @@ def models():
     for opset in (11, 13):
         for mode in ("constant", "reflect", "replicate"):
             rows.append((f"pad_{mode}{opset}", opset, Fn(lambda s, x, m=mode: pad3(x, m)), torch.randn(1, 3, 5, 6)))
+    # Rows added later draw from a saved state, so the calibration ids drawn
+    # after models() stay what they were.
+    state = torch.random.get_rng_state()
+    rows += [
+        ("hardswish_module", 13, nn.Hardswish(), torch.randn(2, 37) * 4),
+        ("hardswish_mul_first", 13, Fn(lambda s, x: x * F.hardsigmoid(x)), torch.randn(3, 11) * 4),
+        ("hardswish_shared", 13, Fn(lambda s, x: x * F.hardsigmoid(x) + F.hardsigmoid(x)),
+         torch.randn(3, 11) * 4),
+    ]
+    torch.random.set_rng_state(state)
     return rows
 
 
@@ -83,6 +100,36 @@ def qdq_linear(path):
     onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)]), path)
 
 
+def hardswish_qdq():
+    """PyTorch's quantized::hardswish after a conv, exported as QDQ (see the docstring)."""
+    import sys
+    sys.path.insert(0, os.path.join(HERE, "..", "bench"))
+    from export_mobilenet_v2 import fold_round, rounded_bias
+    from torch.ao.quantization import DeQuantStub, QuantStub, convert, get_default_qconfig, prepare
+    from torch.onnx import symbolic_helper
+
+    torch.manual_seed(12)
+    torch.backends.quantized.engine = "qnnpack"
+    model = nn.Sequential(QuantStub(), nn.Conv2d(3, 8, 3), nn.Hardswish(), DeQuantStub()).eval()
+    model.qconfig = get_default_qconfig("qnnpack")
+    prepare(model, inplace=True)
+    with torch.no_grad():
+        for _ in range(4):
+            model(torch.randn(2, 3, 9, 10) * 2)
+    convert(model, inplace=True)
+    x = torch.randn(1, 3, 9, 10) * 2
+    with torch.no_grad():
+        q = model[2](model[1](model[0](x)))
+    np.savez(os.path.join(OUT, "hardswish_qdq_in.npz"), x=x.numpy())
+    np.save(os.path.join(OUT, "hardswish_qdq_q.npy"), q.int_repr().numpy())
+    with open(os.path.join(OUT, "hardswish_qdq_qparams.txt"), "w") as f:
+        f.write("%r %d\n" % (q.q_scale(), q.q_zero_point()))
+    path = os.path.join(OUT, "hardswish_qdq.onnx")
+    symbolic_helper.requantize_bias_helper = rounded_bias
+    torch.onnx.export(model, (x,), path, input_names=["x"], output_names=["y"], opset_version=13)
+    fold_round(path)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     make_op_models.OUT = OUT  # its save_io writes the _in/_fp32 pair there
@@ -96,6 +143,7 @@ def main():
     ids = torch.randint(0, 17, (4, 6))
     np.save(os.path.join(OUT, "embed_linear_calib.npy"), ids.numpy())
     np.save(os.path.join(OUT, "embed_linear_calib_i32.npy"), ids.numpy().astype(np.int32))
+    hardswish_qdq()
 
 
 if __name__ == "__main__":
