@@ -228,8 +228,12 @@ const AddKernel* select_add_kernel(Isa isa) {
   return isa_available(isa) ? x86::add_kernel(isa) : nullptr;
 }
 
-const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa isa) {
-  return isa_available(isa) ? x86::global_avg_pool_kernel(isa) : nullptr;
+const MulKernel* select_mul_kernel(Isa isa) {
+  return isa_available(isa) ? x86::mul_kernel(isa) : nullptr;
+}
+
+const PoolKernel* select_pool_kernel(Isa isa) {
+  return isa_available(isa) ? x86::pool_kernel(isa) : nullptr;
 }
 
 const F32GemmKernel* select_f32_gemm_kernel(Isa isa) {
@@ -267,7 +271,11 @@ const AddKernel* select_add_kernel(Isa isa) {
   return isa_available(isa) ? arm::add_kernel(isa) : nullptr;
 }
 
-const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa) { return nullptr; }
+const MulKernel* select_mul_kernel(Isa isa) {
+  return isa_available(isa) ? arm::mul_kernel(isa) : nullptr;
+}
+
+const PoolKernel* select_pool_kernel(Isa) { return nullptr; }
 
 const F32GemmKernel* select_f32_gemm_kernel(Isa isa) {
   return isa_available(isa) ? arm::f32_gemm_kernel(isa) : nullptr;
@@ -283,7 +291,8 @@ const GemmKernel* select_gemm_kernel(Isa) { return nullptr; }
 const ConvKernel* select_conv_kernel(Isa) { return nullptr; }
 const DwConvKernel* select_dwconv_kernel(Isa, const Conv2DShape&) { return nullptr; }
 const AddKernel* select_add_kernel(Isa) { return nullptr; }
-const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa) { return nullptr; }
+const MulKernel* select_mul_kernel(Isa) { return nullptr; }
+const PoolKernel* select_pool_kernel(Isa) { return nullptr; }
 const F32GemmKernel* select_f32_gemm_kernel(Isa) { return nullptr; }
 const F32RowKernel* select_f32_row_kernel(Isa) { return nullptr; }
 
@@ -306,10 +315,15 @@ const TransposeKernel* select_transpose_kernel(Isa isa) {
   return isa_available(isa) ? tables::transpose_kernel(isa) : nullptr;
 }
 
+const LutKernel* select_lut_kernel(Isa isa) {
+  return isa_available(isa) ? tables::lut_kernel(isa) : nullptr;
+}
+
 #else
 
 const QuantizeKernel* select_quantize_kernel(Isa) { return nullptr; }
 const TransposeKernel* select_transpose_kernel(Isa) { return nullptr; }
+const LutKernel* select_lut_kernel(Isa) { return nullptr; }
 
 #endif
 

@@ -167,19 +167,56 @@ struct AddKernel {
 const AddKernel* select_add_kernel(Isa isa);
 
 // ---------------------------------------------------------------------------
-// Quantized global average pool, in [batch, hw, channels] u8 -> out
-// [batch, channels], exactly as global_avg_pool_u8_ref (kernels/ref/pool.h)
-// in both profiles (they differ only in the params' multiplier). hw < 2^23.
+// Quantized elementwise multiply of uint8 tensors, exactly as mul_u8_ref
+// (kernels/ref/binary.h), for the broadcasts that are one index walk over
+// the output: b is read with period b_period,
+//   out[i] = mul(a[i], b[i % b_period])
+// so one signature serves
+//   same shape        b_period >= end (b advances with a),
+//   b a scalar        b_period = 1,
+//   b a repeated row  b_period = inner (a [outer, inner] times b [inner];
+//                     the squeeze-excitation scale [1, H, W, C] * [1, 1, 1, C]).
+// An op whose broadcast operand is a passes it as b with a_zp and b_zp
+// swapped: the integer product is symmetric, so the bytes are the same.
 
-struct GlobalAvgPoolKernel {
-  const char* name;  // e.g. "global_avg_pool_u8_x32_avx2"
+struct MulKernel {
+  const char* name;  // e.g. "mul_u8_x32_avx2"
   Isa isa;
-  void (*run)(const GlobalAvgPoolParams& p, int batch, int hw, int channels, const uint8_t* in,
+  // Elements [begin, end) of out (begin and end need not sit on a period
+  // boundary, so callers may split the range over threads); p from
+  // make_mul_params. out may be a, or b when b_period >= end; each element
+  // is read before it is written. Params the vector code does not cover
+  // (zero points or clamp bytes outside 0..255, out_min > out_max; on ARM a
+  // non-finite multiplier) run mul_u8_one per element instead.
+  void (*run)(const MulParams& p, const uint8_t* a, const uint8_t* b, size_t b_period,
+              uint8_t* out, size_t begin, size_t end);
+};
+
+// Null for Isa::ref and for a tier this CPU lacks.
+const MulKernel* select_mul_kernel(Isa isa);
+
+// ---------------------------------------------------------------------------
+// Quantized average pools over uint8 NHWC tensors, exactly as their
+// references (kernels/ref/pool.h):
+//   global_avg: in [batch, hw, channels] -> out [batch, channels], as
+//     global_avg_pool_u8_ref in both profiles (they differ only in the
+//     params' multiplier); hw < 2^23.
+//   avg: AVG_POOL_2D, as avg_pool2d_u8_ref with either kernel's multipliers
+//     (QNNPACK's fixed one, or the generic one per window divisor);
+//     kernel_h * kernel_w < 2^23. A dilated window runs the reference.
+
+struct PoolKernel {
+  Isa isa;
+  const char* global_avg_name;  // e.g. "global_avg_pool_u8_x32_avx2"
+  void (*global_avg)(const GlobalAvgPoolParams& p, int batch, int hw, int channels,
+                     const uint8_t* in, uint8_t* out);
+  const char* avg_name;  // e.g. "avg_pool2d_u8_x32_avx2"
+  void (*avg)(const Pool2DWindow& shape, const AvgPoolParams& p, const uint8_t* in,
               uint8_t* out);
 };
 
 // Null for Isa::ref, for a tier this CPU lacks, and on ARM.
-const GlobalAvgPoolKernel* select_global_avg_pool_kernel(Isa isa);
+const PoolKernel* select_pool_kernel(Isa isa);
 
 // ---------------------------------------------------------------------------
 // Quantize float32 -> 8 bits, exactly as quantize_f32_u8_ref /
@@ -196,6 +233,20 @@ struct QuantizeKernel {
 
 // Null for Isa::ref and for a tier this CPU lacks.
 const QuantizeKernel* select_quantize_kernel(Isa isa);
+
+// ---------------------------------------------------------------------------
+// Byte table lookup, out[i] = table[in[i]] for i < n, exactly as lut_u8_ref:
+// the 256-byte tables of the quantized unary ops and of concat's
+// requantized inputs. in may be out.
+
+struct LutKernel {
+  const char* name;  // e.g. "lut_u8_x32_avx2"
+  Isa isa;
+  void (*run)(const uint8_t* table, size_t n, const uint8_t* in, uint8_t* out);
+};
+
+// Null for Isa::ref, for a tier this CPU lacks, and on ARM.
+const LutKernel* select_lut_kernel(Isa isa);
 
 // ---------------------------------------------------------------------------
 // Dynamically quantized linear (PyTorch's quantize_dynamic Linear, and the

@@ -150,6 +150,17 @@ const AddKernel* add_kernel(Isa isa) {
   }
 }
 
+const MulKernel* mul_kernel(Isa isa) {
+  // Nor to a multiply: the dotprod tier runs the NEON kernel under its own tier.
+  static const MulKernel neon{"mul_u8_x16_neon", Isa::neon, &mul_u8_x16_neon};
+  static const MulKernel neon_dotprod{"mul_u8_x16_neon", Isa::neon_dotprod, &mul_u8_x16_neon};
+  switch (isa) {
+    case Isa::neon: return &neon;
+    case Isa::neon_dotprod: return &neon_dotprod;
+    default: return nullptr;
+  }
+}
+
 // Quantize and transpose have no use for the dot product: the dotprod tier
 // runs the NEON kernels under its own tier.
 const QuantizeKernel* quantize_kernel(Isa isa) {
@@ -166,5 +177,7 @@ const TransposeKernel* transpose_kernel(Isa isa) {
       {"transpose_x16_neon", Isa::neon_dotprod, &interleave_u8_x16_neon}};
   return isa == Isa::neon ? &table[0] : isa == Isa::neon_dotprod ? &table[1] : nullptr;
 }
+
+const LutKernel* lut_kernel(Isa) { return nullptr; }
 
 }  // namespace qrt::kernels::arm

@@ -18,6 +18,12 @@ void add_u8_x16_neon(const AddParams& p, const uint8_t* a, const uint8_t* b, uin
 // The add kernel under the tier's name, or null for a non-ARM tier.
 const AddKernel* add_kernel(Isa isa);
 
+// Quantized multiply, same shape or b repeating with a period (mul_neon.cc);
+// both ARM tiers run it.
+void mul_u8_x16_neon(const MulParams& p, const uint8_t* a, const uint8_t* b, size_t b_period,
+                     uint8_t* out, size_t begin, size_t end);
+const MulKernel* mul_kernel(Isa isa);
+
 // Float -> u8/s8 quantize (quantize_neon.cc); both ARM tiers run it.
 void quantize_f32_u8_x16_neon(size_t n, const float* in, float scale, int32_t zp, uint8_t* out);
 void quantize_f32_s8_x16_neon(size_t n, const float* in, float scale, int32_t zp, int8_t* out);
@@ -28,6 +34,8 @@ const QuantizeKernel* quantize_kernel(Isa isa);
 void interleave_u8_x16_neon(int planes, size_t n, const uint8_t* in, size_t plane_stride,
                             uint8_t* out);
 const TransposeKernel* transpose_kernel(Isa isa);
+// Null: ARM runs lut_u8_ref (a NEON table lookup is not written yet).
+const LutKernel* lut_kernel(Isa isa);
 
 // Float32 GEMM (gemm_f32_neon.cc): both aarch64 tiers run it; null on armv7.
 const F32GemmKernel* f32_gemm_kernel(Isa isa);

@@ -121,11 +121,7 @@ MulParams make_mul_params(float a_scale, int32_t a_zp, float b_scale, int32_t b_
 
 void mul_u8_ref(const MulParams& p, const BroadcastShape& s, const uint8_t* a, const uint8_t* b,
                 uint8_t* out) {
-  auto mul = [&p](uint8_t x, uint8_t y) {
-    const int32_t prod = (x - p.a_zp) * (y - p.b_zp);
-    const float v = static_cast<float>(prod) * p.multiplier;
-    return static_cast<uint8_t>(rne_add_clamp(v, p.out_zp, p.out_min, p.out_max));
-  };
+  auto mul = [&p](uint8_t x, uint8_t y) { return mul_u8_one(p, x, y); };
   if (broadcast_is_flat(s)) {
     const int64_t n = s.dims[0];
     for (int64_t i = 0; i < n; ++i) out[i] = mul(a[i], b[i]);

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "kernels/params.h"
+#include "kernels/ref/quant_math.h"
 
 namespace qrt::kernels {
 
@@ -72,5 +73,12 @@ bool mul_scales_supported(float a_scale, float b_scale, float out_scale);
 
 void mul_u8_ref(const MulParams& p, const BroadcastShape& s, const uint8_t* a, const uint8_t* b,
                 uint8_t* out);
+
+// One element of mul_u8_ref; the fast kernels' scalar fallback.
+inline uint8_t mul_u8_one(const MulParams& p, uint8_t a, uint8_t b) {
+  const int32_t prod = (a - p.a_zp) * (b - p.b_zp);
+  const float v = static_cast<float>(prod) * p.multiplier;
+  return static_cast<uint8_t>(rne_add_clamp(v, p.out_zp, p.out_min, p.out_max));
+}
 
 }  // namespace qrt::kernels

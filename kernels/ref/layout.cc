@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "kernels/ref/quant_math.h"
-#include "kernels/ref/unary.h"
 
 namespace qrt::kernels {
 namespace {
@@ -249,7 +248,9 @@ void make_cat_u8_lut(float in_scale, int32_t in_zp, float out_scale, int32_t out
   }
 }
 
-void concat_u8_lut(const ConcatParams& p, CatDequant form, uint8_t* out) {
+void concat_u8_lut(const ConcatParams& p, CatDequant form,
+                   void (*lookup)(const uint8_t* table, size_t n, const uint8_t* in, uint8_t* out),
+                   uint8_t* out) {
   for (int64_t outer = 0; outer < p.outer; ++outer) {
     for (int t = 0; t < p.num_inputs; ++t) {
       const ConcatPart& in = p.inputs[t];
@@ -259,8 +260,8 @@ void concat_u8_lut(const ConcatParams& p, CatDequant form, uint8_t* out) {
         std::memcpy(out, q, static_cast<size_t>(count));
       } else {
         const int64_t fma_end = cat_fma_end(form, in.axis_size, p.inner);
-        lut_u8_ref(in.lut, static_cast<size_t>(fma_end), q, out);
-        lut_u8_ref(in.lut + 256, static_cast<size_t>(count - fma_end), q + fma_end, out + fma_end);
+        lookup(in.lut, static_cast<size_t>(fma_end), q, out);
+        lookup(in.lut + 256, static_cast<size_t>(count - fma_end), q + fma_end, out + fma_end);
       }
       out += count;
     }

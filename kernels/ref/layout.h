@@ -122,8 +122,10 @@ void make_cat_u8_lut(float in_scale, int32_t in_zp, float out_scale, int32_t out
                      uint8_t lut[kCatLutBytes]);
 // The same bytes as concat_u8_ref with the same params and form, where each
 // input's lut is make_cat_u8_lut's table for it, or null when its params
-// equal the output's.
-void concat_u8_lut(const ConcatParams& p, CatDequant form, uint8_t* out);
+// equal the output's. lookup is lut_u8_ref or a tier's LutKernel::run.
+void concat_u8_lut(const ConcatParams& p, CatDequant form,
+                   void (*lookup)(const uint8_t* table, size_t n, const uint8_t* in, uint8_t* out),
+                   uint8_t* out);
 
 struct SplitPart {
   void* data = nullptr;

@@ -52,6 +52,63 @@ size_t out_pixel(const Pool2DWindow& s, int n, int oy, int ox) {
   return (static_cast<size_t>(n) * s.out_h + oy) * s.out_w + ox;
 }
 
+// The channel loops below run over contiguous NHWC channels through
+// __restrict pointers so that GCC vectorizes them (kernels/CMakeLists.txt
+// gives this file the flags for it). Max and integer sums are exact in any
+// order; the float max is not (NaN payloads, -0 against +0), so each element
+// still takes its taps in window order.
+
+// PyTorch's float max step: a NaN tap wins, and later taps replace it only
+// if they are NaN too (v > NaN is false).
+inline float max_step(float acc, float v) { return v > acc || std::isnan(v) ? v : acc; }
+inline uint8_t max_step(uint8_t acc, uint8_t v) { return v > acc ? v : acc; }
+
+// out = max over taps a, b, c in that order, starting from out unless
+// `fresh`. Three taps per pass (a 3x3 window's row) keep out's loads and
+// stores a third of a tap-by-tap walk's; a pass with fewer taps repeats its
+// last one, which max_step ignores.
+template <class T>
+void max3_into(bool fresh, T* __restrict out, const T* __restrict a, const T* __restrict b,
+               const T* __restrict c, size_t n) {
+  if (fresh) {
+    for (size_t i = 0; i < n; ++i) out[i] = max_step(max_step(a[i], b[i]), c[i]);
+  } else {
+    for (size_t i = 0; i < n; ++i)
+      out[i] = max_step(max_step(max_step(out[i], a[i]), b[i]), c[i]);
+  }
+}
+
+// Max pooling of one output pixel over the taps `visit` gives (it calls its
+// argument with each tap's pixel index), in order. Starting from the first
+// tap equals starting from the identity (0 for u8, -inf for f32: v > -inf
+// unless v is -inf or NaN, and both give v); an empty window gets `empty`.
+template <class T, class Visit>
+void max_pixel(const T* in, size_t c_size, T empty, T* out, Visit&& visit) {
+  const T* taps[3];
+  int pending = 0;
+  bool fresh = true;
+  visit([&](size_t pixel) {
+    taps[pending++] = in + pixel * c_size;
+    if (pending == 3) {
+      max3_into(fresh, out, taps[0], taps[1], taps[2], c_size);
+      fresh = false;
+      pending = 0;
+    }
+  });
+  if (pending > 0) {
+    max3_into(fresh, out, taps[0], taps[pending - 1], taps[pending - 1], c_size);
+  } else if (fresh) {
+    for (size_t c = 0; c < c_size; ++c) out[c] = empty;
+  }
+}
+
+void add_into(int32_t* __restrict acc, const uint8_t* __restrict in, size_t n) {
+  for (size_t c = 0; c < n; ++c) acc[c] += in[c];
+}
+
+// Channels per block of int32 window sums in avg_pool2d_u8_ref (1 KiB of stack).
+constexpr size_t kAvgBlock = 256;
+
 // PyTorch's average pooling divisor for the window at (y0, x0) (dilation 1):
 // the window clipped to the padded input [-pad, in + pad_end) when counting
 // padding, else clipped to the input.
@@ -120,12 +177,8 @@ void max_pool2d_u8_ref(const Pool2DWindow& shape, const uint8_t* in, uint8_t* ou
   for (int n = 0; n < shape.batch; ++n) {
     for (int oy = 0; oy < shape.out_h; ++oy) {
       for (int ox = 0; ox < shape.out_w; ++ox) {
-        uint8_t* o = out + out_pixel(shape, n, oy, ox) * c_size;
-        for (size_t c = 0; c < c_size; ++c) o[c] = 0;
-        for_each_window_pixel(shape, n, oy, ox, [&](size_t pixel) {
-          const uint8_t* i = in + pixel * c_size;
-          for (size_t c = 0; c < c_size; ++c) o[c] = i[c] > o[c] ? i[c] : o[c];
-        });
+        max_pixel<uint8_t>(in, c_size, 0, out + out_pixel(shape, n, oy, ox) * c_size,
+                           [&](auto&& tap) { for_each_window_pixel(shape, n, oy, ox, tap); });
       }
     }
   }
@@ -137,14 +190,25 @@ namespace {
 // the in-bounds taps, plus 0 when a tap lies before the input and n - 1 when
 // one lies past it. Visiting these instead of every tap keeps the work
 // proportional to the input, not to the kernel (a huge padded window would
-// otherwise loop kernel_h * kernel_w times per output pixel).
-template <class F>
-void for_each_clamped_tap(int start, int kernel, int dilation, int n, F&& f) {
-  const TapRange r = taps_inside(start, kernel, dilation, n);
-  if (start < 0) f(0);
-  for (int k = r.first; k < r.last; ++k) f(start + k * dilation);
-  if (int64_t{start} + int64_t{kernel - 1} * dilation >= n) f(n - 1);
-}
+// otherwise loop kernel_h * kernel_w times per output pixel). Indexed rather
+// than visited so that the window walk stays one plain loop nest.
+struct ClampedTaps {
+  ClampedTaps(int start, int kernel, int dilation, int n)
+      : start(start), dilation(dilation), last_row(n - 1),
+        before(start < 0 ? 1 : 0),
+        inside(taps_inside(start, kernel, dilation, n)),
+        count(before + inside.last - inside.first +
+              (int64_t{start} + int64_t{kernel - 1} * dilation >= n ? 1 : 0)) {}
+  // The k-th row read, k < count.
+  int at(int k) const {
+    if (k < before) return 0;
+    k += inside.first - before;
+    return k < inside.last ? start + k * dilation : last_row;
+  }
+  int start, dilation, last_row, before;
+  TapRange inside;
+  int count;
+};
 
 }  // namespace
 
@@ -152,17 +216,18 @@ void max_pool2d_u8_qnnpack_ref(const Pool2DWindow& shape, const uint8_t* in, uin
   const size_t c_size = static_cast<size_t>(shape.channels);
   for (int n = 0; n < shape.batch; ++n) {
     for (int oy = 0; oy < shape.out_h; ++oy) {
+      const ClampedTaps rows(oy * shape.stride_h - shape.pad_top, shape.kernel_h,
+                             shape.dilation_h, shape.in_h);
       for (int ox = 0; ox < shape.out_w; ++ox) {
-        uint8_t* o = out + out_pixel(shape, n, oy, ox) * c_size;
-        for (size_t c = 0; c < c_size; ++c) o[c] = 0;
-        const int y0 = oy * shape.stride_h - shape.pad_top;
-        const int x0 = ox * shape.stride_w - shape.pad_left;
-        for_each_clamped_tap(y0, shape.kernel_h, shape.dilation_h, shape.in_h, [&](int iy) {
-          for_each_clamped_tap(x0, shape.kernel_w, shape.dilation_w, shape.in_w, [&](int ix) {
-            const uint8_t* i = in + ((static_cast<size_t>(n) * shape.in_h + iy) * shape.in_w + ix) * c_size;
-            for (size_t c = 0; c < c_size; ++c) o[c] = i[c] > o[c] ? i[c] : o[c];
-          });
-        });
+        const ClampedTaps cols(ox * shape.stride_w - shape.pad_left, shape.kernel_w,
+                               shape.dilation_w, shape.in_w);
+        const auto window = [&](auto&& tap) {
+          for (int ky = 0; ky < rows.count; ++ky) {
+            const size_t row = static_cast<size_t>(n) * shape.in_h + rows.at(ky);
+            for (int kx = 0; kx < cols.count; ++kx) tap(row * shape.in_w + cols.at(kx));
+          }
+        };
+        max_pixel<uint8_t>(in, c_size, 0, out + out_pixel(shape, n, oy, ox) * c_size, window);
       }
     }
   }
@@ -173,17 +238,26 @@ void max_pool2d_f32_ref(const Pool2DWindow& shape, const float* in, float* out) 
   for (int n = 0; n < shape.batch; ++n) {
     for (int oy = 0; oy < shape.out_h; ++oy) {
       for (int ox = 0; ox < shape.out_w; ++ox) {
-        float* o = out + out_pixel(shape, n, oy, ox) * c_size;
-        for (size_t c = 0; c < c_size; ++c) o[c] = -INFINITY;
-        for_each_window_pixel(shape, n, oy, ox, [&](size_t pixel) {
-          const float* i = in + pixel * c_size;
-          for (size_t c = 0; c < c_size; ++c) {
-            if (i[c] > o[c] || std::isnan(i[c])) o[c] = i[c];
-          }
-        });
+        max_pixel<float>(in, c_size, -INFINITY, out + out_pixel(shape, n, oy, ox) * c_size,
+                         [&](auto&& tap) { for_each_window_pixel(shape, n, oy, ox, tap); });
       }
     }
   }
+}
+
+int64_t avg_pool_divisor(const Pool2DWindow& shape, const AvgPoolParams& p, int oy, int ox) {
+  return avg_divisor(shape, oy * shape.stride_h - shape.pad_top,
+                     ox * shape.stride_w - shape.pad_left, p.count_include_pad,
+                     p.divisor_override);
+}
+
+float avg_pool_generic_multiplier(float scale_ratio, int64_t divisor) {
+  return generic_multiplier(scale_ratio, divisor);
+}
+
+float avg_pool_multiplier(const Pool2DWindow& shape, const AvgPoolParams& p, int oy, int ox) {
+  if (p.qnnpack_kernel) return p.multiplier;
+  return generic_multiplier(p.scale_ratio, avg_pool_divisor(shape, p, oy, ox));
 }
 
 AvgPoolParams make_avg_pool_params(bool qnnpack_kernel, float in_scale, int32_t in_zp,
@@ -206,20 +280,20 @@ void avg_pool2d_u8_ref(const Pool2DWindow& shape, const AvgPoolParams& p, const 
   for (int n = 0; n < shape.batch; ++n) {
     for (int oy = 0; oy < shape.out_h; ++oy) {
       for (int ox = 0; ox < shape.out_w; ++ox) {
-        const int y0 = oy * shape.stride_h - shape.pad_top;
-        const int x0 = ox * shape.stride_w - shape.pad_left;
         int32_t taps = 0;
         for_each_window_pixel(shape, n, oy, ox, [&](size_t) { ++taps; });
-        const float multiplier =
-            p.qnnpack_kernel
-                ? p.multiplier
-                : generic_multiplier(p.scale_ratio, avg_divisor(shape, y0, x0, p.count_include_pad,
-                                                                p.divisor_override));
+        const float multiplier = avg_pool_multiplier(shape, p, oy, ox);
         uint8_t* o = out + out_pixel(shape, n, oy, ox) * c_size;
-        for (size_t c = 0; c < c_size; ++c) {
-          int32_t acc = -p.in_zp * taps;
-          for_each_window_pixel(shape, n, oy, ox, [&](size_t pixel) { acc += in[pixel * c_size + c]; });
-          o[c] = requantize_mean(acc, multiplier, p.out_zp);
+        // Window sums of a block of channels at a time, then their requantization.
+        for (size_t c0 = 0; c0 < c_size; c0 += kAvgBlock) {
+          const size_t len = c_size - c0 < kAvgBlock ? c_size - c0 : kAvgBlock;
+          int32_t acc[kAvgBlock];
+          for (size_t c = 0; c < len; ++c) acc[c] = -p.in_zp * taps;
+          for_each_window_pixel(shape, n, oy, ox, [&](size_t pixel) {
+            add_into(acc, in + pixel * c_size + c0, len);
+          });
+          for (size_t c = 0; c < len; ++c)
+            o[c0 + c] = requantize_mean(acc[c], multiplier, p.out_zp);
         }
       }
     }

@@ -72,6 +72,15 @@ AvgPoolParams make_avg_pool_params(bool qnnpack_kernel, float in_scale, int32_t 
 void avg_pool2d_u8_ref(const Pool2DWindow& shape, const AvgPoolParams& p, const uint8_t* in,
                        uint8_t* out);
 
+// The per-window pieces of avg_pool2d_u8_ref, for the fast kernels: the
+// generic divisor of output pixel (oy, ox), the generic multiplier
+// f32(1 / f32(1 / f32(scale_ratio / float(divisor)))) for a divisor, and
+// the multiplier the pixel's window is requantized with (p.multiplier with
+// the qnnpack kernel, else the generic one of its divisor).
+int64_t avg_pool_divisor(const Pool2DWindow& shape, const AvgPoolParams& p, int oy, int ox);
+float avg_pool_generic_multiplier(float scale_ratio, int64_t divisor);
+float avg_pool_multiplier(const Pool2DWindow& shape, const AvgPoolParams& p, int oy, int ox);
+
 // Float average pooling, PyTorch's avg_pool2d: the sum of the in-bounds taps
 // (in window order) divided by the divisor defined above. Dilation must be 1.
 void avg_pool2d_f32_ref(const Pool2DWindow& shape, bool count_include_pad,

@@ -170,13 +170,30 @@ const AddKernel* add_kernel(Isa isa) {
   }
 }
 
-const GlobalAvgPoolKernel* global_avg_pool_kernel(Isa isa) {
-  static const GlobalAvgPoolKernel avx2{"global_avg_pool_u8_x32_avx2", Isa::avx2,
-                                        &global_avg_pool_u8_x32_avx2};
-  static const GlobalAvgPoolKernel avxvnni{"global_avg_pool_u8_x32_avx2", Isa::avxvnni,
-                                           &global_avg_pool_u8_x32_avx2};
-  static const GlobalAvgPoolKernel avx512vnni{"global_avg_pool_u8_x32_avx2", Isa::avx512vnni,
-                                              &global_avg_pool_u8_x32_avx2};
+const MulKernel* mul_kernel(Isa isa) {
+  // One AVX2 kernel for every tier (mul_avx2.cc says why).
+  static const MulKernel avx2{"mul_u8_x32_avx2", Isa::avx2, &mul_u8_x32_avx2};
+  static const MulKernel avxvnni{"mul_u8_x32_avx2", Isa::avxvnni, &mul_u8_x32_avx2};
+  static const MulKernel avx512vnni{"mul_u8_x32_avx2", Isa::avx512vnni, &mul_u8_x32_avx2};
+  switch (isa) {
+    case Isa::avx2: return &avx2;
+    case Isa::avxvnni: return &avxvnni;
+    case Isa::avx512vnni: return &avx512vnni;
+    default: return nullptr;
+  }
+}
+
+const PoolKernel* pool_kernel(Isa isa) {
+  // The AVX2 kernels for every tier (pool_avx2.cc says why).
+  static const PoolKernel avx2{Isa::avx2, "global_avg_pool_u8_x32_avx2",
+                               &global_avg_pool_u8_x32_avx2, "avg_pool2d_u8_x32_avx2",
+                               &avg_pool2d_u8_x32_avx2};
+  static const PoolKernel avxvnni{Isa::avxvnni, "global_avg_pool_u8_x32_avx2",
+                                  &global_avg_pool_u8_x32_avx2, "avg_pool2d_u8_x32_avx2",
+                                  &avg_pool2d_u8_x32_avx2};
+  static const PoolKernel avx512vnni{Isa::avx512vnni, "global_avg_pool_u8_x32_avx2",
+                                     &global_avg_pool_u8_x32_avx2, "avg_pool2d_u8_x32_avx2",
+                                     &avg_pool2d_u8_x32_avx2};
   switch (isa) {
     case Isa::avx2: return &avx2;
     case Isa::avxvnni: return &avxvnni;
@@ -209,6 +226,14 @@ const TransposeKernel* transpose_kernel(Isa isa) {
       {"transpose_x32_avx2", Isa::avx2, &interleave_u8_x32_avx2},
       {"transpose_x32_avx2", Isa::avxvnni, &interleave_u8_x32_avx2},
       {"transpose_x32_avx2", Isa::avx512vnni, &interleave_u8_x32_avx2}};
+  return tier_entry(isa, table);
+}
+
+const LutKernel* lut_kernel(Isa isa) {
+  // vpshufb is a 16-byte table on zmm too: every tier runs AVX2.
+  static const LutKernel table[] = {{"lut_u8_x32_avx2", Isa::avx2, &lut_u8_x32_avx2},
+                                    {"lut_u8_x32_avx2", Isa::avxvnni, &lut_u8_x32_avx2},
+                                    {"lut_u8_x32_avx2", Isa::avx512vnni, &lut_u8_x32_avx2}};
   return tier_entry(isa, table);
 }
 

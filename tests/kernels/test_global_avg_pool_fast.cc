@@ -1,4 +1,4 @@
-// Fast u8 global average pool (kernels/x86/global_avg_pool_avx2.cc) against
+// Fast u8 global average pool (kernels/x86/pool_avx2.cc) against
 // global_avg_pool_u8_ref, byte for byte, on every tier this machine has, in
 // both profiles. Random cases sweep sizes 1x1..14x14, batches 1..3, channel
 // counts 1..300 (odd ones and every tail of the 32/8-channel steps), zero
@@ -54,7 +54,7 @@ int32_t random_zp(std::mt19937& rng) {
 const char* profile_name(k::Profile p) { return p == k::Profile::fbgemm ? "fbgemm" : "qnnpack"; }
 
 // Runs one random case on `kernel`; false (with a message) on a mismatch.
-bool run_case(const k::GlobalAvgPoolKernel& kernel, std::mt19937& rng, k::Profile profile,
+bool run_case(const k::PoolKernel& kernel, std::mt19937& rng, k::Profile profile,
               int index) {
   const int h = uniform(rng, 1, 14);
   const int w = coin(rng, 0.7) ? h : uniform(rng, 1, 14);
@@ -103,7 +103,7 @@ bool run_case(const k::GlobalAvgPoolKernel& kernel, std::mt19937& rng, k::Profil
   k::global_avg_pool_u8_ref(p, batch, hw, channels, in.data() + off, expected.data());
   const size_t out_off = static_cast<size_t>(uniform(rng, 0, 31));
   std::vector<uint8_t> got(out_size + out_off + 32, kCanary);
-  kernel.run(p, batch, hw, channels, in.data() + off, got.data() + out_off);
+  kernel.global_avg(p, batch, hw, channels, in.data() + off, got.data() + out_off);
   for (size_t i = 0; i < got.size(); ++i) {
     const bool inside = i >= out_off && i < out_off + out_size;
     const int want = inside ? expected[i - out_off] : kCanary;
@@ -113,8 +113,9 @@ bool run_case(const k::GlobalAvgPoolKernel& kernel, std::mt19937& rng, k::Profil
                   "%s seed %u case %d: %s, batch %d, %dx%d x %d channels, in_zp %d, out_zp %d, "
                   "in_scale %g, out_scale %g, clamp %d..%d, fill %d: byte %zd (%s) expected %d "
                   "got %d",
-                  kernel.name, kSeed, index, profile_name(profile), batch, h, w, channels, in_zp,
-                  out_zp, static_cast<double>(in_scale), static_cast<double>(out_scale),
+                  kernel.global_avg_name, kSeed, index, profile_name(profile), batch, h, w,
+                  channels, in_zp, out_zp, static_cast<double>(in_scale),
+                  static_cast<double>(out_scale),
                   p.out_min, p.out_max, fill, static_cast<ptrdiff_t>(i) - static_cast<ptrdiff_t>(out_off),
                   inside ? "output" : "outside the output", want, got[i]);
     FAIL_CHECK(buf);
@@ -129,14 +130,14 @@ TEST_CASE("fast global average pool matches global_avg_pool_u8_ref on every tier
 #if defined(__x86_64__)
   for (k::Isa isa : {k::Isa::avx2, k::Isa::avxvnni, k::Isa::avx512vnni}) {
     if (!k::isa_available(isa)) continue;
-    const k::GlobalAvgPoolKernel* kernel = k::select_global_avg_pool_kernel(isa);
+    const k::PoolKernel* kernel = k::select_pool_kernel(isa);
     REQUIRE(kernel != nullptr);
     CHECK(kernel->isa == isa);
   }
 #endif
-  CHECK(k::select_global_avg_pool_kernel(k::Isa::ref) == nullptr);
+  CHECK(k::select_pool_kernel(k::Isa::ref) == nullptr);
   for (k::Isa isa : fast_tiers()) {
-    const k::GlobalAvgPoolKernel* kernel = k::select_global_avg_pool_kernel(isa);
+    const k::PoolKernel* kernel = k::select_pool_kernel(isa);
     if (kernel == nullptr) continue;
     CAPTURE(k::isa_name(isa));
     std::mt19937 rng(kSeed);
@@ -153,7 +154,7 @@ TEST_CASE("fast global average pool matches global_avg_pool_u8_ref on every tier
 
 TEST_CASE("fast global average pool: MobileNetV2's 7x7x1280 head, every zero point") {
   for (k::Isa isa : fast_tiers()) {
-    const k::GlobalAvgPoolKernel* kernel = k::select_global_avg_pool_kernel(isa);
+    const k::PoolKernel* kernel = k::select_pool_kernel(isa);
     if (kernel == nullptr) continue;
     CAPTURE(k::isa_name(isa));
     std::mt19937 rng(kSeed + 1);
@@ -167,7 +168,7 @@ TEST_CASE("fast global average pool: MobileNetV2's 7x7x1280 head, every zero poi
         const k::GlobalAvgPoolParams p =
             k::make_global_avg_pool_params(profile, 0.0235f, zp, 0.0235f, 255 - zp, hw);
         k::global_avg_pool_u8_ref(p, 1, hw, channels, in.data(), expected.data());
-        kernel->run(p, 1, hw, channels, in.data(), got.data());
+        kernel->global_avg(p, 1, hw, channels, in.data(), got.data());
         CHECK(got == expected);
       }
     }

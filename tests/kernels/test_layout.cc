@@ -12,6 +12,7 @@
 #include "kernels/ref/cast.h"
 #include "kernels/ref/layout.h"
 #include "kernels/ref/resize.h"
+#include "kernels/ref/unary.h"
 
 namespace k = qrt::kernels;
 
@@ -328,7 +329,7 @@ TEST_CASE("layout: u8 concat by table equals concat_u8_ref") {
     for (k::CatDequant form : {k::CatDequant::scalar, k::CatDequant::avx2_channels_last}) {
       std::vector<uint8_t> want(n), got(n);
       k::concat_u8_ref(p, out_scale, out_zp, form, want.data());
-      k::concat_u8_lut(p, form, got.data());
+      k::concat_u8_lut(p, form, k::lut_u8_ref, got.data());
       REQUIRE_MESSAGE(got == want, "case " << c << " form " << static_cast<int>(form));
     }
   }

@@ -42,9 +42,8 @@ using Run = qrt::test::TierRun;
 
 // The fast kernel's name on `isa`, or the reference's.
 std::string u8_pool_kernel(k::Isa isa) {
-  const k::GlobalAvgPoolKernel* pool =
-      isa == k::Isa::ref ? nullptr : k::select_global_avg_pool_kernel(isa);
-  return pool ? pool->name : "global_avg_pool_u8_ref";
+  const k::PoolKernel* pool = isa == k::Isa::ref ? nullptr : k::select_pool_kernel(isa);
+  return pool ? pool->global_avg_name : "global_avg_pool_u8_ref";
 }
 
 QuantParams act(float scale, int zp) { return QuantParams{{scale}, {zp}, 0, false}; }

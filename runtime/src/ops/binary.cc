@@ -1,10 +1,17 @@
 // MUL, SUB, DIV, MAXIMUM, MINIMUM, POW with numpy/ONNX broadcasting and a
 // fused clamp. float32 for all; uint8 for MUL (PyTorch has no other
-// quantized binary kernel besides ADD, which has its own file).
+// quantized binary kernel besides ADD, which has its own file). A uint8 MUL
+// whose broadcast is one index walk over the output (same shape, one
+// operand a scalar, or one operand a row repeated over the other's outer
+// dimensions, as squeeze-excitation scales are) runs the fast kernel of the
+// interpreter's tier when it has one (bit-exact with mul_u8_ref).
 #include <cmath>
+#include <utility>
 
+#include "kernels/cpu.h"
 #include "kernels/ref/binary.h"
 #include "ops/ops.h"
+#include "thread_pool.h"
 
 namespace qrt {
 
@@ -15,7 +22,48 @@ struct BinaryData {
   kernels::BroadcastShape shape;
   kernels::MulParams mul;
   float act_min, act_max;
+  // uint8 MUL on a fast kernel, else null. The kernel reads `full` whole and
+  // `periodic` with period b_period; fast_params is mul with the zero points
+  // swapped when a is the periodic one.
+  const kernels::MulKernel* fast;
+  kernels::MulParams fast_params;
+  bool a_periodic;
+  size_t b_period;
 };
+
+// As for ADD (add.cc): the fast kernel is split over the pool in chunks of
+// at least this many elements, edges on cache lines of output.
+constexpr int64_t kMinChunkElements = 8192;
+constexpr int64_t kChunkAlign = 64;
+
+// Whether s is an index walk MulKernel takes: the full operand advances
+// with the output and the other repeats with *period (the whole length when
+// the shapes are equal, 1 for a scalar, the row length for a row repeated
+// over outer dimensions). *a_periodic: the repeating operand is a.
+bool mul_walk(const kernels::BroadcastShape& s, bool* a_periodic, int64_t* period) {
+  const int64_t* as = s.a_strides;
+  const int64_t* bs = s.b_strides;
+  bool ok = false, a_rep = false;
+  int64_t p = 0;
+  if (s.rank == 1) {
+    // Strides 1 and 1: equal shapes; a 0 stride: that operand is a scalar.
+    ok = as[0] + bs[0] >= 1;
+    a_rep = as[0] == 0;
+    p = as[0] == bs[0] ? s.dims[0] : 1;
+  } else if (s.rank == 2 && as[1] == 1 && bs[1] == 1) {
+    // make_broadcast merges neighbours that broadcast alike, so a row
+    // repeated over outer dimensions is (outer, inner) with the repeating
+    // operand's outer stride 0.
+    ok = (as[0] == 0 && bs[0] == s.dims[1]) || (bs[0] == 0 && as[0] == s.dims[1]);
+    a_rep = as[0] == 0;
+    p = s.dims[1];
+  }
+  if (ok) {
+    *a_periodic = a_rep;
+    *period = p;
+  }
+  return ok;
+}
 
 bool binary_op_of(fb::OpCode code, kernels::BinaryOp* op) {
   switch (code) {
@@ -103,15 +151,28 @@ qrt_status prepare_binary(OpContext& ctx) {
   } else if (a.dtype != DType::F32) {
     return op_fail(ctx, QRT_UNSUPPORTED, "%s inputs are not supported", dtype_name(a.dtype));
   }
+  bool a_periodic = false;
+  int64_t period = 0;
+  const kernels::MulKernel* fast = quant && mul_walk(shape, &a_periodic, &period)
+                                       ? kernels::select_mul_kernel(ctx.isa)
+                                       : nullptr;
+  if (quant) ctx.kernel = fast ? fast->name : "mul_u8_ref";
   BinaryData* d = ctx.persistent->take<BinaryData>(1);
   if (ctx.persistent->sizing()) return QRT_OK;
   d->op = op;
   d->shape = shape;
   d->act_min = act_min;
   d->act_max = act_max;
-  if (quant)
+  d->fast = fast;
+  d->a_periodic = a_periodic;
+  d->b_period = static_cast<size_t>(period);
+  if (quant) {
     d->mul = kernels::make_mul_params(a.scale, a.zero_point, b.scale, b.zero_point, out.scale,
                                       out.zero_point, act_min, act_max);
+    d->fast_params = d->mul;
+    // (a - a_zp)(b - b_zp) is the same integer with the operands exchanged.
+    if (a_periodic) std::swap(d->fast_params.a_zp, d->fast_params.b_zp);
+  }
   ctx.data = d;
   return QRT_OK;
 }
@@ -121,11 +182,20 @@ qrt_status eval_binary(OpContext& ctx) {
   const Tensor& a = *ctx.input(0);
   const Tensor& b = *ctx.input(1);
   Tensor& out = *ctx.output(0);
-  if (a.dtype == DType::U8)
+  if (a.dtype == DType::U8 && d.fast) {
+    const uint8_t* full = d.a_periodic ? b.as<uint8_t>() : a.as<uint8_t>();
+    const uint8_t* periodic = d.a_periodic ? a.as<uint8_t>() : b.as<uint8_t>();
+    parallel_for(ctx.pool, static_cast<int64_t>(out.elements), kChunkAlign, kMinChunkElements,
+                 [&](int64_t begin, int64_t end, int32_t) {
+                   d.fast->run(d.fast_params, full, periodic, d.b_period, out.as<uint8_t>(),
+                               static_cast<size_t>(begin), static_cast<size_t>(end));
+                 });
+  } else if (a.dtype == DType::U8) {
     kernels::mul_u8_ref(d.mul, d.shape, a.as<uint8_t>(), b.as<uint8_t>(), out.as<uint8_t>());
-  else
+  } else {
     kernels::binary_f32_ref(d.op, d.shape, a.as<float>(), b.as<float>(), d.act_min, d.act_max,
                             out.as<float>());
+  }
   return QRT_OK;
 }
 

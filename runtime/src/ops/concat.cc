@@ -2,7 +2,9 @@
 // Both view tensors as [outer, axis, inner]. u8 concat inputs may carry
 // their own params (PyTorch's quantized cat requantizes them to the
 // output's); every other tensor keeps its params.
+#include "kernels/cpu.h"
 #include "kernels/ref/layout.h"
+#include "kernels/ref/unary.h"
 #include "ops/ops.h"
 
 namespace qrt {
@@ -14,6 +16,7 @@ struct ConcatData {
   kernels::ConcatPart* parts;  // params.inputs, data pointers set by eval
   bool requantize;
   kernels::CatDequant form;
+  void (*lookup)(const uint8_t* table, size_t n, const uint8_t* in, uint8_t* out);
 };
 
 struct SplitData {
@@ -113,6 +116,9 @@ qrt_status prepare_concat(OpContext& ctx) {
     }
   }
   d->requantize = requantize;
+  const kernels::LutKernel* fast = luts > 0 ? kernels::select_lut_kernel(ctx.isa) : nullptr;
+  d->lookup = fast ? fast->run : kernels::lut_u8_ref;
+  if (fast) ctx.kernel = fast->name;
   // The fbgemm profile is PyTorch on x86, where cat over the channels of
   // channels-last tensors (what NHWC axis 3 is) takes the AVX2 fast path;
   // qnnpack (PyTorch on ARM) always dequantizes with the scalar form.
@@ -128,7 +134,7 @@ qrt_status eval_concat(OpContext& ctx) {
   for (int32_t i = 0; i < ctx.num_inputs; ++i) d.parts[i].data = ctx.input(i)->data;
   Tensor& out = *ctx.output(0);
   if (d.requantize)
-    kernels::concat_u8_lut(d.params, d.form, out.as<uint8_t>());
+    kernels::concat_u8_lut(d.params, d.form, d.lookup, out.as<uint8_t>());
   else
     kernels::concat_ref(d.params, out.data);
   return QRT_OK;

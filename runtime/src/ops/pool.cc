@@ -1,6 +1,7 @@
 // MAX_POOL_2D, AVG_POOL_2D, ADAPTIVE_AVG_POOL_2D and GLOBAL_AVG_POOL over
-// NHWC tensors. The uint8 GLOBAL_AVG_POOL runs the fast kernel of the
-// interpreter's tier when it has one (bit-exact with global_avg_pool_u8_ref).
+// NHWC tensors. The uint8 GLOBAL_AVG_POOL and AVG_POOL_2D run the fast
+// kernels of the interpreter's tier when it has them (bit-exact with
+// global_avg_pool_u8_ref and avg_pool2d_u8_ref).
 #include "kernels/cpu.h"
 #include "kernels/ref/pool.h"
 #include "kernels/ref/quant_math.h"
@@ -18,6 +19,7 @@ struct MaxPoolData {
 struct AvgPoolData {
   kernels::Pool2DWindow window;
   kernels::AvgPoolParams params;  // also carries the f32 divisor options
+  const kernels::PoolKernel* fast;  // uint8 on a tier with a fast kernel; else null
 };
 
 struct AdaptiveAvgPoolData {
@@ -28,7 +30,7 @@ struct AdaptiveAvgPoolData {
 struct GlobalAvgPoolData {
   kernels::GlobalAvgPoolParams params;
   int32_t batch, hw, channels;
-  const kernels::GlobalAvgPoolKernel* fast;  // uint8 on a tier with a fast kernel; else null
+  const kernels::PoolKernel* fast;  // uint8 on a tier with a fast kernel; else null
 };
 
 // Largest pixel count whose u8 sum stays exact (255 * 2^23 < 2^31).
@@ -179,10 +181,16 @@ qrt_status prepare_avg_pool2d(OpContext& ctx) {
                      "input scale %g / output scale %g is outside QNNPACK's [2^-8, 2^8)",
                      static_cast<double>(in.scale), static_cast<double>(out.scale));
   }
+  const kernels::PoolKernel* fast = quant ? kernels::select_pool_kernel(ctx.isa) : nullptr;
+  if (fast)
+    ctx.kernel = fast->avg_name;
+  else
+    ctx.kernel = quant ? "avg_pool2d_u8_ref" : "avg_pool2d_f32_ref";
   AvgPoolData* d = ctx.persistent->take<AvgPoolData>(1);
   ctx.macs = static_cast<uint64_t>(out.elements) * static_cast<uint64_t>(area);
   if (ctx.persistent->sizing()) return QRT_OK;
   d->window = window;
+  d->fast = fast;
   if (quant) {
     d->params = kernels::make_avg_pool_params(qnnpack_kernel, in.scale, in.zero_point, out.scale,
                                               out.zero_point, area, o.count_include_pad(),
@@ -200,7 +208,9 @@ qrt_status eval_avg_pool2d(OpContext& ctx) {
   const AvgPoolData& d = *static_cast<const AvgPoolData*>(ctx.data);
   const Tensor& in = *ctx.input(0);
   Tensor& out = *ctx.output(0);
-  if (in.dtype == DType::U8)
+  if (d.fast)
+    d.fast->avg(d.window, d.params, in.as<uint8_t>(), out.as<uint8_t>());
+  else if (in.dtype == DType::U8)
     kernels::avg_pool2d_u8_ref(d.window, d.params, in.as<uint8_t>(), out.as<uint8_t>());
   else
     kernels::avg_pool2d_f32_ref(d.window, d.params.count_include_pad, d.params.divisor_override,
@@ -306,10 +316,9 @@ qrt_status prepare_global_avg_pool(OpContext& ctx) {
   } else if (in.dtype != DType::F32) {
     return op_fail(ctx, QRT_UNSUPPORTED, "%s input is not supported", dtype_name(in.dtype));
   }
-  const kernels::GlobalAvgPoolKernel* fast =
-      quant ? kernels::select_global_avg_pool_kernel(ctx.isa) : nullptr;
+  const kernels::PoolKernel* fast = quant ? kernels::select_pool_kernel(ctx.isa) : nullptr;
   if (fast)
-    ctx.kernel = fast->name;
+    ctx.kernel = fast->global_avg_name;
   else
     ctx.kernel = quant ? "global_avg_pool_u8_ref" : "global_avg_pool_f32_ref";
   GlobalAvgPoolData* d = ctx.persistent->take<GlobalAvgPoolData>(1);
@@ -331,7 +340,8 @@ qrt_status eval_global_avg_pool(OpContext& ctx) {
   const Tensor& in = *ctx.input(0);
   Tensor& out = *ctx.output(0);
   if (d.fast)
-    d.fast->run(d.params, d.batch, d.hw, d.channels, in.as<uint8_t>(), out.as<uint8_t>());
+    d.fast->global_avg(d.params, d.batch, d.hw, d.channels, in.as<uint8_t>(),
+                       out.as<uint8_t>());
   else if (in.dtype == DType::U8)
     kernels::global_avg_pool_u8_ref(d.params, d.batch, d.hw, d.channels, in.as<uint8_t>(),
                                     out.as<uint8_t>());

@@ -18,6 +18,7 @@ struct UnaryData {
   kernels::UnaryParams params;
   MapF32 f32;  // a row kernel's, or null
   uint8_t lut[256];
+  void (*lookup)(const uint8_t* table, size_t n, const uint8_t* in, uint8_t* out);  // u8
 };
 
 // The tier's vectorised float op, or null: F32RowKernel's exp is a
@@ -111,7 +112,12 @@ qrt_status prepare_unary(OpContext& ctx) {
   const kernels::F32RowKernel* rows = quant ? nullptr : kernels::select_f32_row_kernel(ctx.isa);
   d->f32 = fast_f32(rows, p.op);
   if (d->f32) ctx.kernel = rows->name;
-  if (quant) kernels::make_unary_u8_lut(spec, d->lut);
+  if (quant) {
+    kernels::make_unary_u8_lut(spec, d->lut);
+    const kernels::LutKernel* fast = kernels::select_lut_kernel(ctx.isa);
+    d->lookup = fast ? fast->run : kernels::lut_u8_ref;
+    if (fast) ctx.kernel = fast->name;
+  }
   ctx.data = d;
   return QRT_OK;
 }
@@ -121,7 +127,7 @@ qrt_status eval_unary(OpContext& ctx) {
   const Tensor& in = *ctx.input(0);
   Tensor& out = *ctx.output(0);
   if (in.dtype == DType::U8)
-    kernels::lut_u8_ref(d.lut, in.elements, in.as<uint8_t>(), out.as<uint8_t>());
+    d.lookup(d.lut, in.elements, in.as<uint8_t>(), out.as<uint8_t>());
   else if (d.f32)
     d.f32(in.elements, in.as<float>(), out.as<float>());
   else
