@@ -109,13 +109,15 @@ def build():
     return model, fp32, images(rng, IMAGES)
 
 
-def main(out):
+def save_outputs(model, batch, out, who):
+    """Runs each image of batch through the int8 model; writes image_K.npy, PyTorch's
+    uint8 output torch_K.npy (the quantized tensor DeQuantStub reads: the bytes we
+    compare) and its "scale zero_point" in torch_qparams.txt. Returns the last image
+    and the number of distinct output bytes."""
     os.makedirs(out, exist_ok=True)
-    model, fp32, batch = build()
-    # The logits before DeQuantStub are the quantized tensor whose bytes we compare.
     captured = {}
-    hook = model.classifier.register_forward_hook(lambda m, i, o: captured.update(q=o))
-    for k in range(IMAGES):
+    hook = model.dequant.register_forward_hook(lambda m, i, o: captured.update(q=i[0]))
+    for k in range(len(batch)):
         x = batch[k:k + 1]
         with torch.no_grad():
             model(x)
@@ -127,9 +129,14 @@ def main(out):
         f.write("%r %d\n" % (q.q_scale(), q.q_zero_point()))
     distinct = len(np.unique(q.int_repr().numpy()))
     if distinct < 16:
-        sys.exit("export_mobilenet_v2.py: the int8 output has only %d distinct values; "
-                 "the activations vanished" % distinct)
+        sys.exit("%s: the int8 output has only %d distinct values; the activations vanished"
+                 % (who, distinct))
+    return x, distinct
 
+
+def main(out):
+    model, fp32, batch = build()
+    x, distinct = save_outputs(model, batch, out, "export_mobilenet_v2.py")
     symbolic_helper.requantize_bias_helper = rounded_bias
     for name, m in (("int8", model), ("fp32", fp32)):
         torch.onnx.export(m, x, os.path.join(out, "mobilenet_v2_%s.onnx" % name),
