@@ -245,7 +245,7 @@ struct LutKernel {
   void (*run)(const uint8_t* table, size_t n, const uint8_t* in, uint8_t* out);
 };
 
-// Null for Isa::ref, for a tier this CPU lacks, and on ARM.
+// Null for Isa::ref, for a tier this CPU lacks, and on armv7.
 const LutKernel* select_lut_kernel(Isa isa);
 
 // ---------------------------------------------------------------------------

@@ -178,6 +178,15 @@ const TransposeKernel* transpose_kernel(Isa isa) {
   return isa == Isa::neon ? &table[0] : isa == Isa::neon_dotprod ? &table[1] : nullptr;
 }
 
-const LutKernel* lut_kernel(Isa) { return nullptr; }
+const LutKernel* lut_kernel(Isa isa) {
+#if defined(__aarch64__)
+  static const LutKernel table[] = {{"lut_u8_x16_neon", Isa::neon, &lut_u8_x16_neon},
+                                    {"lut_u8_x16_neon", Isa::neon_dotprod, &lut_u8_x16_neon}};
+  return isa == Isa::neon ? &table[0] : isa == Isa::neon_dotprod ? &table[1] : nullptr;
+#else
+  (void)isa;
+  return nullptr;
+#endif
+}
 
 }  // namespace qrt::kernels::arm

@@ -34,7 +34,11 @@ const QuantizeKernel* quantize_kernel(Isa isa);
 void interleave_u8_x16_neon(int planes, size_t n, const uint8_t* in, size_t plane_stride,
                             uint8_t* out);
 const TransposeKernel* transpose_kernel(Isa isa);
-// Null: ARM runs lut_u8_ref (a NEON table lookup is not written yet).
+// Byte table lookup (lut_neon.cc), aarch64 only; both aarch64 tiers run it.
+#if defined(__aarch64__)
+void lut_u8_x16_neon(const uint8_t* table, size_t n, const uint8_t* in, uint8_t* out);
+#endif
+// Null on armv7, which runs lut_u8_ref.
 const LutKernel* lut_kernel(Isa isa);
 
 // Float32 GEMM (gemm_f32_neon.cc): both aarch64 tiers run it; null on armv7.
