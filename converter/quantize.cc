@@ -63,15 +63,16 @@ bool observed_kind(const Graph& g, const Node& n) {
   return op == "HardSwish" || op == "LeakyRelu";
 }
 
-// Ops whose quantized form keeps the input's params.
+// Ops whose quantized form keeps the input's params (Slice and Split: a
+// quantized tensor's chunk, narrow or indexing is a view of its bytes).
 bool passthrough_kind(const Graph& g, const Node& n) {
   static const std::set<std::string> ops = {"Relu",    "Clip",    "MaxPool",   "AveragePool",
                                             "GlobalAveragePool",  "Reshape",   "Flatten",
                                             "Squeeze", "Unsqueeze", "Transpose", "Identity",
-                                            "Dropout"};
+                                            "Dropout", "Slice",   "Split"};
   if (!ops.count(n.op) || n.inputs.empty() || !activation(g, n.inputs[0])) return false;
   // MaxPool's indices or Dropout's mask must not be wanted.
-  for (size_t k = 1; k < n.outputs.size(); ++k)
+  for (size_t k = 1; k < n.outputs.size() && n.op != "Split"; ++k)
     if (n.outputs[k] >= 0) return false;
   if (n.op == "Clip")
     for (size_t k = 1; k < n.inputs.size(); ++k) {
@@ -188,9 +189,9 @@ bool plan_static_quantization(const Graph& g, const QuantizeConfig& config, Quan
       const Node& n = g.nodes[static_cast<size_t>(c)];
       if (quant[static_cast<size_t>(c)] && role[static_cast<size_t>(c)] == Role::observed) m = 1;
       else if ((role[static_cast<size_t>(c)] == Role::passthrough || role[static_cast<size_t>(c)] == Role::fixed) &&
-               !config.keep_float.count(n.name) && n.inputs[0] == v && n.outputs[0] >= 0 &&
-               reaches(n.outputs[0]))
-        m = 1;
+               !config.keep_float.count(n.name) && n.inputs[0] == v)
+        for (int o : n.outputs)
+          if (o >= 0 && reaches(o)) m = 1;
       if (m) break;
     }
     return m != 0;
@@ -246,7 +247,8 @@ bool plan_static_quantization(const Graph& g, const QuantizeConfig& config, Quan
         observe(n.outputs[0]);
         break;
       case Role::passthrough:
-        p.aliases.emplace_back(value(g, n.outputs[0]).name, value(g, n.inputs[0]).name);
+        for (int o : n.outputs)
+          if (o >= 0) p.aliases.emplace_back(value(g, o).name, value(g, n.inputs[0]).name);
         break;
       case Role::fixed:
         p.fixed.emplace_back(value(g, n.outputs[0]).name, fixed[k]);

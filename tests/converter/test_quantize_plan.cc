@@ -105,6 +105,29 @@ TEST_CASE("plan: ReLU6 (Clip) keeps the conv's observer; add_relu observes after
   CHECK(p.aliases == std::vector<std::pair<std::string, std::string>>{{"clip", "c1"}});
 }
 
+TEST_CASE("plan: a chunk (Split or Slice) of a quantized tensor keeps its params, as PyTorch's views do") {
+  // ShuffleNetV2's x.chunk(2, dim=1): one half goes on to a conv, the other
+  // straight into the cat; neither half gets an observer of its own.
+  Builder b;
+  const int x = b.input("x", {1, 8, 8, 8});
+  const int c = b.conv(x, "c", 8);
+  b.g.values[static_cast<size_t>(c)].shape = {1, 8, 8, 8};
+  const int split = b.node("Split", {c}, "h1", {1, 4, 8, 8});
+  b.g.nodes.back().outputs.push_back(b.value("h2", {1, 4, 8, 8}));
+  b.g.link();
+  const int h2 = b.g.nodes.back().outputs[1];
+  const int c2 = b.conv(h2, "c2");
+  const int cat = b.node("Concat", {split, c2}, "cat", {1, 8, 8, 8});
+  const int s = b.node("Slice", {cat}, "s", {1, 4, 8, 8});
+  const int c3 = b.conv(s, "c3");
+  b.output(c3);
+  const QuantPlan p = b.plan();
+  CHECK(p.observed == Names{"x", "c", "c2", "cat", "c3"});
+  CHECK(p.aliases ==
+        std::vector<std::pair<std::string, std::string>>{{"h1", "c"}, {"h2", "c"}, {"s", "cat"}});
+  CHECK(p.float_nodes.empty());
+}
+
 TEST_CASE("plan: float ops are dequantized, and their outputs re-quantized where a quantized op reads them") {
   Builder b;
   const int x = b.input("x", {1, 4, 8, 8});
