@@ -118,7 +118,7 @@ qrt_status prepare_concat(OpContext& ctx) {
   d->requantize = requantize;
   const kernels::LutKernel* fast = luts > 0 ? kernels::select_lut_kernel(ctx.isa) : nullptr;
   d->lookup = fast ? fast->run : kernels::lut_u8_ref;
-  if (fast) ctx.kernel = fast->name;
+  ctx.kernel = fast ? fast->name : luts > 0 ? "lut_u8_ref" : "concat_ref";
   // The fbgemm profile is PyTorch on x86, where cat over the channels of
   // channels-last tensors (what NHWC axis 3 is) takes the AVX2 fast path;
   // qnnpack (PyTorch on ARM) always dequantizes with the scalar form.

@@ -132,6 +132,9 @@ qrt_status prepare_max_pool2d(OpContext& ctx) {
   // a 1x1 kernel, so PyTorch raises there; qrt computes the plain max.)
   d->qnnpack_kernel = ctx.profile == kernels::Profile::qnnpack &&
                       !ctx.op->options_as_Pool2DOptions()->ceil_mode();
+  ctx.kernel = in.dtype == DType::F32 ? "max_pool2d_f32_ref"
+               : d->qnnpack_kernel    ? "max_pool2d_u8_qnnpack_ref"
+                                      : "max_pool2d_u8_ref";
   ctx.data = d;
   return QRT_OK;
 }

@@ -116,7 +116,7 @@ qrt_status prepare_unary(OpContext& ctx) {
     kernels::make_unary_u8_lut(spec, d->lut);
     const kernels::LutKernel* fast = kernels::select_lut_kernel(ctx.isa);
     d->lookup = fast ? fast->run : kernels::lut_u8_ref;
-    if (fast) ctx.kernel = fast->name;
+    ctx.kernel = fast ? fast->name : "lut_u8_ref";
   }
   ctx.data = d;
   return QRT_OK;
