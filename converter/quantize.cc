@@ -39,6 +39,15 @@ bool linear_kind(const Graph& g, const Node& n) {
   return n.op == "MatMul" && rank >= 2 && constant_2d(g, n.inputs[1]);
 }
 
+// numpy broadcasting: aligned from the last axis, each pair equal or one 1.
+bool broadcastable(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  for (size_t i = 1; i <= a.size() && i <= b.size(); ++i) {
+    const int64_t p = a[a.size() - i], q = b[b.size() - i];
+    if (p != q && p != 1 && q != 1) return false;
+  }
+  return true;
+}
+
 // Ops PyTorch eager mode quantizes with their own output observer (the
 // shapes and constness its quantized modules accept).
 bool observed_kind(const Graph& g, const Node& n) {
@@ -53,8 +62,14 @@ bool observed_kind(const Graph& g, const Node& n) {
            value(g, w).type == ElemType::f32 && value(g, w).shape.size() == 4;
   }
   if (op == "Gemm" || op == "MatMul") return linear_kind(g, n);
-  if (op == "Add" || op == "Mul")
-    return n.inputs.size() == 2 && activation(g, n.inputs[1]) && value(g, n.inputs[1]).shape == x.shape;
+  if (op == "Add" || op == "Mul") {
+    if (n.inputs.size() != 2 || !activation(g, n.inputs[1])) return false;
+    const std::vector<int64_t>& y = value(g, n.inputs[1]).shape;
+    // PyTorch's quantized add broadcasts only off its QNNPACK path, with
+    // other arithmetic; its quantized mul broadcasts with the same formula
+    // (a squeeze-excitation scale times its feature map).
+    return op == "Add" ? y == x.shape : broadcastable(x.shape, y);
+  }
   if (op == "Concat") {
     for (int i : n.inputs)
       if (!activation(g, i)) return false;

@@ -128,6 +128,21 @@ TEST_CASE("plan: a chunk (Split or Slice) of a quantized tensor keeps its params
   CHECK(p.float_nodes.empty());
 }
 
+TEST_CASE("plan: a squeeze-excitation Mul broadcasts quantized; a broadcasting Add stays float") {
+  Builder b;
+  const int x = b.input("x", {1, 4, 8, 8});
+  const int c = b.conv(x, "c");
+  const int gp = b.node("GlobalAveragePool", {c}, "gp", {1, 4, 1, 1});
+  const int se = b.node("Sigmoid", {gp}, "se", {1, 4, 1, 1});
+  const int mul = b.node("Mul", {se, c}, "mul", {1, 4, 8, 8});
+  const int add = b.node("Add", {mul, gp}, "add", {1, 4, 8, 8});
+  b.output(add);
+  const QuantPlan p = b.plan();
+  CHECK(has(p.quantized_nodes, "Mul_mul"));
+  CHECK(p.observed == Names{"x", "c", "mul"});
+  CHECK(p.float_nodes == Names{"Add_add"});
+}
+
 TEST_CASE("plan: float ops are dequantized, and their outputs re-quantized where a quantized op reads them") {
   Builder b;
   const int x = b.input("x", {1, 4, 8, 8});
