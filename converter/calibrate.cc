@@ -127,7 +127,21 @@ struct RunnerCache {
       if (!make_graph(batch, &graph, error)) return false;
       if (transform && !transform(graph, error)) return false;
       std::unique_ptr<Runner> runner;
-      if (!make_runner(graph, outputs(graph), profile, keep_float, &runner, error)) return false;
+      if (!make_runner(graph, outputs(graph), profile, keep_float, &runner, error)) {
+        // A model exported for one batch size often bakes it into shapes
+        // (a Reshape's target): say what to do about it.
+        Graph exported;
+        std::string ignored;
+        if (batch > 0 && make_graph(0, &exported, &ignored) && !exported.inputs.empty()) {
+          const std::vector<int64_t>& shape =
+              exported.values[static_cast<size_t>(exported.inputs[0])].shape;
+          if (!shape.empty() && shape[0] != batch && error)
+            *error = "the model, exported for a batch of " + std::to_string(shape[0]) +
+                     ", does not run on a calibration batch of " + std::to_string(batch) + ": " +
+                     *error + "; use --calib-batch " + std::to_string(shape[0]);
+        }
+        return false;
+      }
       it = runners.emplace(batch, std::make_pair(std::move(graph), std::move(runner))).first;
     }
     *g = &it->second.first;

@@ -364,6 +364,27 @@ onnx::ModelProto dynamic_batch_model() {
   return m;
 }
 
+// small_cnn (batch 4) with its logits reshaped to a constant [4, 10], as an
+// export for one batch size bakes it into a Reshape's target.
+onnx::ModelProto fixed_batch_model() {
+  onnx::ModelProto m = read_onnx(small_cnn());
+  onnx::GraphProto* g = m.mutable_graph();
+  onnx::TensorProto* shape = g->add_initializer();
+  shape->set_name("fixed_shape");
+  shape->set_data_type(onnx::TensorProto::INT64);
+  shape->add_dims(2);
+  shape->add_int64_data(4);
+  shape->add_int64_data(10);
+  onnx::NodeProto* n = g->add_node();
+  n->set_name("fixed_reshape");
+  n->set_op_type("Reshape");
+  n->add_input(g->output(0).name());
+  n->add_input("fixed_shape");
+  n->add_output("fixed");
+  g->mutable_output(0)->set_name("fixed");
+  return m;
+}
+
 onnx::ModelProto det_model() {
   onnx::ModelProto m;
   m.set_ir_version(8);
@@ -550,6 +571,15 @@ TEST_CASE("bad inputs: qrt-convert refuses each with one message and writes no o
          return calibrated(t.file("nan.npy"), out);
        },
        {"nan.npy", "'x'", "element 77", "NaN"}},
+      {"a calibration batch the model's fixed shapes refuse",
+       [&](const TempDir& t, const std::string& out) {
+         write_onnx(t.file("fixed.onnx"), fixed_batch_model());
+         write_array(t.file("two.npy"), "f4", {2, 3, 12, 12},
+                     float_bytes(std::vector<float>(2 * sample.size(), 0.5f)));
+         return std::vector<std::string>{
+             t.file("fixed.onnx"), "-o", out, "--mode", "static", "--calib", t.file("two.npy"), "-q"};
+       },
+       {"exported for a batch of 4", "calibration batch of 2", "fixed_reshape", "--calib-batch 4"}},
       {"infinity in calibration data",
        [&](const TempDir& t, const std::string& out) {
          std::vector<float> v(2 * sample.size(), 0.25f);
@@ -677,6 +707,18 @@ TEST_CASE("bad inputs: qrt-convert refuses each with one message and writes no o
   CHECK(ok.code == 0);
   CHECK(fs::file_size(tmp.file("m.qrt")) > 1024);
   CHECK(entries(tmp.path.string()).size() == 4);  // c.npy, m.qrt, stdout.txt, stderr.txt
+  // The fix the fixed-batch message names works.
+  write_onnx(tmp.file("fixed.onnx"), fixed_batch_model());
+  write_array(tmp.file("eight.npy"), "f4", {8, 3, 12, 12},
+              float_bytes(std::vector<float>(8 * sample.size(), 0.5f)));
+  const ToolResult batched =
+      run_tool(convert_command(),
+               {tmp.file("fixed.onnx"), "-o", tmp.file("fixed.qrt"), "--mode", "static", "--calib",
+                tmp.file("eight.npy"), "--calib-batch", "4", "-q"},
+               tmp);
+  CAPTURE(batched.err);
+  CHECK(batched.code == 0);
+  CHECK(fs::is_regular_file(tmp.file("fixed.qrt")));
   // The fix the dynamic-dimension message names works.
   write_onnx(tmp.file("dyn.onnx"), dynamic_batch_model());
   const ToolResult fixed = run_tool(
