@@ -133,6 +133,15 @@ inline void parallel_for(ThreadPool* pool, int64_t n, int64_t align, int64_t min
   }
 }
 
+// Byte-wise elementwise ops (u8 add, multiply, table lookup) split over the
+// pool in chunks of at least kByteChunkMin elements: their kernels do a few
+// elements a nanosecond, so a smaller chunk would cost as much to hand to
+// another thread (~1 us) as to compute; smaller tensors stay on the
+// caller's thread. Chunk edges sit on kByteChunkAlign elements, a cache line
+// of output, so no two threads write one line.
+constexpr int64_t kByteChunkMin = 8192;
+constexpr int64_t kByteChunkAlign = 64;
+
 // The fewest rows a chunk should have when each row costs work_per_row units
 // (MACs, element operations) and a chunk should do at least min_work of them,
 // so the hand-off (about a microsecond with spinning workers) stays small

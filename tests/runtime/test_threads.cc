@@ -182,7 +182,9 @@ Bytes split_model(Profile profile, uint32_t seed) {
   const int sum = b.add_tensor("sum", {1, 48, 48, 40}, DType::U8, act(0.5f, 128));
   b.add_add(c3, c1, sum, -std::numeric_limits<float>::infinity(),
             std::numeric_limits<float>::infinity(), "add");
-  const int c4 = conv(sum, 40, 40, 48, 48, 5, 2, 40, "dw5x5s2");
+  const int hs = b.add_tensor("hs", {1, 48, 48, 40}, DType::U8, act(0.25f, 32));
+  b.add_operator(qrt::fb::OpCode::HARD_SWISH, {sum}, {hs}, {}, "hard_swish");
+  const int c4 = conv(hs, 40, 40, 48, 48, 5, 2, 40, "dw5x5s2");
   const int fw = b.add_constant_s8("fc.w", {64, 40}, random_weights(rng, 64 * 40),
                                    weight_quant(s_w));
   const int fc = b.add_tensor("fc", {1, 24, 24, 64}, DType::U8, act(spread(s_in, s_w, 40), 120));
@@ -266,7 +268,7 @@ TEST_CASE("threads: the int8 and fp32 test CNNs give the same bytes on 1 to 4 th
   check_thread_counts(qrt::test::fp32_cnn(), 3);
 }
 
-TEST_CASE("threads: split convs, depthwise, add and fully connected give the same bytes") {
+TEST_CASE("threads: split convs, depthwise, add, table lookup and fully connected give the same bytes") {
   for (Profile profile : {Profile::Qnnpack, Profile::Fbgemm}) {
     CAPTURE(static_cast<int>(profile));
     const Bytes bytes = split_model(profile, 21);

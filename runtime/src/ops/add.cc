@@ -26,14 +26,6 @@ struct AddData {
   float act_min, act_max;
 };
 
-// Only the fast kernel is split over the pool, in chunks of at least this
-// many elements: it adds a few elements a nanosecond, so a smaller chunk
-// would cost as much to hand to another thread (~1 us) as to add. Smaller
-// tensors stay on the caller's thread. Chunk edges sit on 64 elements, a
-// cache line of output, so no two threads write one line.
-constexpr int64_t kMinChunkElements = 8192;
-constexpr int64_t kChunkAlign = 64;
-
 bool same_dims(const Tensor& a, const Tensor& b) {
   bool same = a.rank == b.rank;
   for (int i = 0; same && i < a.rank; ++i) same = a.dims[i] == b.dims[i];
@@ -108,7 +100,8 @@ qrt_status eval_add(OpContext& ctx) {
   Tensor& out = *ctx.output(0);
   if (a.dtype == DType::U8) {
     if (d.fast)
-      parallel_for(ctx.pool, static_cast<int64_t>(out.elements), kChunkAlign, kMinChunkElements,
+      // Only the fast kernel is split over the pool (thread_pool.h).
+      parallel_for(ctx.pool, static_cast<int64_t>(out.elements), kByteChunkAlign, kByteChunkMin,
                    [&](int64_t begin, int64_t end, int32_t) {
                      d.fast->run(d.params, a.as<uint8_t>(), b.as<uint8_t>(), out.as<uint8_t>(),
                                  static_cast<size_t>(begin), static_cast<size_t>(end));

@@ -31,11 +31,6 @@ struct BinaryData {
   size_t b_period;
 };
 
-// As for ADD (add.cc): the fast kernel is split over the pool in chunks of
-// at least this many elements, edges on cache lines of output.
-constexpr int64_t kMinChunkElements = 8192;
-constexpr int64_t kChunkAlign = 64;
-
 // Whether s is an index walk MulKernel takes: the full operand advances
 // with the output and the other repeats with *period (the whole length when
 // the shapes are equal, 1 for a scalar, the row length for a row repeated
@@ -185,7 +180,7 @@ qrt_status eval_binary(OpContext& ctx) {
   if (a.dtype == DType::U8 && d.fast) {
     const uint8_t* full = d.a_periodic ? b.as<uint8_t>() : a.as<uint8_t>();
     const uint8_t* periodic = d.a_periodic ? a.as<uint8_t>() : b.as<uint8_t>();
-    parallel_for(ctx.pool, static_cast<int64_t>(out.elements), kChunkAlign, kMinChunkElements,
+    parallel_for(ctx.pool, static_cast<int64_t>(out.elements), kByteChunkAlign, kByteChunkMin,
                  [&](int64_t begin, int64_t end, int32_t) {
                    d.fast->run(d.fast_params, full, periodic, d.b_period, out.as<uint8_t>(),
                                static_cast<size_t>(begin), static_cast<size_t>(end));

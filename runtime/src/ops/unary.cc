@@ -7,6 +7,7 @@
 #include "kernels/cpu.h"
 #include "kernels/ref/unary.h"
 #include "ops/ops.h"
+#include "thread_pool.h"
 
 namespace qrt {
 
@@ -127,7 +128,11 @@ qrt_status eval_unary(OpContext& ctx) {
   const Tensor& in = *ctx.input(0);
   Tensor& out = *ctx.output(0);
   if (in.dtype == DType::U8)
-    d.lookup(d.lut, in.elements, in.as<uint8_t>(), out.as<uint8_t>());
+    parallel_for(ctx.pool, static_cast<int64_t>(in.elements), kByteChunkAlign, kByteChunkMin,
+                 [&](int64_t begin, int64_t end, int32_t) {
+                   d.lookup(d.lut, static_cast<size_t>(end - begin), in.as<uint8_t>() + begin,
+                            out.as<uint8_t>() + begin);
+                 });
   else if (d.f32)
     d.f32(in.elements, in.as<float>(), out.as<float>());
   else
