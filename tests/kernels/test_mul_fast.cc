@@ -23,38 +23,22 @@
 
 #include "kernels/cpu.h"
 #include "kernels/ref/binary.h"
+#include "support/random_cases.h"
+#include "support/tier_runs.h"
 
 namespace {
 
 namespace k = qrt::kernels;
+using qrt::test::fast_tiers;
+using qrt::test::coin;
+using qrt::test::log_uniform;
+using qrt::test::random_zp;
+using qrt::test::uniform;
 
 constexpr uint32_t kSeed = 20240917;
 constexpr int kCases = 3000;  // per tier
 constexpr uint8_t kCanary = 0xA5;
 
-std::vector<k::Isa> fast_tiers() {
-  std::vector<k::Isa> out;
-  for (k::Isa isa :
-       {k::Isa::avx2, k::Isa::avxvnni, k::Isa::avx512vnni, k::Isa::neon, k::Isa::neon_dotprod})
-    if (k::isa_available(isa)) out.push_back(isa);
-  return out;
-}
-
-int uniform(std::mt19937& rng, int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng);
-}
-
-float log_uniform(std::mt19937& rng, float lo, float hi) {
-  const double e = std::uniform_real_distribution<double>(std::log(lo), std::log(hi))(rng);
-  return static_cast<float>(std::exp(e));
-}
-
-bool coin(std::mt19937& rng, double p = 0.5) { return std::bernoulli_distribution(p)(rng); }
-
-int32_t random_zp(std::mt19937& rng) {
-  if (coin(rng, 0.25)) return coin(rng) ? 0 : 255;
-  return uniform(rng, 0, 255);
-}
 
 enum class Walk { same, scalar, row };
 const char* walk_name(Walk w) {

@@ -25,31 +25,21 @@
 
 #include "kernels/cpu.h"
 #include "kernels/ref/pool.h"
+#include "support/random_cases.h"
 
 namespace {
 
 namespace k = qrt::kernels;
+using qrt::test::coin;
+using qrt::test::log_uniform;
+using qrt::test::random_zp;
+using qrt::test::uniform;
 
 constexpr uint32_t kSeed = 20250301;
 constexpr int kCases = 2000;
 constexpr uint8_t kCanary = 0x5A;
 constexpr size_t kGuard = 32;  // canary bytes on each side of an output
 
-int uniform(std::mt19937& rng, int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng);
-}
-
-bool coin(std::mt19937& rng, double p = 0.5) { return std::bernoulli_distribution(p)(rng); }
-
-float log_uniform(std::mt19937& rng, float lo, float hi) {
-  const double e = std::uniform_real_distribution<double>(std::log(lo), std::log(hi))(rng);
-  return static_cast<float>(std::exp(e));
-}
-
-int32_t random_zp(std::mt19937& rng) {
-  if (coin(rng, 0.25)) return coin(rng) ? 0 : 255;
-  return uniform(rng, 0, 255);
-}
 
 // Channel counts that hit every tail of 32-, 16- and 8-wide steps, odd
 // counts, and the small ones.

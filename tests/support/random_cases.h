@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 
 namespace qrt::test {
@@ -16,6 +17,12 @@ inline bool coin(std::mt19937& rng, double p = 0.5) { return std::bernoulli_dist
 inline float log_uniform(std::mt19937& rng, float lo, float hi) {
   const double e = std::uniform_real_distribution<double>(std::log(lo), std::log(hi))(rng);
   return static_cast<float>(std::exp(e));
+}
+
+// A zero point over 0..255 with the extremes a quarter of the time.
+inline int32_t random_zp(std::mt19937& rng) {
+  if (coin(rng, 0.25)) return coin(rng) ? 0 : 255;
+  return uniform(rng, 0, 255);
 }
 
 }  // namespace qrt::test
