@@ -172,6 +172,18 @@ int64_t pooled_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begi
   return out;
 }
 
+Pool2DWindow pool2d_row_band(const Pool2DWindow& w, int oy0, int oy1, int* in_row) {
+  const int64_t top = int64_t{oy0} * w.stride_h - w.pad_top;
+  const int first = top > 0 ? static_cast<int>(top) : 0;
+  Pool2DWindow band = w;
+  band.batch = 1;
+  band.out_h = oy1 - oy0;
+  band.in_h = w.in_h - first;
+  band.pad_top = static_cast<int>(first - top);
+  *in_row = first;
+  return band;
+}
+
 void max_pool2d_u8_ref(const Pool2DWindow& shape, const uint8_t* in, uint8_t* out) {
   const size_t c_size = static_cast<size_t>(shape.channels);
   for (int n = 0; n < shape.batch; ++n) {

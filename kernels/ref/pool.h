@@ -19,6 +19,17 @@ namespace qrt::kernels {
 int64_t pooled_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
                     int64_t pad_end, int64_t dilation, bool ceil_mode);
 
+// Output rows [oy0, oy1) of one image of w (0 <= oy0 < oy1 <= w.out_h) as a
+// window of their own, batch 1, so that a pool can be split over threads by
+// rows: the band's input starts *in_row rows into the image, at its first
+// window's top row (0 while that row is padding). Every pooling kernel gives
+// a band's rows the bytes it gives them in the whole window: no window of
+// the band starts above its input, and the band keeps the image's bottom
+// edge and padding (count_include_pad divisors, QNNPACK's edge clamp). w
+// must be a window whose every window starts before the input's end (pads
+// below the kernel, pooled_size's rule), so that 0 <= *in_row < w.in_h.
+Pool2DWindow pool2d_row_band(const Pool2DWindow& w, int oy0, int oy1, int* in_row);
+
 // Max over the in-bounds taps of each window (padding taps are ignored), as
 // PyTorch's generic kernel computes it; quantization params pass through. A
 // window with no in-bounds tap (only possible with dilation) gives 0.

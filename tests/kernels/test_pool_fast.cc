@@ -4,7 +4,10 @@
 //      replaced (written out here as oracles: every tap of every element in
 //      window order, nothing shared with the kernels but the params);
 //  (b) the AVX2 average pool (kernels/x86/pool_avx2.cc) against
-//      avg_pool2d_u8_ref on every x86 tier this machine has.
+//      avg_pool2d_u8_ref on every x86 tier this machine has;
+//  (c) every pooling kernel run on bands of output rows
+//      (pool2d_row_band, as the runtime splits a pool over threads)
+//      against the same kernel on the whole window.
 // Random cases sweep kernels 1..7 (and some large ones), strides 1..3,
 // dilation 1..2 for max pooling, padding below the kernel, ceil_mode
 // shapes, 1..300 channels (odd counts and every tail of the vector steps),
@@ -21,6 +24,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu.h"
@@ -318,6 +322,27 @@ std::string describe_avg(const k::AvgPoolParams& p) {
   return buf;
 }
 
+// run(band, band_in, band_out) over every image of s cut into bands of 1..3
+// output rows, as the runtime splits a pool over threads.
+template <class T, class Run>
+void run_in_bands(std::mt19937& rng, const k::Pool2DWindow& s, const T* in, T* out,
+                  const Run& run) {
+  const size_t in_row = static_cast<size_t>(s.in_w) * s.channels;
+  const size_t out_row = static_cast<size_t>(s.out_w) * s.channels;
+  for (int n = 0; n < s.batch; ++n) {
+    for (int oy0 = 0; oy0 < s.out_h;) {
+      const int oy1 = std::min(s.out_h, oy0 + uniform(rng, 1, 3));
+      int first = -1;
+      const k::Pool2DWindow band = k::pool2d_row_band(s, oy0, oy1, &first);
+      REQUIRE(first >= 0);
+      REQUIRE(first + band.in_h == s.in_h);
+      run(band, in + (static_cast<size_t>(n) * s.in_h + first) * in_row,
+          out + (static_cast<size_t>(n) * s.out_h + oy0) * out_row);
+      oy0 = oy1;
+    }
+  }
+}
+
 std::vector<k::Isa> x86_tiers() {
   std::vector<k::Isa> out;
   for (k::Isa isa : {k::Isa::avx2, k::Isa::avxvnni, k::Isa::avx512vnni})
@@ -399,6 +424,54 @@ TEST_CASE("pool fast: the fast average pool matches avg_pool2d_u8_ref on every t
     CHECK(failures == 0);
     CHECK(cases == kCases);
   }
+}
+
+TEST_CASE("pool fast: every pool cut into bands of output rows gives the whole window's bytes") {
+  std::vector<const k::PoolKernel*> fast;
+#if defined(__x86_64__)
+  for (k::Isa isa : x86_tiers()) fast.push_back(k::select_pool_kernel(isa));
+#endif
+  std::mt19937 rng(kSeed + 5);
+  int failures = 0, cases = 0;
+  for (int i = 0; i < kCases && failures < 5; ++i, ++cases) {
+    const Case c = random_case(rng, coin(rng));
+    const size_t n_in = in_size(c.s), n_out = out_size(c.s);
+    const std::vector<uint8_t> in = random_bytes(rng, n_in, 0);
+    const std::vector<float> fin = random_floats(rng, n_in);
+    // kernel(window, in, out) once on the whole window, once on bands.
+    const auto check = [&](const char* what, const std::string& extra, const auto* src,
+                           auto kernel) {
+      using T = std::remove_const_t<std::remove_pointer_t<decltype(src)>>;
+      std::vector<T> want(n_out);
+      kernel(c.s, src, want.data());
+      Guarded<T> got(n_out);
+      run_in_bands(rng, c.s, src, got.data(), kernel);
+      if (!same_bytes(what, i, c, extra, want, got)) ++failures;
+    };
+    check("max_pool2d_u8_ref", "", in.data(), k::max_pool2d_u8_ref);
+    // QNNPACK never sees ceil_mode (PyTorch routes it to the generic kernel).
+    if (!c.ceil_mode)
+      check("max_pool2d_u8_qnnpack_ref", "", in.data(), k::max_pool2d_u8_qnnpack_ref);
+    check("max_pool2d_f32_ref", "", fin.data(), k::max_pool2d_f32_ref);
+    if (c.s.dilation_h != 1 || c.s.dilation_w != 1) continue;  // no dilated average pools
+    const k::AvgPoolParams p = random_avg_params(rng, c);
+    check("avg_pool2d_u8_ref", describe_avg(p), in.data(),
+          [&p](const k::Pool2DWindow& w, const uint8_t* src, uint8_t* out) {
+            k::avg_pool2d_u8_ref(w, p, src, out);
+          });
+    check("avg_pool2d_f32_ref", describe_avg(p), fin.data(),
+          [&p](const k::Pool2DWindow& w, const float* src, float* out) {
+            k::avg_pool2d_f32_ref(w, p.count_include_pad, p.divisor_override, src, out);
+          });
+    for (const k::PoolKernel* kernel : fast) {
+      check(kernel->avg_name, describe_avg(p), in.data(),
+            [&p, kernel](const k::Pool2DWindow& w, const uint8_t* src, uint8_t* out) {
+              kernel->avg(w, p, src, out);
+            });
+    }
+  }
+  CHECK(failures == 0);
+  CHECK(cases == kCases);
 }
 
 TEST_CASE("pool fast: Inception-v3's 35x35x288 average pool on every tier, every zero point") {

@@ -195,6 +195,35 @@ Bytes split_model(Profile profile, uint32_t seed) {
   return b.finish();
 }
 
+// Max and average pools, uint8 and float, each with enough rows of taps to
+// be cut into several bands (ops/pool.cc: chunks of at least 2^16 taps):
+//   q [1,57,57,64] u8 -> max 3x3/2 pad 1 -> avg 3x3/1 pad 1 -> out0
+//   f [1,96,96,32] f32 -> max 2x2/2 -> avg 3x3/2 pad 1 -> out1
+Bytes pool_model(Profile profile) {
+  ModelBuilder b(profile);
+  qrt::convert::Pool2DAttrs a3;
+  a3.kernel_h = a3.kernel_w = 3;
+  a3.pad_top = a3.pad_left = a3.pad_bottom = a3.pad_right = 1;
+  qrt::convert::Pool2DAttrs a3s2 = a3;
+  a3s2.stride_h = a3s2.stride_w = 2;
+  qrt::convert::Pool2DAttrs a2s2;
+  a2s2.kernel_h = a2s2.kernel_w = a2s2.stride_h = a2s2.stride_w = 2;
+  const QuantParams q = act(0.05f, 7);
+  const int x = b.add_tensor("q", {1, 57, 57, 64}, DType::U8, q);
+  const int m = b.add_tensor("q_max", {1, 29, 29, 64}, DType::U8, q);
+  b.add_max_pool2d(x, m, a3s2, "q_max");
+  const int v = b.add_tensor("q_avg", {1, 29, 29, 64}, DType::U8, q);
+  b.add_operator(qrt::fb::OpCode::AVG_POOL_2D, {m}, {v}, a3, "q_avg");
+  const int f = b.add_tensor("f", {1, 96, 96, 32}, DType::F32, {});
+  const int fm = b.add_tensor("f_max", {1, 48, 48, 32}, DType::F32, {});
+  b.add_max_pool2d(f, fm, a2s2, "f_max");
+  const int fv = b.add_tensor("f_avg", {1, 24, 24, 32}, DType::F32, {});
+  b.add_operator(qrt::fb::OpCode::AVG_POOL_2D, {fm}, {fv}, a3s2, "f_avg");
+  b.set_inputs({x, f});
+  b.set_outputs({v, fv});
+  return b.finish();
+}
+
 }  // namespace
 
 TEST_CASE("threads: the pool covers rows 0 to n once, on aligned chunks, one slot per thread") {
@@ -285,6 +314,11 @@ TEST_CASE("threads: split convs, depthwise, add, table lookup and fully connecte
       }
     }
   }
+}
+
+TEST_CASE("threads: max and average pools split by output rows give the same bytes") {
+  check_thread_counts(pool_model(Profile::Qnnpack), 23);
+  check_thread_counts(pool_model(Profile::Fbgemm), 24);
 }
 
 TEST_CASE("threads: MobileNetV2 gives the same bytes on 1 to 4 threads") {

@@ -1,11 +1,15 @@
 // MAX_POOL_2D, AVG_POOL_2D, ADAPTIVE_AVG_POOL_2D and GLOBAL_AVG_POOL over
 // NHWC tensors. The uint8 GLOBAL_AVG_POOL and AVG_POOL_2D run the fast
 // kernels of the interpreter's tier when it has them (bit-exact with
-// global_avg_pool_u8_ref and avg_pool2d_u8_ref).
+// global_avg_pool_u8_ref and avg_pool2d_u8_ref). MAX_POOL_2D and
+// AVG_POOL_2D split their output rows over the thread pool.
+#include <algorithm>
+
 #include "kernels/cpu.h"
 #include "kernels/ref/pool.h"
 #include "kernels/ref/quant_math.h"
 #include "ops/ops.h"
+#include "thread_pool.h"
 
 namespace qrt {
 
@@ -35,6 +39,37 @@ struct GlobalAvgPoolData {
 
 // Largest pixel count whose u8 sum stays exact (255 * 2^23 < 2^31).
 constexpr int64_t kMaxPoolPixels = int64_t{1} << 23;
+
+// Taps a chunk of output rows should hold at least: the pools take tens of
+// taps a nanosecond, so a smaller chunk would cost about as much to hand to
+// another thread (~1 us) as to compute.
+constexpr int64_t kMinChunkTaps = int64_t{1} << 16;
+
+// run(band, band_in, band_out) over the output rows of every image of w,
+// split over pool by rows (kernels::pool2d_row_band); with one thread,
+// each image whole.
+template <class T, class Run>
+void pool_rows(ThreadPool* pool, const kernels::Pool2DWindow& w, const T* in, T* out,
+               const Run& run) {
+  const size_t in_row = static_cast<size_t>(w.in_w) * w.channels;
+  const size_t out_row = static_cast<size_t>(w.out_w) * w.channels;
+  const int64_t area = std::min(int64_t{w.kernel_h} * w.kernel_w, kMinChunkTaps);
+  const int64_t row_taps = std::min(static_cast<int64_t>(out_row), kMinChunkTaps) * area;
+  const int64_t rows = int64_t{w.batch} * w.out_h;
+  parallel_for(pool, rows, 1, min_chunk_rows(row_taps, kMinChunkTaps),
+               [&](int64_t begin, int64_t end, int32_t) {
+                 while (begin < end) {
+                   const int n = static_cast<int>(begin / w.out_h);
+                   const int oy0 = static_cast<int>(begin % w.out_h);
+                   const int oy1 = static_cast<int>(std::min<int64_t>(w.out_h, oy0 + end - begin));
+                   int first = 0;
+                   const kernels::Pool2DWindow band = kernels::pool2d_row_band(w, oy0, oy1, &first);
+                   run(band, in + (static_cast<size_t>(n) * w.in_h + first) * in_row,
+                       out + (static_cast<size_t>(n) * w.out_h + oy0) * out_row);
+                   begin += oy1 - oy0;
+                 }
+               });
+}
 
 // QNNPACK's average pooling refuses input/output scale ratios outside
 // [2^-8, 2^8) (pytorch_qnnp_create_average_pooling2d_nhwc_q8).
@@ -143,12 +178,21 @@ qrt_status eval_max_pool2d(OpContext& ctx) {
   const MaxPoolData& d = *static_cast<const MaxPoolData*>(ctx.data);
   const Tensor& in = *ctx.input(0);
   Tensor& out = *ctx.output(0);
-  if (in.dtype == DType::F32)
-    kernels::max_pool2d_f32_ref(d.window, in.as<float>(), out.as<float>());
-  else if (d.qnnpack_kernel)
-    kernels::max_pool2d_u8_qnnpack_ref(d.window, in.as<uint8_t>(), out.as<uint8_t>());
-  else
-    kernels::max_pool2d_u8_ref(d.window, in.as<uint8_t>(), out.as<uint8_t>());
+  if (in.dtype == DType::F32) {
+    pool_rows(ctx.pool, d.window, in.as<float>(), out.as<float>(),
+              [](const kernels::Pool2DWindow& w, const float* i, float* o) {
+                kernels::max_pool2d_f32_ref(w, i, o);
+              });
+  } else {
+    const bool qnnpack = d.qnnpack_kernel;
+    pool_rows(ctx.pool, d.window, in.as<uint8_t>(), out.as<uint8_t>(),
+              [qnnpack](const kernels::Pool2DWindow& w, const uint8_t* i, uint8_t* o) {
+                if (qnnpack)
+                  kernels::max_pool2d_u8_qnnpack_ref(w, i, o);
+                else
+                  kernels::max_pool2d_u8_ref(w, i, o);
+              });
+  }
   return QRT_OK;
 }
 
@@ -211,13 +255,21 @@ qrt_status eval_avg_pool2d(OpContext& ctx) {
   const AvgPoolData& d = *static_cast<const AvgPoolData*>(ctx.data);
   const Tensor& in = *ctx.input(0);
   Tensor& out = *ctx.output(0);
-  if (d.fast)
-    d.fast->avg(d.window, d.params, in.as<uint8_t>(), out.as<uint8_t>());
-  else if (in.dtype == DType::U8)
-    kernels::avg_pool2d_u8_ref(d.window, d.params, in.as<uint8_t>(), out.as<uint8_t>());
-  else
-    kernels::avg_pool2d_f32_ref(d.window, d.params.count_include_pad, d.params.divisor_override,
-                                in.as<float>(), out.as<float>());
+  if (in.dtype == DType::U8) {
+    pool_rows(ctx.pool, d.window, in.as<uint8_t>(), out.as<uint8_t>(),
+              [&d](const kernels::Pool2DWindow& w, const uint8_t* i, uint8_t* o) {
+                if (d.fast)
+                  d.fast->avg(w, d.params, i, o);
+                else
+                  kernels::avg_pool2d_u8_ref(w, d.params, i, o);
+              });
+  } else {
+    pool_rows(ctx.pool, d.window, in.as<float>(), out.as<float>(),
+              [&d](const kernels::Pool2DWindow& w, const float* i, float* o) {
+                kernels::avg_pool2d_f32_ref(w, d.params.count_include_pad,
+                                            d.params.divisor_override, i, o);
+              });
+  }
   return QRT_OK;
 }
 
