@@ -250,8 +250,11 @@ void make_cat_u8_lut(float in_scale, int32_t in_zp, float out_scale, int32_t out
 
 void concat_u8_lut(const ConcatParams& p, CatDequant form,
                    void (*lookup)(const uint8_t* table, size_t n, const uint8_t* in, uint8_t* out),
-                   uint8_t* out) {
-  for (int64_t outer = 0; outer < p.outer; ++outer) {
+                   uint8_t* out, int64_t outer_begin, int64_t outer_end) {
+  int64_t axis_total = 0;
+  for (int t = 0; t < p.num_inputs; ++t) axis_total += p.inputs[t].axis_size;
+  out += outer_begin * axis_total * p.inner;
+  for (int64_t outer = outer_begin; outer < outer_end; ++outer) {
     for (int t = 0; t < p.num_inputs; ++t) {
       const ConcatPart& in = p.inputs[t];
       const int64_t count = in.axis_size * p.inner;

@@ -123,9 +123,11 @@ void make_cat_u8_lut(float in_scale, int32_t in_zp, float out_scale, int32_t out
 // The same bytes as concat_u8_ref with the same params and form, where each
 // input's lut is make_cat_u8_lut's table for it, or null when its params
 // equal the output's. lookup is lut_u8_ref or a tier's LutKernel::run.
+// Writes the outer rows [outer_begin, outer_end) of out (the whole output),
+// so that threads can take disjoint ranges.
 void concat_u8_lut(const ConcatParams& p, CatDequant form,
                    void (*lookup)(const uint8_t* table, size_t n, const uint8_t* in, uint8_t* out),
-                   uint8_t* out);
+                   uint8_t* out, int64_t outer_begin, int64_t outer_end);
 
 struct SplitPart {
   void* data = nullptr;

@@ -3,6 +3,7 @@
 // them against PyTorch's fixtures.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -329,8 +330,17 @@ TEST_CASE("layout: u8 concat by table equals concat_u8_ref") {
     for (k::CatDequant form : {k::CatDequant::scalar, k::CatDequant::avx2_channels_last}) {
       std::vector<uint8_t> want(n), got(n);
       k::concat_u8_ref(p, out_scale, out_zp, form, want.data());
-      k::concat_u8_lut(p, form, k::lut_u8_ref, got.data());
+      k::concat_u8_lut(p, form, k::lut_u8_ref, got.data(), 0, p.outer);
       REQUIRE_MESSAGE(got == want, "case " << c << " form " << static_cast<int>(form));
+      // The outer rows in random ranges, as threads take them.
+      std::vector<uint8_t> ranged(n);
+      for (int64_t begin = 0; begin < p.outer;) {
+        const int64_t end = std::min(p.outer, begin + 1 + static_cast<int64_t>(rng() % 3));
+        k::concat_u8_lut(p, form, k::lut_u8_ref, ranged.data(), begin, end);
+        begin = end;
+      }
+      REQUIRE_MESSAGE(ranged == want, "case " << c << " form " << static_cast<int>(form)
+                                              << ", outer rows in ranges");
     }
   }
 }

@@ -224,6 +224,24 @@ Bytes pool_model(Profile profile) {
   return b.finish();
 }
 
+// A channel concat whose inputs are requantized by table (their params
+// differ from the output's), with enough pixels to be cut into chunks:
+//   a [1,40,40,24], b [1,40,40,40] -> concat on channels -> out [1,40,40,64]
+Bytes concat_model(Profile profile) {
+  ModelBuilder b(profile);
+  const int a = b.add_tensor("a", {1, 40, 40, 24}, DType::U8, act(0.03f, 11));
+  const int c = b.add_tensor("b", {1, 40, 40, 40}, DType::U8, act(0.07f, 130));
+  const int out = b.add_tensor("cat", {1, 40, 40, 64}, DType::U8, act(0.05f, 90));
+  qrt::fb::OpOptionsUnion o;
+  qrt::fb::ConcatOptionsT axis;
+  axis.axis = 3;
+  o.Set(axis);
+  b.add_operator(qrt::fb::OpCode::CONCAT, {a, c}, {out}, o, "cat");
+  b.set_inputs({a, c});
+  b.set_outputs({out});
+  return b.finish();
+}
+
 }  // namespace
 
 TEST_CASE("threads: the pool covers rows 0 to n once, on aligned chunks, one slot per thread") {
@@ -319,6 +337,11 @@ TEST_CASE("threads: split convs, depthwise, add, table lookup and fully connecte
 TEST_CASE("threads: max and average pools split by output rows give the same bytes") {
   check_thread_counts(pool_model(Profile::Qnnpack), 23);
   check_thread_counts(pool_model(Profile::Fbgemm), 24);
+}
+
+TEST_CASE("threads: a requantizing concat split by outer rows gives the same bytes") {
+  check_thread_counts(concat_model(Profile::Qnnpack), 25);
+  check_thread_counts(concat_model(Profile::Fbgemm), 26);
 }
 
 TEST_CASE("threads: MobileNetV2 gives the same bytes on 1 to 4 threads") {

@@ -6,6 +6,7 @@
 #include "kernels/ref/layout.h"
 #include "kernels/ref/unary.h"
 #include "ops/ops.h"
+#include "thread_pool.h"
 
 namespace qrt {
 
@@ -133,9 +134,14 @@ qrt_status eval_concat(OpContext& ctx) {
   ConcatData& d = *static_cast<ConcatData*>(ctx.data);
   for (int32_t i = 0; i < ctx.num_inputs; ++i) d.parts[i].data = ctx.input(i)->data;
   Tensor& out = *ctx.output(0);
-  if (d.requantize)
-    kernels::concat_u8_lut(d.params, d.form, d.lookup, out.as<uint8_t>());
-  else
+  if (d.requantize) {
+    // Split over outer rows like the byte-wise elementwise ops.
+    const int64_t row_bytes = static_cast<int64_t>(out.elements) / d.params.outer;
+    const int64_t min_rows = (kByteChunkMin + row_bytes - 1) / (row_bytes > 0 ? row_bytes : 1);
+    parallel_for(ctx.pool, d.params.outer, 1, min_rows, [&](int64_t begin, int64_t end, int32_t) {
+      kernels::concat_u8_lut(d.params, d.form, d.lookup, out.as<uint8_t>(), begin, end);
+    });
+  } else
     kernels::concat_ref(d.params, out.data);
   return QRT_OK;
 }
