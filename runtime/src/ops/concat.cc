@@ -135,9 +135,10 @@ qrt_status eval_concat(OpContext& ctx) {
   for (int32_t i = 0; i < ctx.num_inputs; ++i) d.parts[i].data = ctx.input(i)->data;
   Tensor& out = *ctx.output(0);
   if (d.requantize) {
-    // Split over outer rows like the byte-wise elementwise ops.
+    // Split over outer rows (dims are >= 1, so outer is too) in chunks of
+    // kByteChunkMin output bytes, like the byte-wise elementwise ops.
     const int64_t row_bytes = static_cast<int64_t>(out.elements) / d.params.outer;
-    const int64_t min_rows = (kByteChunkMin + row_bytes - 1) / (row_bytes > 0 ? row_bytes : 1);
+    const int64_t min_rows = min_chunk_rows(row_bytes, kByteChunkMin);
     parallel_for(ctx.pool, d.params.outer, 1, min_rows, [&](int64_t begin, int64_t end, int32_t) {
       kernels::concat_u8_lut(d.params, d.form, d.lookup, out.as<uint8_t>(), begin, end);
     });
