@@ -1,6 +1,8 @@
-// Prepare-time packing for the x86 kernels (compiled without ISA flags).
+// Prepare-time packing for the x86 kernels (compiled without ISA flags:
+// SSE2, the x86-64 baseline, at most).
+#include <emmintrin.h>
+
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -18,8 +20,17 @@ size_t header_bytes(size_t bytes) { return round_up(bytes, kAlign); }
 // float added after the int32 sum). Computed mod 2^32, like the int32 sum it
 // seeds: sum_k a*w + init = sum_k (a - a_zp) * w + bias_q (mod 2^32).
 int32_t accumulator_start(const Requant& rq, int32_t a_zp, const int8_t* w, size_t k, int c) {
-  int64_t sum = 0;
-  for (size_t i = 0; i < k; ++i) sum += w[i];
+  // psadbw sums 8 unsigned bytes at once: w + 128 is w ^ 0x80 read unsigned.
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  __m128i biased = _mm_setzero_si128();
+  size_t i = 0;
+  for (; i + 16 <= k; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
+    biased = _mm_add_epi64(biased, _mm_sad_epu8(_mm_xor_si128(v, flip), _mm_setzero_si128()));
+  }
+  int64_t sum = _mm_cvtsi128_si64(biased) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(biased, biased)) -
+                128 * static_cast<int64_t>(i);
+  for (; i < k; ++i) sum += w[i];
   uint32_t init = static_cast<uint32_t>(-static_cast<int64_t>(a_zp) * sum);
   if (rq.profile == Profile::qnnpack && rq.bias_q) init += static_cast<uint32_t>(rq.bias_q[c]);
   return static_cast<int32_t>(init);
@@ -83,12 +94,23 @@ struct Step {
   uint8_t part;
 };
 
-// Weight w[c][4 * step.group + i] as the step holds it (0 where the part
-// drops it or past k).
-int step_weight(const int8_t* w, int k, int c, Step step, int i) {
-  const int kk = static_cast<int>(step.group) * 4 + i;
-  const bool kept = step.part == 0 || step.part == 1 + i % 2;
-  return kept && kk < k ? w[static_cast<size_t>(c) * k + kk] : 0;
+// The bytes a step of each part keeps of a k group's 4 (little-endian).
+constexpr uint32_t kPartKeep[3] = {0xFFFFFFFFu, 0x00FF00FFu, 0xFF00FF00u};
+
+// The 4 weights of k group g of a column wc as the step of that part holds
+// them, byte i the weight of k = 4 * g + i (0 past k and where the part
+// drops it).
+uint32_t step_bytes(const int8_t* wc, int k, uint32_t g, uint8_t part) {
+  const int kk = static_cast<int>(4 * g);
+  uint32_t v = 0;
+  if (kk + 4 <= k) {
+    std::memcpy(&v, wc + kk, 4);
+  } else {
+    for (int i = 0; kk + i < k; ++i) {
+      v |= static_cast<uint32_t>(static_cast<uint8_t>(wc[kk + i])) << (8 * i);
+    }
+  }
+  return v & kPartKeep[part];
 }
 
 // What bounds a step's int16 pair sums, for the columns [c0, c1) of a
@@ -103,39 +125,76 @@ constexpr int kBound127 = 258;
 constexpr int kMaxBlockColumns = kSchedPanels * 16;
 struct LaneSums {
   uint16_t pos[2 * kMaxBlockColumns], neg[2 * kMaxBlockColumns];
+  int max_pos, max_neg;  // over the lanes
 };
 
-// The lane sums of k group g for the block's columns: by[0] of the whole
-// group, by[1] of its even elements, by[2] of its odd ones (Step::part).
-void group_lane_sums(const int8_t* w, int k, int c0, int c1, int g, LaneSums (&by)[3]) {
-  for (LaneSums& s : by) s = {};
-  for (int c = c0; c < c1; ++c) {
-    const int8_t* wc = w + static_cast<size_t>(c) * k;
-    for (int lane = 0; lane < 2; ++lane) {
-      const int i = 4 * g + 2 * lane;
-      const int e = i < k ? wc[i] : 0, o = i + 1 < k ? wc[i + 1] : 0;
-      const int at = 2 * (c - c0) + lane;
-      // Without branches on the signs, which trained weights make random.
-      by[1].pos[at] = static_cast<uint16_t>((std::abs(e) + e) >> 1);
-      by[1].neg[at] = static_cast<uint16_t>((std::abs(e) - e) >> 1);
-      by[2].pos[at] = static_cast<uint16_t>((std::abs(o) + o) >> 1);
-      by[2].neg[at] = static_cast<uint16_t>((std::abs(o) - o) >> 1);
-      by[0].pos[at] = static_cast<uint16_t>(by[1].pos[at] + by[2].pos[at]);
-      by[0].neg[at] = static_cast<uint16_t>(by[1].neg[at] + by[2].neg[at]);
+// The 4 weights of k group g of the block's columns [c0, c1): column
+// c0 + 4 * v + j in dword j of bytes[v], zero past c1 and past k.
+constexpr int kBlockVectors = kMaxBlockColumns / 4;
+void gather_group(const int8_t* w, int k, int c0, int c1, int g, __m128i (&bytes)[kBlockVectors]) {
+  for (int v = 0; v < (c1 - c0 + 3) / 4; ++v) {
+    uint32_t d[4] = {0, 0, 0, 0};
+    for (int j = 0; j < 4 && c0 + 4 * v + j < c1; ++j) {
+      const int8_t* wc = w + static_cast<size_t>(c0 + 4 * v + j) * k;
+      d[j] = step_bytes(wc, k, static_cast<uint32_t>(g), 0);
     }
+    bytes[v] = _mm_setr_epi32(static_cast<int>(d[0]), static_cast<int>(d[1]),
+                              static_cast<int>(d[2]), static_cast<int>(d[3]));
   }
 }
 
-// Whether a's lanes, plus b's when given, are all exact. No early exit, so
-// that the compiler vectorizes it: the fused-pair search calls it most.
-bool lanes_exact(const LaneSums& a, const LaneSums* b, int lanes, int bound) {
-  static const LaneSums kZero = {};
-  const LaneSums& z = b ? *b : kZero;
-  int over = 0;
-  for (int i = 0; i < lanes; ++i) {
-    over |= (a.pos[i] + z.pos[i] > bound) | (a.neg[i] + z.neg[i] > bound);
+int max_epi16(__m128i m) {
+  m = _mm_max_epi16(m, _mm_shuffle_epi32(m, 0x4E));
+  m = _mm_max_epi16(m, _mm_shuffle_epi32(m, 0xB1));
+  m = _mm_max_epi16(m, _mm_shufflelo_epi16(m, 0xB1));
+  return _mm_cvtsi128_si32(m) & 0xFFFF;
+}
+
+// The lane sums of one part (Step::part) of a gathered k group of `columns`
+// columns. Lanes past 2 * columns, up to a multiple of 8, are zero:
+// lanes_exact reads them.
+void group_lane_sums(const __m128i (&bytes)[kBlockVectors], int columns, uint8_t part,
+                     LaneSums* out) {
+  const __m128i keep = _mm_set1_epi32(static_cast<int>(kPartKeep[part]));
+  const __m128i low = _mm_set1_epi16(0x00FF);
+  const __m128i zero = _mm_setzero_si128();
+  __m128i max_pos = zero, max_neg = zero;
+  for (int v = 0; v < (columns + 3) / 4; ++v) {
+    const __m128i b = _mm_and_si128(bytes[v], keep);
+    const __m128i negative = _mm_cmpgt_epi8(zero, b);
+    // Magnitudes as unsigned bytes (-(-128) wraps to 0x80, read as 128).
+    const __m128i pos = _mm_andnot_si128(negative, b);
+    const __m128i neg = _mm_and_si128(negative, _mm_sub_epi8(zero, b));
+    // Each int16 lane's two bytes added: the lane's positive (negative) sum.
+    const __m128i pos16 = _mm_add_epi16(_mm_and_si128(pos, low), _mm_srli_epi16(pos, 8));
+    const __m128i neg16 = _mm_add_epi16(_mm_and_si128(neg, low), _mm_srli_epi16(neg, 8));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out->pos + 8 * v), pos16);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out->neg + 8 * v), neg16);
+    max_pos = _mm_max_epi16(max_pos, pos16);
+    max_neg = _mm_max_epi16(max_neg, neg16);
   }
-  return over == 0;
+  out->max_pos = max_epi16(max_pos);
+  out->max_neg = max_epi16(max_neg);
+}
+
+// Whether a's lanes, plus b's when given, are all exact. The per-step
+// maxima settle most pairs of trained weights; the rest take 8 lanes per
+// SSE2 compare (the sums are at most 512: no int16 overflow).
+bool lanes_exact(const LaneSums& a, const LaneSums* b, int lanes, int bound) {
+  if (b == nullptr) return a.max_pos <= bound && a.max_neg <= bound;
+  if (a.max_pos + b->max_pos <= bound && a.max_neg + b->max_neg <= bound) return true;
+  const __m128i limit = _mm_set1_epi16(static_cast<int16_t>(bound));
+  __m128i over = _mm_setzero_si128();
+  for (int i = 0; i < lanes; i += 8) {
+    const auto at = [i](const uint16_t* p) {
+      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    };
+    const __m128i pos = _mm_add_epi16(at(a.pos), at(b->pos));
+    const __m128i neg = _mm_add_epi16(at(a.neg), at(b->neg));
+    over = _mm_or_si128(over, _mm_cmpgt_epi16(pos, limit));
+    over = _mm_or_si128(over, _mm_cmpgt_epi16(neg, limit));
+  }
+  return _mm_movemask_epi8(over) == 0;
 }
 
 // A block's steps: each k group once when its lanes are exact for the
@@ -168,25 +227,27 @@ bool make_schedule(const GemmLayout& layout, const int8_t* w, int n, int k, int 
   out->fused.clear();
   out->step.clear();
   std::vector<Step> steps;
-  std::vector<LaneSums> sums;
+  // Each step's lane sums, at most two steps per group; only the first
+  // 2 * (c1 - c0) lanes of each are written and read.
+  std::vector<LaneSums> sums(2 * static_cast<size_t>(groups));
   std::vector<bool> taken;
   for (int b = 0; b < blocks; ++b) {
     const int c0 = b * kSchedPanels * layout.nr;
     const int c1 = c0 + kSchedPanels * layout.nr < n ? c0 + kSchedPanels * layout.nr : n;
     const int lanes = 2 * (c1 - c0);
     steps.clear();
-    sums.clear();
-    LaneSums by[3];
+    __m128i bytes[kBlockVectors];
     for (int g = 0; g < groups; ++g) {
-      group_lane_sums(w, k, c0, c1, g, by);
-      if (lanes_exact(by[0], nullptr, lanes, bound)) {
+      gather_group(w, k, c0, c1, g, bytes);
+      LaneSums* whole = &sums[steps.size()];
+      group_lane_sums(bytes, c1 - c0, 0, whole);
+      if (lanes_exact(*whole, nullptr, lanes, bound)) {
         steps.push_back({static_cast<uint32_t>(g), 0});
-        sums.push_back(by[0]);
         continue;
       }
       for (uint8_t part = 1; part <= 2; ++part) {
+        group_lane_sums(bytes, c1 - c0, part, &sums[steps.size()]);
         steps.push_back({static_cast<uint32_t>(g), part});
-        sums.push_back(by[part]);
       }
     }
     if (out->step.size() + steps.size() > max_steps) return false;
@@ -369,9 +430,9 @@ void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, int segme
           for (int j = 0; j < layout.nr; ++j, dst += 4) {
             const int c = panel * layout.nr + j;
             if (c >= p.n) continue;
-            for (int i = 0; i < 4; ++i) {
-              dst[i] = static_cast<uint8_t>(step_weight(p.w, p.k, c, sched.step[st], i));
-            }
+            const Step step = sched.step[st];
+            const uint32_t v = step_bytes(p.w + c * k, p.k, step.group, step.part);
+            std::memcpy(dst, &v, 4);
           }
         }
       }

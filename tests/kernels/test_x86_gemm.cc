@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <random>
@@ -189,5 +190,74 @@ TEST_CASE("x86 gemm kernels at the deepest accumulation and extreme inputs") {
       c.profile = variant % 2 ? k::Profile::qnnpack : k::Profile::fbgemm;
       CHECK(run_gemm_case(*kernel, rng, c, seed, variant));
     }
+  }
+}
+
+TEST_CASE("x86 gemm: the AVX2 schedule fuses two steps exactly when every lane allows it") {
+  // One block of 16 columns, k = 8: two k groups, each one step. Their int16
+  // lanes (k 0-1, 2-3 of group 0; 4-5, 6-7 of group 1) fuse when, per column
+  // and lane, the positive weights of both steps sum to at most 128, and the
+  // negative ones too (qnnpack: activations up to 255). The packer settles
+  // most pairs from each step's largest lane sum; the rest lane by lane.
+  if (!k::isa_available(k::Isa::avx2)) return;
+  const k::GemmKernel* kernel = k::select_gemm_kernel(k::Isa::avx2);
+  REQUIRE(kernel != nullptr);
+  constexpr int kN = 16, kK = 8, kM = 9;
+  struct Case {
+    const char* what;
+    // {column, k, weight} set on zero weights.
+    std::vector<std::array<int, 3>> set;
+    bool fused;
+  };
+  const std::vector<Case> cases = {
+      {"small weights: fused by the largest lane sums", {}, true},
+      {"large sums in different lanes: fused lane by lane",
+       {{0, 0, 60}, {0, 1, 60}, {0, 6, 60}, {0, 7, 60}},
+       true},
+      {"large sums in one lane: not fused",
+       {{0, 0, 60}, {0, 1, 60}, {0, 4, 60}, {0, 5, 60}},
+       false},
+      {"-128 and -1 in one lane: not fused", {{5, 2, -128}, {5, 6, -1}}, false},
+      {"-128 and -1 in different lanes: fused lane by lane", {{5, 2, -128}, {5, 4, -1}}, true},
+      {"-128 and -1 in different columns: fused lane by lane", {{5, 2, -128}, {6, 6, -1}}, true},
+  };
+  std::mt19937 rng(11);
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    std::vector<int8_t> w(kN * kK, 0);
+    if (c.set.empty()) {
+      for (auto& v : w) v = static_cast<int8_t>(uniform(rng, -10, 10));
+    }
+    for (const auto& [col, kk, v] : c.set) w[col * kK + kk] = static_cast<int8_t>(v);
+    RandomRequant rr;
+    make_random_requant(rng, k::Profile::qnnpack, kN, kK, &rr);
+    const int32_t a_zp = uniform(rng, 0, 255);
+    std::vector<uint8_t> packed(kernel->packed_bytes(kN, kK));
+    k::GemmPackParams pp;
+    pp.n = kN;
+    pp.k = kK;
+    pp.w = w.data();
+    pp.a_zp = a_zp;
+    pp.rq = &rr.rq;
+    kernel->pack(pp, packed.data());
+    const auto* g = reinterpret_cast<const qrt::kernels::x86::GemmPacked*>(packed.data());
+    CHECK((qrt::kernels::x86::gemm_fused_pairs(g) == 1) == c.fused);
+
+    std::vector<uint8_t> a = random_activations(rng, kM * kK, a_zp);
+    k::FullyConnectedShape shape;
+    shape.batch = kM;
+    shape.in_features = kK;
+    shape.out_features = kN;
+    std::vector<uint8_t> expected(kM * kN), got(kM * kN);
+    k::fully_connected_u8s8_ref(shape, a.data(), a_zp, w.data(), rr.rq, expected.data());
+    std::vector<uint8_t> scratch(kernel->scratch_bytes(kK));
+    k::GemmArgs args;
+    args.packed = packed.data();
+    args.a = a.data();
+    args.a_stride = kK;
+    args.out = got.data();
+    args.out_stride = kN;
+    kernel->run(args, 0, kM, scratch.data());
+    CHECK(first_difference(expected, got) < 0);
   }
 }
