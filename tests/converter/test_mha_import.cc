@@ -72,7 +72,10 @@ Floats run(const std::string& path, const Floats& inputs) {
 // Largest |got - want| over all outputs, and the largest |want|.
 std::pair<float, float> max_diff(const Floats& got, const Floats& want) {
   float diff = 0.f, ref = 0.f;
-  for (const auto& [name, w] : want) {
+  for (const auto& entry : want) {
+    // Not a structured binding: C++17 lambdas (CAPTURE's) cannot capture one.
+    const std::string& name = entry.first;
+    const std::vector<float>& w = entry.second;
     CAPTURE(name);
     REQUIRE(got.count(name));
     REQUIRE(got.at(name).size() == w.size());

@@ -74,7 +74,11 @@ std::map<std::string, std::vector<float>> run_model(const std::string& path,
   Status st = Model::from_file(path, &model);
   if (st) st = Interpreter::create(model, &it);
   REQUIRE_MESSAGE(st, st.message);
-  for (const auto& [name, x] : inputs) {
+  for (const auto& input : inputs) {
+    // Not structured bindings: C++17 lambdas (the doctest macros') cannot
+    // capture them.
+    const std::string& name = input.first;
+    const auto& x = input.second;
     const int k = it.input_index(name);
     REQUIRE_MESSAGE(k >= 0, name);
     st = it.set_input(k, QRT_F32, x.data(), x.size() * 4);
@@ -294,7 +298,9 @@ struct Diff {
 
 Diff diff(const std::map<std::string, std::vector<float>>& got, const Arrays& want) {
   Diff d;
-  for (const auto& [name, a] : want) {
+  for (const auto& entry : want) {
+    const std::string& name = entry.first;
+    const auto& a = entry.second;
     CAPTURE(name);
     REQUIRE(got.count(name));
     const std::vector<float> w = floats(a);

@@ -83,7 +83,11 @@ int32_t ulps(float a, float b) {
 
 // Every scale and zero point of `want` in `got`, within `max_ulps`.
 void check_table(const QuantTable& got, const std::map<std::string, QuantParams>& want, int max_ulps) {
-  for (const auto& [name, q] : want) {
+  for (const auto& entry : want) {
+    // Not structured bindings: C++17 lambdas (the doctest macros') cannot
+    // capture them.
+    const std::string& name = entry.first;
+    const QuantParams& q = entry.second;
     CAPTURE(name);
     auto it = got.find(name);
     REQUIRE_MESSAGE(it != got.end(), "no qparams for '" << name << "'");

@@ -243,7 +243,11 @@ Outcome run_row(const Row& row, const TempDir& tmp) {
   o.qrt_bytes = std::filesystem::file_size(qrt);
   if (!row.key("qparams").empty()) {
     const auto ours = report_qparams(report);
-    for (const auto& [name, want] : pytorch_qparams(row.key("qparams"))) {
+    for (const auto& entry : pytorch_qparams(row.key("qparams"))) {
+      // Not structured bindings: C++17 lambdas (the doctest macros') cannot
+      // capture them.
+      const std::string& name = entry.first;
+      const QParams& want = entry.second;
       CAPTURE(name);
       auto it = ours.find(name);
       REQUIRE_MESSAGE(it != ours.end(), "qrt-convert reports no qparams for '" << name << "'");
@@ -265,7 +269,9 @@ Outcome run_row(const Row& row, const TempDir& tmp) {
   if (s.ok()) s = Interpreter::create(model, &it);
   int position = 0;
   for (const std::string& file : split(row.key("input"), ','))
-    for (const auto& [name, x] : arrays(file)) {
+    for (const auto& input : arrays(file)) {
+      const std::string& name = input.first;
+      const auto& x = input.second;
       const int k = name.empty() ? position++ : it.input_index(name);
       REQUIRE_MESSAGE(k >= 0, "the model has no input '" << name << "'");
       if (s.ok()) s = it.set_input(k, QRT_F32, x.data.data(), x.data.size());

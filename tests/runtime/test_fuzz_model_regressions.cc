@@ -13,7 +13,10 @@
 TEST_CASE("fuzz regressions: the loader harness survives every saved input") {
   const auto saved = qrt::fuzz::saved_inputs("model");
   CHECK(saved.size() >= 2);
-  for (const auto& [file, bytes] : saved) {
+  for (const auto& input : saved) {
+    // Not structured bindings: a C++17 lambda (INFO's) cannot capture one.
+    const auto& file = input.first;
+    const auto& bytes = input.second;
     INFO("tests/data/fuzz/model/" << file);
     qrt::fuzz::run_model(bytes.data(), bytes.size());
   }

@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -24,8 +23,6 @@ using qrt::test::Fixture;
 using qrt::test::OpResult;
 using qrt::test::OpSpec;
 using qrt::test::TensorSpec;
-
-constexpr float kInf = std::numeric_limits<float>::infinity();
 
 const std::map<std::string, OpCode>& opcodes() {
   static const std::map<std::string, OpCode> m = {
