@@ -143,6 +143,7 @@ void gather_group(const int8_t* w, int k, int c0, int c1, int g, __m128i (&bytes
   }
 }
 
+// The largest of 8 int16.
 int max_epi16(__m128i m) {
   m = _mm_max_epi16(m, _mm_shuffle_epi32(m, 0x4E));
   m = _mm_max_epi16(m, _mm_shuffle_epi32(m, 0xB1));
@@ -227,8 +228,8 @@ bool make_schedule(const GemmLayout& layout, const int8_t* w, int n, int k, int 
   out->fused.clear();
   out->step.clear();
   std::vector<Step> steps;
-  // Each step's lane sums, at most two steps per group; only the first
-  // 2 * (c1 - c0) lanes of each are written and read.
+  // Each step's lane sums, at most two steps per group; only a block's
+  // 2 * (c1 - c0) lanes, rounded up to 8, are written and read.
   std::vector<LaneSums> sums(2 * static_cast<size_t>(groups));
   std::vector<bool> taken;
   for (int b = 0; b < blocks; ++b) {
