@@ -440,21 +440,29 @@ void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, int segme
     }
     return;
   }
+  // Column by column, k group by k group: the memset left the padding (past
+  // n, past k) zero. u8 groups of 4 whole weights are one 4-byte copy.
   const int groups = s.k_pad / layout.kr;
+  const size_t group_stride = static_cast<size_t>(layout.nr) * layout.kr;
   for (int panel = 0; panel < s.panels; ++panel) {
     uint8_t* dst = base + s.w + s.panel_bytes * panel;
-    for (int g = 0; g < groups; ++g) {
-      for (int j = 0; j < layout.nr; ++j) {
-        const int c = column(panel * layout.nr + j);
-        for (int i = 0; i < layout.kr; ++i) {
-          const int kk = g * layout.kr + i;
-          const int8_t v = (c < p.n && kk < p.k) ? p.w[c * k + kk] : 0;
-          const size_t e = (static_cast<size_t>(g) * layout.nr + j) * layout.kr + i;
+    for (int j = 0; j < layout.nr; ++j) {
+      const int c = column(panel * layout.nr + j);
+      if (c >= p.n) continue;
+      const int8_t* wc = p.w + c * k;
+      for (int g = 0; g < groups; ++g) {
+        const int kk = g * layout.kr;
+        const size_t e = g * group_stride + static_cast<size_t>(j) * layout.kr;
+        if (!layout.wide && layout.kr == 4 && kk + 4 <= p.k) {
+          std::memcpy(dst + e, wc + kk, 4);
+          continue;
+        }
+        for (int i = 0; i < layout.kr && kk + i < p.k; ++i) {
           if (layout.wide) {
-            const int16_t v16 = v;
-            std::memcpy(dst + 2 * e, &v16, 2);
+            const int16_t v16 = wc[kk + i];
+            std::memcpy(dst + 2 * (e + i), &v16, 2);
           } else {
-            dst[e] = static_cast<uint8_t>(v);
+            dst[e + i] = static_cast<uint8_t>(wc[kk + i]);
           }
         }
       }
