@@ -440,8 +440,8 @@ void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, int segme
     }
     return;
   }
-  // Column by column, k group by k group: the memset left the padding (past
-  // n, past k) zero. u8 groups of 4 whole weights are one 4-byte copy.
+  // Column by column, k group by k group: the memset left the padding past
+  // n zero. A u8 group (kr = 4) is one step_bytes copy, zero past k.
   const int groups = s.k_pad / layout.kr;
   const size_t group_stride = static_cast<size_t>(layout.nr) * layout.kr;
   for (int panel = 0; panel < s.panels; ++panel) {
@@ -451,19 +451,15 @@ void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, int segme
       if (c >= p.n) continue;
       const int8_t* wc = p.w + c * k;
       for (int g = 0; g < groups; ++g) {
-        const int kk = g * layout.kr;
         const size_t e = g * group_stride + static_cast<size_t>(j) * layout.kr;
-        if (!layout.wide && layout.kr == 4 && kk + 4 <= p.k) {
-          std::memcpy(dst + e, wc + kk, 4);
+        if (!layout.wide) {
+          const uint32_t v = step_bytes(wc, p.k, static_cast<uint32_t>(g), 0);
+          std::memcpy(dst + e, &v, 4);
           continue;
         }
-        for (int i = 0; i < layout.kr && kk + i < p.k; ++i) {
-          if (layout.wide) {
-            const int16_t v16 = wc[kk + i];
-            std::memcpy(dst + 2 * (e + i), &v16, 2);
-          } else {
-            dst[e + i] = static_cast<uint8_t>(wc[kk + i]);
-          }
+        for (int i = 0; i < layout.kr && g * layout.kr + i < p.k; ++i) {
+          const int16_t v16 = wc[g * layout.kr + i];
+          std::memcpy(dst + 2 * (e + i), &v16, 2);
         }
       }
     }
