@@ -57,7 +57,10 @@ struct GemmKernel {
   const char* name;  // e.g. "gemm_u8s8_8x32_avx512vnni"
   Isa isa;
   int mr, nr;  // register tile: rows x columns
-  size_t (*packed_bytes)(int n, int k);
+  // What pack() writes for these weights ([n][k]) in this profile. The
+  // AVX2 tier's layout depends on their values (u8 where vpmaddubsw is
+  // exact, else int16), so the size does too.
+  size_t (*packed_bytes)(int n, int k, const int8_t* w, Profile profile);
   // Packs the weights into MR x NR panels and bakes everything per column
   // that run needs: the accumulator start bias_q[n] - a_zp * sum_k w[n][k]
   // (qnnpack) or -a_zp * sum_k w[n][k] (fbgemm), mod 2^32, the multiplier,
@@ -98,7 +101,8 @@ struct ConvKernel {
   const char* name;
   Isa isa;
   const char* (*path)(const Conv2DShape& s);  // "gemm", "direct" or "indirect"
-  size_t (*packed_bytes)(const Conv2DShape& s);
+  // What pack() writes for these weights (OHWI), as GemmKernel::packed_bytes.
+  size_t (*packed_bytes)(const Conv2DShape& s, const int8_t* w, Profile profile);
   void (*pack)(const ConvPackParams& p, void* packed);
   size_t (*indirection_entries)(const Conv2DShape& s);  // pointers; 0 = none needed
   // Points each output pixel's taps at its input pixel, or at a row of

@@ -8,7 +8,7 @@ namespace qrt::kernels::arm {
 namespace {
 
 template <const GemmTier& T>
-size_t gemm_packed_bytes_t(int n, int k) {
+size_t gemm_packed_bytes_t(int n, int k, const int8_t*, Profile) {
   return gemm_packed_bytes(T.layout, n, k);
 }
 
@@ -38,7 +38,7 @@ void gemm_run_t(const GemmArgs& args, int m_begin, int m_end, void* scratch) {
 }
 
 template <const GemmTier& T>
-size_t conv_packed_bytes_t(const Conv2DShape& s) {
+size_t conv_packed_bytes_t(const Conv2DShape& s, const int8_t*, Profile) {
   return conv_packed_bytes(T, s);
 }
 

@@ -140,17 +140,16 @@ static inline size_t gemm_fused_pairs(const GemmPacked* g) {
 // and the kernels skip the cap.
 bool requant_needs_cap(const Requant& rq, int n);
 
-size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k);
-// k is read in `segments` equal segments (1 but on the direct conv path).
-void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, int segments, void* packed);
+// What gemm_pack writes for these weights in this profile: with
+// u8_when_safe, the u8 or int16 layout it chooses for them.
+size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k, const int8_t* w,
+                         Profile profile);
+void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed);
 
 // Whether vpmaddubsw's int16 pair sums a0 * w[c][k] + a1 * w[c][k + 1]
 // (k even) stay within int16 for all activations 0..255: each pair's
 // positive weights and its negative weights sum to at most 128 in magnitude.
 bool weight_pairs_safe(const int8_t* w, int n, int k);
-
-// Whether gemm_pack packs these weights as u8 (kr = 4) rather than int16.
-bool gemm_takes_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w, int n, int k);
 
 // A block of rows for a tier's GEMM. Row r of A is a + r * a_stride with k
 // bytes, or k_pad bytes zero-padded past k when a_padded.
@@ -230,7 +229,8 @@ static inline const uint8_t* conv_zero(const ConvPacked* c) {
 
 ConvPath conv_path(const Conv2DShape& s);
 const char* conv_path_name(const Conv2DShape& s);
-size_t conv_packed_bytes(const GemmTier& tier, const Conv2DShape& s);
+size_t conv_packed_bytes(const GemmTier& tier, const Conv2DShape& s, const int8_t* w,
+                         Profile profile);
 void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed);
 size_t conv_indirection_entries(const Conv2DShape& s);
 void conv_build_indirection(const void* packed, const uint8_t* in, const uint8_t** indirection);

@@ -100,7 +100,10 @@ constexpr uint32_t kPartKeep[3] = {0xFFFFFFFFu, 0x00FF00FFu, 0xFF00FF00u};
 // The 4 weights of k group g of a column wc as the step of that part holds
 // them, byte i the weight of k = 4 * g + i (0 past k and where the part
 // drops it).
-uint32_t step_bytes(const int8_t* wc, int k, uint32_t g, uint8_t part) {
+// Inlined even at -Os: the schedule and the packing call it per column and
+// k group, and a call costs more than the copy.
+[[gnu::always_inline]] inline uint32_t step_bytes(const int8_t* wc, int k, uint32_t g,
+                                                  uint8_t part) {
   const int kk = static_cast<int>(4 * g);
   uint32_t v = 0;
   if (kk + 4 <= k) {
@@ -132,14 +135,19 @@ struct LaneSums {
 // c0 + 4 * v + j in dword j of bytes[v], zero past c1 and past k.
 constexpr int kBlockVectors = kMaxBlockColumns / 4;
 void gather_group(const int8_t* w, int k, int c0, int c1, int g, __m128i (&bytes)[kBlockVectors]) {
+  const size_t stride = static_cast<size_t>(k);
   for (int v = 0; v < (c1 - c0 + 3) / 4; ++v) {
-    uint32_t d[4] = {0, 0, 0, 0};
-    for (int j = 0; j < 4 && c0 + 4 * v + j < c1; ++j) {
-      const int8_t* wc = w + static_cast<size_t>(c0 + 4 * v + j) * k;
-      d[j] = step_bytes(wc, k, static_cast<uint32_t>(g), 0);
+    const int8_t* wc = w + static_cast<size_t>(c0 + 4 * v) * stride;
+    int32_t d[4] = {0, 0, 0, 0};
+    if (4 * g + 4 <= k && c0 + 4 * v + 4 <= c1) {
+      // Four columns, the whole group inside k: the common case, unrolled.
+      for (int j = 0; j < 4; ++j) std::memcpy(&d[j], wc + j * stride + 4 * g, 4);
+    } else {
+      for (int j = 0; j < 4 && c0 + 4 * v + j < c1; ++j) {
+        d[j] = static_cast<int32_t>(step_bytes(wc + j * stride, k, static_cast<uint32_t>(g), 0));
+      }
     }
-    bytes[v] = _mm_setr_epi32(static_cast<int>(d[0]), static_cast<int>(d[1]),
-                              static_cast<int>(d[2]), static_cast<int>(d[3]));
+    bytes[v] = _mm_setr_epi32(d[0], d[1], d[2], d[3]);
   }
 }
 
@@ -231,7 +239,7 @@ bool make_schedule(const GemmLayout& layout, const int8_t* w, int n, int k, int 
   // Each step's lane sums, at most two steps per group; only a block's
   // 2 * (c1 - c0) lanes, rounded up to 8, are written and read.
   std::vector<LaneSums> sums(2 * static_cast<size_t>(groups));
-  std::vector<bool> taken;
+  std::vector<uint8_t> taken;  // not vector<bool>: -Os calls its operator[]
   for (int b = 0; b < blocks; ++b) {
     const int c0 = b * kSchedPanels * layout.nr;
     const int c1 = c0 + kSchedPanels * layout.nr < n ? c0 + kSchedPanels * layout.nr : n;
@@ -252,7 +260,7 @@ bool make_schedule(const GemmLayout& layout, const int8_t* w, int n, int k, int 
       }
     }
     if (out->step.size() + steps.size() > max_steps) return false;
-    taken.assign(steps.size(), false);
+    taken.assign(steps.size(), 0);
     uint32_t pairs = 0;
     for (size_t i = 0; i < steps.size(); ++i) {
       if (taken[i]) continue;
@@ -260,7 +268,7 @@ bool make_schedule(const GemmLayout& layout, const int8_t* w, int n, int k, int 
       for (size_t j = i + 1; j <= last; ++j) {
         if (taken[j] || steps[j].group / seg_groups != steps[i].group / seg_groups) continue;
         if (!lanes_exact(sums[i], &sums[j], lanes, bound)) continue;
-        taken[i] = taken[j] = true;
+        taken[i] = taken[j] = 1;
         out->step.push_back(steps[i]);
         out->step.push_back(steps[j]);
         ++pairs;
@@ -310,15 +318,6 @@ bool weight_pairs_safe(const int8_t* w, int n, int k) {
   return true;
 }
 
-// An int16 layout never packs smaller than its dense u8 option (k_pad
-// rounded to 4 at one byte per element); a scheduled one may.
-size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k) {
-  const size_t own = gemm_sizes(layout, n, k).total;
-  if (!layout.u8_when_safe) return own;
-  const size_t sched = sched_sizes(layout, n, k, sched_max_steps(layout, n, k)).total;
-  return own > sched ? own : sched;
-}
-
 namespace {
 
 // How a tier with u8_when_safe packs these weights (layout.h): u8 when no
@@ -332,11 +331,11 @@ struct U8Choice {
   Schedule sched;
 };
 
-U8Choice choose_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w, int n, int k,
+U8Choice choose_u8(const GemmLayout& layout, Profile profile, const int8_t* w, int n, int k,
                    int segments) {
   U8Choice c;
   c.pairs_safe = weight_pairs_safe(w, n, k);
-  const bool fbgemm = rq.profile == Profile::fbgemm;
+  const bool fbgemm = profile == Profile::fbgemm;
   if (!layout.interleave && make_schedule(layout, w, n, k, segments, fbgemm ? kBound127 : kBound255,
                                           sched_max_steps(layout, n, k), &c.sched)) {
     size_t pairs = 0;
@@ -347,28 +346,39 @@ U8Choice choose_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w,
   return c;
 }
 
-}  // namespace
-
-// Segments only decide which steps fuse, not whether the GEMM is u8.
-bool gemm_takes_u8(const GemmLayout& layout, const Requant& rq, const int8_t* w, int n, int k) {
-  return layout.u8_when_safe ? choose_u8(layout, rq, w, n, k, 1).u8 : !layout.wide;
-}
-
-void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, int segments, void* packed) {
-  GemmLayout layout = tier_layout;
+// How gemm_pack lays out one GEMM's weights, decided once for both its size
+// and its bytes: the tier's layout, or AVX2's u8 / int16 choice with its
+// schedule.
+struct GemmPlan {
+  GemmLayout layout;
   U8Choice choice;
-  if (layout.u8_when_safe) {
-    choice = choose_u8(layout, *p.rq, p.w, p.n, p.k, segments);
-    if (choice.u8) {
-      layout.kr = 4;
-      layout.wide = false;
+  GemmSizes sizes;
+};
+
+// k is read in `segments` equal segments (1 but on the direct conv path).
+GemmPlan plan_gemm(const GemmLayout& tier_layout, Profile profile, const int8_t* w, int n, int k,
+                   int segments) {
+  GemmPlan plan;
+  plan.layout = tier_layout;
+  if (tier_layout.u8_when_safe) {
+    plan.choice = choose_u8(tier_layout, profile, w, n, k, segments);
+    if (plan.choice.u8) {
+      plan.layout.kr = 4;
+      plan.layout.wide = false;
     }
   }
-  const bool pairs_safe = choice.pairs_safe;
-  const bool scheduled = choice.scheduled;
-  const Schedule& sched = choice.sched;
-  const GemmSizes s = scheduled ? sched_sizes(layout, p.n, p.k, sched.step.size())
-                                : gemm_sizes(layout, p.n, p.k);
+  plan.sizes = plan.choice.scheduled
+                   ? sched_sizes(plan.layout, n, k, plan.choice.sched.step.size())
+                   : gemm_sizes(plan.layout, n, k);
+  return plan;
+}
+
+void pack_planned(const GemmPlan& plan, const GemmPackParams& p, void* packed) {
+  const GemmLayout& layout = plan.layout;
+  const bool pairs_safe = plan.choice.pairs_safe;
+  const bool scheduled = plan.choice.scheduled;
+  const Schedule& sched = plan.choice.sched;
+  const GemmSizes& s = plan.sizes;
   uint8_t* base = static_cast<uint8_t*>(packed);
   std::memset(base, 0, s.total);
   GemmPacked* h = reinterpret_cast<GemmPacked*>(base);
@@ -466,6 +476,17 @@ void gemm_pack(const GemmLayout& tier_layout, const GemmPackParams& p, int segme
   }
 }
 
+}  // namespace
+
+size_t gemm_packed_bytes(const GemmLayout& layout, int n, int k, const int8_t* w,
+                         Profile profile) {
+  return plan_gemm(layout, profile, w, n, k, 1).sizes.total;
+}
+
+void gemm_pack(const GemmLayout& layout, const GemmPackParams& p, void* packed) {
+  pack_planned(plan_gemm(layout, p.rq->profile, p.w, p.n, p.k, 1), p, packed);
+}
+
 // ---------------------------------------------------------------------------
 
 ConvPath conv_path(const Conv2DShape& s) {
@@ -501,32 +522,79 @@ struct ConvSizes {
   size_t gemm, group, zero, total;
 };
 
-ConvSizes conv_sizes(const GemmTier& tier, const Conv2DShape& s) {
+// A conv's GEMMs, one per group, as conv_pack packs them: their weights
+// (the direct path's moved into segments) and plans, and the sizes.
+struct ConvPlan {
   ConvSizes z;
+  std::vector<int8_t> seg_w;
+  const int8_t* w;  // group g's weights at w + g * (out_c / groups) * gemm_k
+  std::vector<GemmPlan> groups;
+};
+
+ConvPlan plan_conv(const GemmTier& tier, const Conv2DShape& s, const int8_t* w, Profile profile) {
+  ConvPlan c;
+  ConvSizes& z = c.z;
   z.k = s.kernel_h * s.kernel_w * (s.in_c / s.groups);
   z.seg_k = 0;
   z.gemm_k = z.k;
+  c.w = w;
+  const int ocg = s.out_c / s.groups;
   if (conv_path(s) == kConvDirect) {
-    z.seg_k = static_cast<int>(
-        round_up(static_cast<size_t>(s.kernel_w) * s.in_c, gemm_k_align(tier.layout)));
-    z.gemm_k = s.kernel_h * z.seg_k;
+    // Direct path (groups == 1): kernel row ky of column n moves to
+    // [ky * seg_k, ky * seg_k + kernel_w * in_c), zeros between. The zeros
+    // leave sum(w), hence the accumulator start, unchanged.
+    const size_t row = static_cast<size_t>(s.kernel_w) * s.in_c;
+    const auto segment = [&](int align) {
+      z.seg_k = static_cast<int>(round_up(row, static_cast<size_t>(align)));
+      z.gemm_k = s.kernel_h * z.seg_k;
+      c.seg_w.assign(static_cast<size_t>(s.out_c) * z.gemm_k, 0);
+      for (int n = 0; n < s.out_c; ++n) {
+        for (int ky = 0; ky < s.kernel_h; ++ky) {
+          std::memcpy(c.seg_w.data() + (static_cast<size_t>(n) * s.kernel_h + ky) * z.seg_k,
+                      w + static_cast<size_t>(n) * z.k + ky * row, row);
+        }
+      }
+      c.w = c.seg_w.data();
+    };
+    segment(gemm_k_align(tier.layout));
+    GemmPlan plan = plan_gemm(tier.layout, profile, c.w, s.out_c, z.gemm_k, s.kernel_h);
+    // Segments of 4 bytes serve u8 GEMMs only; an int16 GEMM reads fewer
+    // padding values from segments aligned to its own kr.
+    if (tier.layout.u8_when_safe && !plan.choice.u8) {
+      GemmLayout wide = tier.layout;
+      wide.u8_when_safe = false;
+      segment(wide.kr);
+      plan = plan_gemm(wide, profile, c.w, s.out_c, z.gemm_k, s.kernel_h);
+    }
+    c.groups.push_back(std::move(plan));
+  } else {
+    for (int g = 0; g < s.groups; ++g) {
+      c.groups.push_back(
+          plan_gemm(tier.layout, profile, w + static_cast<size_t>(g) * ocg * z.k, ocg, z.k, 1));
+    }
   }
+  // Groups sit group_bytes apart: the largest group's size.
   z.gemm = header_bytes(sizeof(ConvPacked));
-  z.group = gemm_packed_bytes(tier.layout, s.out_c / s.groups, z.gemm_k);
+  z.group = 0;
+  for (const GemmPlan& plan : c.groups) {
+    if (plan.sizes.total > z.group) z.group = plan.sizes.total;
+  }
   z.zero = z.gemm + z.group * s.groups;
   z.total = z.zero + round_up(static_cast<size_t>(s.in_c), kAlign);
-  return z;
+  return c;
 }
 
 }  // namespace
 
-size_t conv_packed_bytes(const GemmTier& tier, const Conv2DShape& s) {
-  return conv_sizes(tier, s).total;
+size_t conv_packed_bytes(const GemmTier& tier, const Conv2DShape& s, const int8_t* w,
+                         Profile profile) {
+  return plan_conv(tier, s, w, profile).z.total;
 }
 
 void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
   const Conv2DShape& s = p.shape;
-  const ConvSizes z = conv_sizes(tier, s);
+  const ConvPlan c = plan_conv(tier, s, p.w, p.rq->profile);
+  const ConvSizes& z = c.z;
   uint8_t* base = static_cast<uint8_t*>(packed);
   ConvPacked* h = reinterpret_cast<ConvPacked*>(base);
   std::memset(base, 0, z.gemm);
@@ -535,50 +603,21 @@ void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
   h->k = z.k;
   h->k_pad =
       static_cast<int32_t>(round_up(static_cast<size_t>(z.gemm_k), gemm_k_align(tier.layout)));
+  h->seg_k = z.seg_k;
   h->in_zp = p.in_zp;
   h->gemm_offset = z.gemm;
   h->group_bytes = z.group;
   h->zero_offset = z.zero;
   const int ocg = s.out_c / s.groups;
-  // Direct path (groups == 1): kernel row ky of column n moves to
-  // [ky * seg_k, ky * seg_k + kernel_w * in_c), zeros between. The zeros
-  // leave sum(w), hence the accumulator start, unchanged.
-  std::vector<int8_t> seg_w;
-  int seg_k = z.seg_k;
-  GemmLayout layout = tier.layout;
-  const auto segment = [&]() {
-    const size_t row = static_cast<size_t>(s.kernel_w) * s.in_c;
-    seg_w.assign(static_cast<size_t>(s.out_c) * s.kernel_h * seg_k, 0);
-    for (int n = 0; n < s.out_c; ++n) {
-      for (int ky = 0; ky < s.kernel_h; ++ky) {
-        std::memcpy(seg_w.data() + (static_cast<size_t>(n) * s.kernel_h + ky) * seg_k,
-                    p.w + static_cast<size_t>(n) * z.k + ky * row, row);
-      }
-    }
-  };
-  if (seg_k != 0) {
-    segment();
-    // Segments of 4 bytes serve u8 GEMMs only (gemm_pack decides the same
-    // way from the same weights); an int16 GEMM reads fewer padding values
-    // from segments aligned to its own kr.
-    if (layout.u8_when_safe &&
-        !gemm_takes_u8(layout, *p.rq, seg_w.data(), s.out_c, s.kernel_h * seg_k)) {
-      layout.u8_when_safe = false;
-      seg_k = static_cast<int>(round_up(static_cast<size_t>(s.kernel_w) * s.in_c, layout.kr));
-      segment();
-    }
-  }
-  h->seg_k = seg_k;
-  const int gemm_k = seg_k != 0 ? s.kernel_h * seg_k : z.k;
   for (int g = 0; g < s.groups; ++g) {
     const Requant view = group_view(*p.rq, g * ocg);
     GemmPackParams gp;
     gp.n = ocg;
-    gp.k = gemm_k;
-    gp.w = (seg_k != 0 ? seg_w.data() : p.w) + static_cast<size_t>(g) * ocg * gemm_k;
+    gp.k = z.gemm_k;
+    gp.w = c.w + static_cast<size_t>(g) * ocg * z.gemm_k;
     gp.a_zp = p.in_zp;
     gp.rq = &view;
-    gemm_pack(layout, gp, seg_k != 0 ? s.kernel_h : 1, base + z.gemm + z.group * g);
+    pack_planned(c.groups[static_cast<size_t>(g)], gp, base + z.gemm + z.group * g);
   }
   std::memset(base + z.zero, p.in_zp, z.total - z.zero);
 }

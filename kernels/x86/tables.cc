@@ -8,13 +8,13 @@ namespace qrt::kernels::x86 {
 namespace {
 
 template <const GemmTier& T>
-size_t gemm_packed_bytes_t(int n, int k) {
-  return gemm_packed_bytes(T.layout, n, k);
+size_t gemm_packed_bytes_t(int n, int k, const int8_t* w, Profile profile) {
+  return gemm_packed_bytes(T.layout, n, k, w, profile);
 }
 
 template <const GemmTier& T>
 void gemm_pack_t(const GemmPackParams& p, void* packed) {
-  gemm_pack(T.layout, p, 1, packed);
+  gemm_pack(T.layout, p, packed);
 }
 
 template <const GemmTier& T>
@@ -38,8 +38,8 @@ void gemm_run_t(const GemmArgs& args, int m_begin, int m_end, void* scratch) {
 }
 
 template <const GemmTier& T>
-size_t conv_packed_bytes_t(const Conv2DShape& s) {
-  return conv_packed_bytes(T, s);
+size_t conv_packed_bytes_t(const Conv2DShape& s, const int8_t* w, Profile profile) {
+  return conv_packed_bytes(T, s, w, profile);
 }
 
 template <const GemmTier& T>

@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
     pp.w = w.data();
     pp.in_zp = 3;
     pp.rq = &rq;
-    packed.resize(job.conv->packed_bytes(s));
+    packed.resize(job.conv->packed_bytes(s, w.data(), profile));
     job.conv->pack(pp, packed.data());
     indirection.resize(job.conv->indirection_entries(s));
     if (!indirection.empty()) job.conv->build_indirection(packed.data(), in.data(), indirection.data());

@@ -298,7 +298,7 @@ void bm_gemm1x1(benchmark::State& state, k::Isa isa, k::Profile profile, bool pe
     state.SkipWithError("tier not available");
     return;
   }
-  PackedBuffer packed(kernel->packed_bytes(n, kk));
+  PackedBuffer packed(kernel->packed_bytes(n, kk, layer.w.data(), layer.rq.profile));
   k::GemmPackParams pp;
   pp.n = n;
   pp.k = kk;
@@ -390,7 +390,7 @@ void bm_conv(benchmark::State& state, k::Isa isa, k::Conv2DShape s) {
     state.SkipWithError("tier not available");
     return;
   }
-  PackedBuffer packed(kernel->packed_bytes(s));
+  PackedBuffer packed(kernel->packed_bytes(s, layer.w.data(), layer.rq.profile));
   k::ConvPackParams pp;
   pp.shape = s;
   pp.w = layer.w.data();

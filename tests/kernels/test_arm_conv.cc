@@ -115,7 +115,7 @@ bool run_conv_case(const k::ConvKernel& kernel, std::mt19937& rng, const k::Conv
   std::vector<uint8_t> expected(out_size);
   k::conv2d_u8s8_ref(s, in.data(), in_zp, w.data(), rr.rq, expected.data());
 
-  std::vector<uint8_t> packed(kernel.packed_bytes(s));
+  std::vector<uint8_t> packed(kernel.packed_bytes(s, w.data(), profile));
   k::ConvPackParams pp;
   pp.shape = s;
   pp.w = w.data();

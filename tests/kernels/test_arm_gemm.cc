@@ -52,7 +52,7 @@ bool run_gemm_case(const k::GemmKernel& kernel, std::mt19937& rng, const GemmCas
   for (int i = 0; i < c.m; ++i) {
     std::copy_n(a_dense.begin() + static_cast<long>(i) * c.k, c.k, a.begin() + i * c.a_stride);
   }
-  std::vector<uint8_t> packed(kernel.packed_bytes(c.n, c.k));
+  std::vector<uint8_t> packed(kernel.packed_bytes(c.n, c.k, w.data(), rr.rq.profile));
   k::GemmPackParams pp;
   pp.n = c.n;
   pp.k = c.k;
