@@ -79,6 +79,10 @@ struct OpContext {
   Carver* persistent = nullptr;  // during prepare only
   void* data = nullptr;          // the op's prepared state
   size_t scratch_bytes = 0;      // requested by prepare
+  // Packed weight bytes found by the sizing pass, carved again by the fill
+  // pass without recomputing them: the AVX2 tier plans a GEMM's layout from
+  // its weights to size it, as long as packing takes.
+  size_t packed_bytes = 0;
   uint8_t* scratch = nullptr;    // assigned before the first eval
   // The interpreter's threads, the caller's included; set before the sizing
   // pass, so prepare can ask for scratch per thread (request_scratch). pool

@@ -129,7 +129,8 @@ qrt_status prepare_conv2d(OpContext& ctx) {
 
   // The shape and the constant weights are known in both passes: the fast
   // kernels size their packed weights and indirection buffer from them, and
-  // the fill pass must carve exactly what the sizing pass counted.
+  // the fill pass must carve exactly what the sizing pass counted (the
+  // packed size it keeps in ctx.packed_bytes).
   kernels::Conv2DShape sh;
   sh.batch = in.dims[0];
   sh.in_h = in.dims[1];
@@ -154,7 +155,9 @@ qrt_status prepare_conv2d(OpContext& ctx) {
   size_t packed_bytes = 0, indirection_entries = 0, scratch_stride = 0;
   ctx.scratch_bytes = 0;
   if (conv) {
-    packed_bytes = conv->packed_bytes(sh, w.as<int8_t>(), ctx.profile);
+    if (ctx.persistent->sizing())
+      ctx.packed_bytes = conv->packed_bytes(sh, w.as<int8_t>(), ctx.profile);
+    packed_bytes = ctx.packed_bytes;
     indirection_entries = conv->indirection_entries(sh);
     scratch_stride = request_scratch(ctx, conv->scratch_bytes(sh));
     ctx.kernel = conv->name;

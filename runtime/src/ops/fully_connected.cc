@@ -154,8 +154,8 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
   ctx.macs = static_cast<uint64_t>(out.elements) * static_cast<uint64_t>(k);
   if (dynamic) return prepare_dynamic(ctx, o, n, k);
 
-  // Both passes carve the same packed size: it depends only on n, k, the
-  // constant weights, the profile and the interpreter's tier.
+  // Both passes carve the same packed size: the sizing pass's, which
+  // depends only on n, k, the constant weights, the profile and the tier.
   const kernels::GemmKernel* gemm = quant ? kernels::select_gemm_kernel(ctx.isa) : nullptr;
   const kernels::F32GemmKernel* f32 = quant ? nullptr : kernels::select_f32_gemm_kernel(ctx.isa);
   ctx.kernel = gemm  ? gemm->name
@@ -167,7 +167,9 @@ qrt_status prepare_fully_connected(OpContext& ctx) {
   FullyConnectedData* d = ctx.persistent->take<FullyConnectedData>(1);
   RequantArrays arrays = take_requant_arrays(ctx, quant, n, w.per_channel);
   // 64-byte aligned by Carver; pack() needs 4.
-  void* packed = gemm  ? ctx.persistent->take<uint8_t>(gemm->packed_bytes(n, k, w.as<int8_t>(), ctx.profile))
+  if (gemm && ctx.persistent->sizing())
+    ctx.packed_bytes = gemm->packed_bytes(n, k, w.as<int8_t>(), ctx.profile);
+  void* packed = gemm  ? ctx.persistent->take<uint8_t>(ctx.packed_bytes)
                  : f32 ? ctx.persistent->take<uint8_t>(f32->packed_bytes(n, k))
                        : nullptr;
   if (ctx.persistent->sizing()) return QRT_OK;
