@@ -522,14 +522,19 @@ struct ConvSizes {
   size_t gemm, group, zero, total;
 };
 
-// A conv's GEMMs, one per group, as conv_pack packs them: their weights
-// (the direct path's moved into segments) and plans, and the sizes.
+// A conv's GEMMs, one per group, as conv_pack packs them: their plans and
+// sizes, and the direct path's weights moved into segments.
 struct ConvPlan {
   ConvSizes z;
-  std::vector<int8_t> seg_w;
-  const int8_t* w;  // group g's weights at w + g * (out_c / groups) * gemm_k
+  std::vector<int8_t> seg_w;  // direct path; empty on the others
   std::vector<GemmPlan> groups;
 };
+
+// The weights the GEMMs read: group g's at the result + g * (out_c /
+// groups) * gemm_k.
+const int8_t* gemm_weights_of(const ConvPlan& c, const int8_t* w) {
+  return c.seg_w.empty() ? w : c.seg_w.data();
+}
 
 ConvPlan plan_conv(const GemmTier& tier, const Conv2DShape& s, const int8_t* w, Profile profile) {
   ConvPlan c;
@@ -537,7 +542,6 @@ ConvPlan plan_conv(const GemmTier& tier, const Conv2DShape& s, const int8_t* w, 
   z.k = s.kernel_h * s.kernel_w * (s.in_c / s.groups);
   z.seg_k = 0;
   z.gemm_k = z.k;
-  c.w = w;
   const int ocg = s.out_c / s.groups;
   if (conv_path(s) == kConvDirect) {
     // Direct path (groups == 1): kernel row ky of column n moves to
@@ -554,17 +558,17 @@ ConvPlan plan_conv(const GemmTier& tier, const Conv2DShape& s, const int8_t* w, 
                       w + static_cast<size_t>(n) * z.k + ky * row, row);
         }
       }
-      c.w = c.seg_w.data();
     };
     segment(gemm_k_align(tier.layout));
-    GemmPlan plan = plan_gemm(tier.layout, profile, c.w, s.out_c, z.gemm_k, s.kernel_h);
+    GemmPlan plan =
+        plan_gemm(tier.layout, profile, c.seg_w.data(), s.out_c, z.gemm_k, s.kernel_h);
     // Segments of 4 bytes serve u8 GEMMs only; an int16 GEMM reads fewer
     // padding values from segments aligned to its own kr.
     if (tier.layout.u8_when_safe && !plan.choice.u8) {
       GemmLayout wide = tier.layout;
       wide.u8_when_safe = false;
       segment(wide.kr);
-      plan = plan_gemm(wide, profile, c.w, s.out_c, z.gemm_k, s.kernel_h);
+      plan = plan_gemm(wide, profile, c.seg_w.data(), s.out_c, z.gemm_k, s.kernel_h);
     }
     c.groups.push_back(std::move(plan));
   } else {
@@ -614,7 +618,7 @@ void conv_pack(const GemmTier& tier, const ConvPackParams& p, void* packed) {
     GemmPackParams gp;
     gp.n = ocg;
     gp.k = z.gemm_k;
-    gp.w = c.w + static_cast<size_t>(g) * ocg * z.gemm_k;
+    gp.w = gemm_weights_of(c, p.w) + static_cast<size_t>(g) * ocg * z.gemm_k;
     gp.a_zp = p.in_zp;
     gp.rq = &view;
     pack_planned(c.groups[static_cast<size_t>(g)], gp, base + z.gemm + z.group * g);
